@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * vcpustat: per-vCPU KVM exit accounting, exported over generic netlink.
+ *
+ * This header is the one contract between vcpustat.ko and its clients.
+ *
+ * Family "vcpustat", version 1. Every command needs CAP_NET_ADMIN in the
+ * initial user namespace, and so does joining the "events" multicast group
+ * (where the kernel supports GENL_MCAST_CAP_NET_ADMIN). The family exists
+ * only in the initial network namespace. Attribute numbering starts at 1;
+ * unknown attributes are rejected (strict validation). All u64 values are
+ * padded with their level's *_PAD attribute (nla_put_u64_64bit).
+ *
+ * Commands and their attribute trees
+ * ----------------------------------
+ *
+ * VCPUSTAT_CMD_GET_VM: dump (NLM_F_DUMP) or do. One message per VM.
+ *   request:  VCPUSTAT_A_VM_ID (u64, optional filter)
+ *             VCPUSTAT_A_PID   (u32, optional filter: creator pid)
+ *   reply:    VCPUSTAT_A_VM: NLA_NESTED, vcpustat_vm_attr
+ *
+ * VCPUSTAT_CMD_GET_VCPU: dump only. One message per vCPU, VMs in ascending
+ * id order, vCPUs in ascending KVM vcpu_idx order. A dump that spans a VM
+ * appearing or disappearing is flagged NLM_F_DUMP_INTR (the generation is
+ * checked with genl_dump_check_consistent()); the client should restart.
+ *   request:  VCPUSTAT_A_VM_ID (u64, optional), VCPUSTAT_A_PID (u32,
+ *             optional), VCPUSTAT_A_VCPU_ID (u32, optional)
+ *   reply:    VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
+ *             VCPUSTAT_A_VCPU: NLA_NESTED, vcpustat_vcpu_attr
+ *
+ * VCPUSTAT_CMD_RESET: do. Zero the counters of every vCPU, or of one VM.
+ *   request:  VCPUSTAT_A_VM_ID (u64, optional)
+ *   A reset takes effect atomically at each vCPU's next exit; until then
+ *   dumps already report that vCPU as zeroed. Identity, current pCPU and
+ *   module-wide status counters are not reset.
+ *
+ * VCPUSTAT_CMD_GET_CONFIG: do.
+ *   reply:    VCPUSTAT_A_CONFIG: NLA_NESTED, vcpustat_config_attr
+ *             VCPUSTAT_A_STATUS: NLA_NESTED, vcpustat_status_attr
+ *
+ * VCPUSTAT_CMD_SET_CONFIG: do.
+ *   request:  VCPUSTAT_A_CONFIG: NLA_NESTED, any subset of
+ *             vcpustat_config_attr
+ *
+ * Notifications, multicast group VCPUSTAT_MCGRP_EVENTS. Every message
+ * carries VCPUSTAT_A_SEQ, one counter for the whole group, incremented for
+ * every notification the module tries to send: a gap means loss (the
+ * listener's socket overflowed, or the module could not allocate).
+ *
+ * VCPUSTAT_CMD_VM_NEW_NTF: a VM was first seen.
+ *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM (nest, vcpustat_vm_attr)
+ * VCPUSTAT_CMD_VM_GONE_NTF: a VM was destroyed; final totals.
+ *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM (nest, vcpustat_vm_attr)
+ * VCPUSTAT_CMD_MIGRATE_NTF: a vCPU entered the guest on another pCPU.
+ *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
+ *   VCPUSTAT_A_MIGRATION (nest, vcpustat_migration_attr)
+ * VCPUSTAT_CMD_DELTA_NTF: periodic per-vCPU deltas.
+ *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
+ *   VCPUSTAT_A_VCPU (nest, vcpustat_vcpu_attr; counters are deltas since the
+ *   previous DELTA_NTF of that vCPU, VCPUSTAT_VCPU_A_INTERVAL_NS says over
+ *   how long)
+ *
+ * Exit handling time is measured from kvm_exit to the next kvm_entry of the
+ * same vCPU. It therefore includes time spent in userspace (e.g. QEMU
+ * emulating an I/O port) and time the vCPU thread waited to be scheduled.
+ */
+
+#ifndef _UAPI_LINUX_VCPUSTAT_H
+#define _UAPI_LINUX_VCPUSTAT_H
+
+#define VCPUSTAT_GENL_NAME		"vcpustat"
+#define VCPUSTAT_GENL_VERSION		1
+#define VCPUSTAT_MCGRP_EVENTS		"events"
+
+/* Values of VCPUSTAT_REASON_A_ISA: the same numbers as KVM's kvm_exit isa. */
+#define VCPUSTAT_ISA_VMX		1
+#define VCPUSTAT_ISA_SVM		2
+
+/*
+ * Exits whose reason could not be read (the vendor layout check failed) are
+ * counted under this code with the exit's isa; it is not a hardware code.
+ */
+#define VCPUSTAT_CODE_UNKNOWN		0xfffffffeU
+/* Exits of reasons beyond a vCPU's reason table are counted under this. */
+#define VCPUSTAT_CODE_OTHER		0xfffffffdU
+
+/* Exit time histogram: bucket i counts times t with 2^i <= t < 2^(i+1) ns;
+ * bucket 0 also holds t == 0 and the last bucket everything above.
+ */
+#define VCPUSTAT_HIST_BUCKETS		40
+
+enum vcpustat_cmd {
+	VCPUSTAT_CMD_UNSPEC,
+	VCPUSTAT_CMD_GET_VM,
+	VCPUSTAT_CMD_GET_VCPU,
+	VCPUSTAT_CMD_RESET,
+	VCPUSTAT_CMD_GET_CONFIG,
+	VCPUSTAT_CMD_SET_CONFIG,
+	VCPUSTAT_CMD_VM_NEW_NTF,
+	VCPUSTAT_CMD_VM_GONE_NTF,
+	VCPUSTAT_CMD_MIGRATE_NTF,
+	VCPUSTAT_CMD_DELTA_NTF,
+	__VCPUSTAT_CMD_MAX
+};
+#define VCPUSTAT_CMD_MAX (__VCPUSTAT_CMD_MAX - 1)
+
+/* Top-level attributes. */
+enum vcpustat_attr {
+	VCPUSTAT_A_UNSPEC,
+	VCPUSTAT_A_PAD,
+	VCPUSTAT_A_SEQ,			/* u64 */
+	VCPUSTAT_A_VM_ID,		/* u64 */
+	VCPUSTAT_A_PID,			/* u32 */
+	VCPUSTAT_A_VCPU_ID,		/* u32 */
+	VCPUSTAT_A_VM,			/* nest: vcpustat_vm_attr */
+	VCPUSTAT_A_VCPU,		/* nest: vcpustat_vcpu_attr */
+	VCPUSTAT_A_MIGRATION,		/* nest: vcpustat_migration_attr */
+	VCPUSTAT_A_CONFIG,		/* nest: vcpustat_config_attr */
+	VCPUSTAT_A_STATUS,		/* nest: vcpustat_status_attr */
+	__VCPUSTAT_A_MAX
+};
+#define VCPUSTAT_A_MAX (__VCPUSTAT_A_MAX - 1)
+
+enum vcpustat_vm_attr {
+	VCPUSTAT_VM_A_UNSPEC,
+	VCPUSTAT_VM_A_PAD,
+	VCPUSTAT_VM_A_ID,		/* u64: module-assigned, never reused */
+	VCPUSTAT_VM_A_PID,		/* u32: kvm->userspace_pid */
+	VCPUSTAT_VM_A_COMM,		/* string: comm of the creator process */
+	VCPUSTAT_VM_A_STATS_ID,		/* string: KVM's "kvm-<pid>" */
+	VCPUSTAT_VM_A_NR_VCPUS,		/* u32: vCPUs tracked */
+	VCPUSTAT_VM_A_EXITS,		/* u64: sum over its vCPUs */
+	VCPUSTAT_VM_A_MIGRATIONS,	/* u64: sum over its vCPUs */
+	VCPUSTAT_VM_A_EXIT_TIME_NS,	/* u64: sum over its vCPUs */
+	VCPUSTAT_VM_A_AGE_NS,		/* u64: since first seen */
+	VCPUSTAT_VM_A_UNTRACKED_EXITS,	/* u64: exits of vCPUs over the cap */
+	__VCPUSTAT_VM_A_MAX
+};
+#define VCPUSTAT_VM_A_MAX (__VCPUSTAT_VM_A_MAX - 1)
+
+enum vcpustat_vcpu_attr {
+	VCPUSTAT_VCPU_A_UNSPEC,
+	VCPUSTAT_VCPU_A_PAD,
+	VCPUSTAT_VCPU_A_ID,		/* u32: KVM vcpu_id */
+	VCPUSTAT_VCPU_A_IDX,		/* u32: KVM vcpu_idx */
+	VCPUSTAT_VCPU_A_TID,		/* u32: thread that last ran it */
+	VCPUSTAT_VCPU_A_PCPU,		/* u32: pCPU of the last entry */
+	VCPUSTAT_VCPU_A_EXITS,		/* u64 */
+	VCPUSTAT_VCPU_A_ENTRIES,	/* u64 */
+	VCPUSTAT_VCPU_A_MIGRATIONS,	/* u64: all distances */
+	VCPUSTAT_VCPU_A_MIGR_SMT,	/* u64: to an SMT sibling */
+	VCPUSTAT_VCPU_A_MIGR_LLC,	/* u64: same last-level cache */
+	VCPUSTAT_VCPU_A_MIGR_NODE,	/* u64: same NUMA node */
+	VCPUSTAT_VCPU_A_MIGR_REMOTE,	/* u64: another NUMA node */
+	VCPUSTAT_VCPU_A_EXIT_TIME_NS,	/* u64: sum of timed exits */
+	VCPUSTAT_VCPU_A_TIMED_EXITS,	/* u64: exits with a time */
+	VCPUSTAT_VCPU_A_REASONS,	/* nest of VCPUSTAT_REASON_ENTRY */
+	VCPUSTAT_VCPU_A_HIST,		/* nest: attr i+1 = u64 bucket i */
+	VCPUSTAT_VCPU_A_RESIDENCY,	/* nest of VCPUSTAT_RESIDENCY_ENTRY */
+	VCPUSTAT_VCPU_A_INTERVAL_NS,	/* u64: DELTA_NTF only */
+	VCPUSTAT_VCPU_A_ISA,		/* u32: VCPUSTAT_ISA_* */
+	__VCPUSTAT_VCPU_A_MAX
+};
+#define VCPUSTAT_VCPU_A_MAX (__VCPUSTAT_VCPU_A_MAX - 1)
+
+/* Inside VCPUSTAT_VCPU_A_REASONS: repeated VCPUSTAT_REASON_ENTRY nests. */
+#define VCPUSTAT_REASON_ENTRY		1
+
+enum vcpustat_reason_attr {
+	VCPUSTAT_REASON_A_UNSPEC,
+	VCPUSTAT_REASON_A_PAD,
+	VCPUSTAT_REASON_A_ISA,		/* u32: VCPUSTAT_ISA_* */
+	VCPUSTAT_REASON_A_CODE,		/* u32: hardware exit code */
+	VCPUSTAT_REASON_A_COUNT,	/* u64 */
+	VCPUSTAT_REASON_A_TIMED,	/* u64: exits of it with a time */
+	VCPUSTAT_REASON_A_TIME_SUM_NS,	/* u64 */
+	VCPUSTAT_REASON_A_TIME_MIN_NS,	/* u64: absent if TIMED == 0 */
+	VCPUSTAT_REASON_A_TIME_MAX_NS,	/* u64: absent if TIMED == 0 */
+	__VCPUSTAT_REASON_A_MAX
+};
+#define VCPUSTAT_REASON_A_MAX (__VCPUSTAT_REASON_A_MAX - 1)
+
+/* Inside VCPUSTAT_VCPU_A_RESIDENCY: repeated VCPUSTAT_RESIDENCY_ENTRY. */
+#define VCPUSTAT_RESIDENCY_ENTRY	1
+
+enum vcpustat_residency_attr {
+	VCPUSTAT_RESIDENCY_A_UNSPEC,
+	VCPUSTAT_RESIDENCY_A_PAD,
+	VCPUSTAT_RESIDENCY_A_CPU,	/* u32 */
+	VCPUSTAT_RESIDENCY_A_ENTRIES,	/* u64: guest entries on that CPU */
+	__VCPUSTAT_RESIDENCY_A_MAX
+};
+#define VCPUSTAT_RESIDENCY_A_MAX (__VCPUSTAT_RESIDENCY_A_MAX - 1)
+
+/* Values of VCPUSTAT_MIGRATION_A_DISTANCE, nearest first. */
+enum vcpustat_distance {
+	VCPUSTAT_DIST_UNSPEC,
+	VCPUSTAT_DIST_SMT,		/* SMT sibling of the previous pCPU */
+	VCPUSTAT_DIST_LLC,		/* shares its last-level cache */
+	VCPUSTAT_DIST_NODE,		/* same NUMA node, other LLC */
+	VCPUSTAT_DIST_REMOTE,		/* another NUMA node */
+	__VCPUSTAT_DIST_MAX
+};
+#define VCPUSTAT_DIST_MAX (__VCPUSTAT_DIST_MAX - 1)
+
+enum vcpustat_migration_attr {
+	VCPUSTAT_MIGRATION_A_UNSPEC,
+	VCPUSTAT_MIGRATION_A_PAD,
+	VCPUSTAT_MIGRATION_A_VCPU_ID,	/* u32 */
+	VCPUSTAT_MIGRATION_A_TID,	/* u32 */
+	VCPUSTAT_MIGRATION_A_FROM,	/* u32: pCPU */
+	VCPUSTAT_MIGRATION_A_TO,	/* u32: pCPU */
+	VCPUSTAT_MIGRATION_A_DISTANCE,	/* u32: enum vcpustat_distance */
+	VCPUSTAT_MIGRATION_A_TOTAL,	/* u64: the vCPU's migrations so far */
+	/* u64: migrations of this vCPU folded into this event (rate limit) */
+	VCPUSTAT_MIGRATION_A_SUPPRESSED,
+	__VCPUSTAT_MIGRATION_A_MAX
+};
+#define VCPUSTAT_MIGRATION_A_MAX (__VCPUSTAT_MIGRATION_A_MAX - 1)
+
+enum vcpustat_config_attr {
+	VCPUSTAT_CONFIG_A_UNSPEC,
+	VCPUSTAT_CONFIG_A_PAD,
+	/* u32: DELTA_NTF period in ms; 0 = off, else 100..3600000 */
+	VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
+	VCPUSTAT_CONFIG_A_TIMING,	/* u8: 1 = time exits, 0 = don't */
+	/* u32: max MIGRATE_NTF per second, 0 = no migration events */
+	VCPUSTAT_CONFIG_A_MIGR_RATE,
+	__VCPUSTAT_CONFIG_A_MAX
+};
+#define VCPUSTAT_CONFIG_A_MAX (__VCPUSTAT_CONFIG_A_MAX - 1)
+
+enum vcpustat_status_attr {
+	VCPUSTAT_STATUS_A_UNSPEC,
+	VCPUSTAT_STATUS_A_PAD,
+	VCPUSTAT_STATUS_A_VERSION,	/* string: module version */
+	VCPUSTAT_STATUS_A_VMS,		/* u32: VMs tracked now */
+	VCPUSTAT_STATUS_A_VCPUS,	/* u32: vCPUs tracked now */
+	VCPUSTAT_STATUS_A_MAX_VCPUS,	/* u32: the max_vcpus parameter */
+	VCPUSTAT_STATUS_A_VMS_SEEN,	/* u64: VMs seen since load */
+	VCPUSTAT_STATUS_A_OVERFLOW,	/* u64: exits not tracked (cap) */
+	VCPUSTAT_STATUS_A_ALLOC_FAIL,	/* u64: failed atomic allocations */
+	VCPUSTAT_STATUS_A_EVENTS_SENT,	/* u64 */
+	VCPUSTAT_STATUS_A_EVENTS_LOST,	/* u64: could not build or send */
+	VCPUSTAT_STATUS_A_MIGR_SUPPRESSED, /* u64: by the rate limit */
+	VCPUSTAT_STATUS_A_GENERATION,	/* u64: VM set generation */
+	VCPUSTAT_STATUS_A_BAD_LAYOUT,	/* u64: exits with unknown reason */
+	__VCPUSTAT_STATUS_A_MAX
+};
+#define VCPUSTAT_STATUS_A_MAX (__VCPUSTAT_STATUS_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_VCPUSTAT_H */
