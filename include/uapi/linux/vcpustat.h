@@ -84,8 +84,11 @@
 /* Exits of reasons beyond a vCPU's reason table are counted under this. */
 #define VCPUSTAT_CODE_OTHER		0xfffffffdU
 
-/* Exit time histogram: bucket i counts times t with 2^i <= t < 2^(i+1) ns;
- * bucket 0 also holds t == 0 and the last bucket everything above.
+/*
+ * Exit time histogram: bucket i counts times t with 2^i <= t < 2^(i+1) ns;
+ * bucket 0 also holds t == 0 and the last bucket everything above. In
+ * VCPUSTAT_VCPU_A_HIST, attribute i + 1 is bucket i as a u64; empty
+ * buckets are left out, and attribute 0 (if present) is padding.
  */
 #define VCPUSTAT_HIST_BUCKETS		40
 

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tick worker: VM lifecycle sweep and the "events" multicast stream.
+ *
+ * Probes never build messages: a probe that allocated an skb per
+ * migration would put an allocation in the hot path and make the stream
+ * grow with the exit rate. Instead the worker wakes every VS_TICK_MS,
+ * compares each vCPU's counters with what it last reported, and sends:
+ *  - VM_NEW for VMs not yet announced, VM_GONE (from the sweep);
+ *  - one MIGRATE per vCPU that moved since the last tick, describing the
+ *    latest move, with the earlier ones folded into SUPPRESSED, and at
+ *    most migr_rate of them per second (token bucket);
+ *  - DELTA per vCPU every snapshot_ms.
+ * So the stream is bounded by vCPUs x (tick + snapshot rate), whatever the
+ * exit rate. Nothing is built when nobody listens (genl_has_listeners()).
+ *
+ * Only this worker sends, so the group sequence number and the event
+ * counters are plain single-writer variables.
+ */
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+#include "vcpustat.h"
+
+#define VS_TICK_MS	50
+
+static void vs_tick(struct work_struct *work);
+static DECLARE_DELAYED_WORK(vs_tick_work, vs_tick);
+
+static u64 vs_seq;
+static u64 vs_ev[VS_EV_SUPPRESSED + 1];
+static u64 vs_next_delta;
+static u64 vs_tokens, vs_tokens_ts;
+
+u64 vs_events_stat(int which)
+{
+	return READ_ONCE(vs_ev[which]);
+}
+
+static void vs_ev_add(int which, u64 n)
+{
+	WRITE_ONCE(vs_ev[which], vs_ev[which] + n);
+}
+
+static bool vs_listening(void)
+{
+	return genl_has_listeners(&vs_genl_family, &init_net, 0);
+}
+
+/*
+ * Start a notification. The sequence number is consumed even when the
+ * allocation fails, so that the loss shows up as a gap.
+ */
+static struct sk_buff *vs_ntf_start(u8 cmd, void **hdr, gfp_t gfp)
+{
+	u64 seq = ++vs_seq;
+	struct sk_buff *skb;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+	if (!skb)
+		goto lost;
+	*hdr = genlmsg_put(skb, 0, 0, &vs_genl_family, 0, cmd);
+	if (!*hdr ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_A_SEQ, seq, VCPUSTAT_A_PAD)) {
+		nlmsg_free(skb);
+		goto lost;
+	}
+	return skb;
+lost:
+	vs_ev_add(VS_EV_LOST, 1);
+	return NULL;
+}
+
+static void vs_ntf_send(struct sk_buff *skb, void *hdr)
+{
+	int err;
+
+	genlmsg_end(skb, hdr);
+	err = genlmsg_multicast(&vs_genl_family, skb, 0, 0, GFP_ATOMIC);
+	/* -ESRCH: the last listener left meanwhile; nobody lost anything. */
+	vs_ev_add(err && err != -ESRCH ? VS_EV_LOST : VS_EV_SENT, 1);
+}
+
+static void vs_ntf_abort(struct sk_buff *skb)
+{
+	nlmsg_free(skb);
+	vs_ev_add(VS_EV_LOST, 1);
+}
+
+static void vs_ntf_vm(const struct vs_vm *vm, u8 cmd, gfp_t gfp)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = vs_ntf_start(cmd, &hdr, gfp);
+	if (!skb)
+		return;
+	if (vs_fill_vm(skb, vm)) {
+		vs_ntf_abort(skb);
+		return;
+	}
+	vs_ntf_send(skb, hdr);
+}
+
+/* Called by the sweep, after the VM was unlinked and readers are gone. */
+void vs_events_vm_gone(struct vs_vm *vm)
+{
+	if (vs_listening())
+		vs_ntf_vm(vm, VCPUSTAT_CMD_VM_GONE_NTF, GFP_KERNEL);
+}
+
+static int vs_put_ids(struct sk_buff *skb, const struct vs_vm *vm)
+{
+	if (nla_put_u64_64bit(skb, VCPUSTAT_A_VM_ID, vm->id, VCPUSTAT_A_PAD) ||
+	    nla_put_u32(skb, VCPUSTAT_A_PID, vm->pid))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static void vs_ntf_migrate(const struct vs_vm *vm, const struct vs_vcpu *vc,
+			   u64 total, u64 folded)
+{
+	u64 move = READ_ONCE(vc->last_move);
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	skb = vs_ntf_start(VCPUSTAT_CMD_MIGRATE_NTF, &hdr, GFP_ATOMIC);
+	if (!skb)
+		return;
+	nest = NULL;
+	if (!vs_put_ids(skb, vm))
+		nest = nla_nest_start(skb, VCPUSTAT_A_MIGRATION);
+	if (!nest ||
+	    nla_put_u32(skb, VCPUSTAT_MIGRATION_A_VCPU_ID, vc->vcpu_id) ||
+	    nla_put_u32(skb, VCPUSTAT_MIGRATION_A_TID, READ_ONCE(vc->tid)) ||
+	    nla_put_u32(skb, VCPUSTAT_MIGRATION_A_FROM, VS_MOVE_FROM(move)) ||
+	    nla_put_u32(skb, VCPUSTAT_MIGRATION_A_TO, VS_MOVE_TO(move)) ||
+	    nla_put_u32(skb, VCPUSTAT_MIGRATION_A_DISTANCE,
+			VS_MOVE_DIST(move)) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_MIGRATION_A_TOTAL, total,
+			      VCPUSTAT_MIGRATION_A_PAD) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_MIGRATION_A_SUPPRESSED, folded,
+			      VCPUSTAT_MIGRATION_A_PAD)) {
+		vs_ntf_abort(skb);
+		return;
+	}
+	nla_nest_end(skb, nest);
+	vs_ntf_send(skb, hdr);
+}
+
+/* A counter below its baseline was reset: count from zero. */
+static u64 vs_delta(u64 now, u64 *base)
+{
+	u64 d = now >= *base ? now - *base : now;
+
+	*base = now;
+	return d;
+}
+
+static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
+			 bool send)
+{
+	bool zero = vs_vcpu_reset_pending(vc);
+	u64 exits, entries, migr, time, timed, interval;
+	u64 dist[VCPUSTAT_DIST_MAX + 1];
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+	int i;
+
+#define VS_D(field) vs_delta(zero ? 0 : READ_ONCE(vc->field), &vc->ntf_##field)
+	exits = VS_D(exits);
+	entries = VS_D(entries);
+	migr = VS_D(migrations);
+	time = VS_D(time_sum);
+	timed = VS_D(timed);
+	for (i = 0; i <= VCPUSTAT_DIST_MAX; i++)
+		dist[i] = vs_delta(zero ? 0 : READ_ONCE(vc->migr[i]),
+				   &vc->ntf_migr[i]);
+#undef VS_D
+	interval = vc->ntf_ts ? now - vc->ntf_ts : 0;
+	vc->ntf_ts = now;
+	if (!send)
+		return;
+
+	skb = vs_ntf_start(VCPUSTAT_CMD_DELTA_NTF, &hdr, GFP_ATOMIC);
+	if (!skb)
+		return;
+	nest = NULL;
+	if (!vs_put_ids(skb, vm))
+		nest = nla_nest_start(skb, VCPUSTAT_A_VCPU);
+	if (!nest || vs_fill_vcpu_ident(skb, vc) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_EXITS, exits,
+			      VCPUSTAT_VCPU_A_PAD) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_ENTRIES, entries,
+			      VCPUSTAT_VCPU_A_PAD) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_MIGRATIONS, migr,
+			      VCPUSTAT_VCPU_A_PAD) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_EXIT_TIME_NS, time,
+			      VCPUSTAT_VCPU_A_PAD) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_TIMED_EXITS, timed,
+			      VCPUSTAT_VCPU_A_PAD) ||
+	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_INTERVAL_NS, interval,
+			      VCPUSTAT_VCPU_A_PAD))
+		goto abort;
+	for (i = VCPUSTAT_DIST_SMT; i <= VCPUSTAT_DIST_REMOTE; i++)
+		if (nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_MIGR_SMT + i -
+				      VCPUSTAT_DIST_SMT, dist[i],
+				      VCPUSTAT_VCPU_A_PAD))
+			goto abort;
+	nla_nest_end(skb, nest);
+	vs_ntf_send(skb, hdr);
+	return;
+abort:
+	vs_ntf_abort(skb);
+}
+
+/* Token bucket: up to migr_rate MIGRATE_NTF per second, 1 s of burst. */
+static bool vs_take_token(u64 now)
+{
+	u32 rate = READ_ONCE(vs_cfg.migr_rate);
+	u64 add;
+
+	if (now - vs_tokens_ts > NSEC_PER_SEC)
+		vs_tokens_ts = now - NSEC_PER_SEC;
+	add = div_u64((now - vs_tokens_ts) * rate, NSEC_PER_SEC);
+	if (add) {
+		vs_tokens = min_t(u64, vs_tokens + add, rate);
+		/* Keep the remainder: slow rates must still refill. */
+		vs_tokens_ts += div_u64(add * NSEC_PER_SEC, rate);
+	}
+	if (!vs_tokens)
+		return false;
+	vs_tokens--;
+	return true;
+}
+
+static void vs_tick_vcpu(const struct vs_vm *vm, struct vs_vcpu *vc,
+			 bool listening, u64 now)
+{
+	u64 total = smp_load_acquire(&vc->migrations);
+	u64 moved;
+
+	if (vs_vcpu_reset_pending(vc))
+		total = 0;
+	moved = vs_delta(total, &vc->ntf_moves);
+	if (!moved || !listening || !READ_ONCE(vs_cfg.migr_rate))
+		return;
+	if (vs_take_token(now)) {
+		vs_ntf_migrate(vm, vc, total, moved - 1);
+		vs_ev_add(VS_EV_SUPPRESSED, moved - 1);
+	} else {
+		vs_ev_add(VS_EV_SUPPRESSED, moved);
+	}
+}
+
+static void vs_tick(struct work_struct *work)
+{
+	bool listening, delta_due;
+	u32 snapshot_ms = READ_ONCE(vs_cfg.snapshot_ms);
+	u64 now = ktime_get_ns();
+	struct vs_vcpu *vc;
+	struct vs_vm *vm;
+
+	vs_sweep();
+
+	listening = vs_listening();
+	delta_due = snapshot_ms && now >= vs_next_delta;
+	if (delta_due)
+		vs_next_delta = now + (u64)snapshot_ms * NSEC_PER_MSEC;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vs_vms, node) {
+		/* Unheard announcements are dropped: a new listener dumps. */
+		if (!vm->announced) {
+			if (listening)
+				vs_ntf_vm(vm, VCPUSTAT_CMD_VM_NEW_NTF,
+					  GFP_ATOMIC);
+			vm->announced = true;
+		}
+		list_for_each_entry_rcu(vc, &vm->vcpus, vm_node) {
+			vs_tick_vcpu(vm, vc, listening, now);
+			if (delta_due)
+				vs_ntf_delta(vm, vc, now, listening);
+		}
+	}
+	rcu_read_unlock();
+
+	schedule_delayed_work(&vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
+}
+
+void vs_events_start(void)
+{
+	vs_tokens = READ_ONCE(vs_cfg.migr_rate);
+	vs_tokens_ts = ktime_get_ns();
+	schedule_delayed_work(&vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
+}
+
+void vs_events_stop(void)
+{
+	/* Also waits for a running tick, which may be destroying VMs. */
+	cancel_delayed_work_sync(&vs_tick_work);
+}

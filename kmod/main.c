@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vcpustat: per-vCPU KVM exit accounting by reason, exit timing and vCPU
+ * migration tracking, exported through the "vcpustat" generic netlink
+ * family. See README.md for the design and include/uapi/linux/vcpustat.h
+ * for the interface.
+ */
+#include <linux/module.h>
+#include <asm/cpufeature.h>
+#include "vcpustat.h"
+
+unsigned int vs_max_vcpus = 4096;
+module_param_named(max_vcpus, vs_max_vcpus, uint, 0444);
+MODULE_PARM_DESC(max_vcpus,
+		 "vCPUs tracked at most; exits of further vCPUs are counted as overflow (default 4096)");
+
+struct vs_config vs_cfg = {
+	.snapshot_ms = 1000,
+	.migr_rate = 1000,
+	.timing = true,
+};
+module_param_named(snapshot_ms, vs_cfg.snapshot_ms, uint, 0444);
+MODULE_PARM_DESC(snapshot_ms,
+		 "initial DELTA_NTF period in ms, 0 = off (runtime: SET_CONFIG)");
+module_param_named(timing, vs_cfg.timing, bool, 0444);
+MODULE_PARM_DESC(timing, "initially time exits (runtime: SET_CONFIG)");
+module_param_named(migr_rate, vs_cfg.migr_rate, uint, 0444);
+MODULE_PARM_DESC(migr_rate,
+		 "initial max MIGRATE_NTF per second, 0 = none (runtime: SET_CONFIG)");
+
+static int __init vs_init(void)
+{
+	int err;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM) && !boot_cpu_has(X86_FEATURE_VMX)) {
+		pr_err("vcpustat: this CPU has neither SVM nor VMX; nothing to trace\n");
+		return -ENODEV;
+	}
+	if (!vs_max_vcpus ||
+	    (vs_cfg.snapshot_ms && vs_cfg.snapshot_ms < 100)) {
+		pr_err("vcpustat: max_vcpus must be > 0 and snapshot_ms 0 or >= 100\n");
+		return -EINVAL;
+	}
+	err = vs_topo_init();
+	if (err)
+		return err;
+	err = vs_track_init();
+	if (err)
+		goto err_topo;
+	err = vs_netlink_init();
+	if (err)
+		goto err_track;
+	vs_events_start();
+	err = vs_probes_register();
+	if (err) {
+		pr_err("vcpustat: cannot attach to kvm_exit/kvm_entry: %d\n",
+		       err);
+		goto err_events;
+	}
+	pr_info("vcpustat %s loaded: max_vcpus=%u\n", VCPUSTAT_VERSION,
+		vs_max_vcpus);
+	return 0;
+
+err_events:
+	vs_events_stop();
+	vs_netlink_exit();
+err_track:
+	vs_track_exit();
+err_topo:
+	vs_topo_exit();
+	return err;
+}
+
+/*
+ * Safe at any moment: probes go first (and tracepoint_synchronize_unregister
+ * waits for running ones), then the worker, then the family (a dump still
+ * in flight pins the module, so we never get here during one), and only
+ * then are the tables and our VM references released.
+ */
+static void __exit vs_exit(void)
+{
+	vs_probes_unregister();
+	vs_events_stop();
+	vs_netlink_exit();
+	vs_track_exit();
+	vs_topo_exit();
+}
+
+module_init(vs_init);
+module_exit(vs_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The vcpustat authors");
+MODULE_DESCRIPTION("Per-vCPU KVM exit accounting over generic netlink");
+MODULE_VERSION(VCPUSTAT_VERSION);

@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "vcpustat" generic netlink family: requests (dumps, reset, config).
+ * Notifications are built in events.c from the fill helpers here.
+ *
+ * Rules, after WireGuard and the netdev family: one strict policy per op
+ * (resv_start_op left 0, so the core rejects attributes an op does not
+ * list, reserved header bits and odd flags); extack on every rejection;
+ * GENL_ADMIN_PERM on every op; the family lives in init_net only
+ * (netnsok = false). Dumps keep a cursor (VM id, vCPU idx) in cb->ctx and
+ * flag NLM_F_DUMP_INTR when the set of VMs/vCPUs changed under them.
+ */
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include "compat.h"
+#include "vcpustat.h"
+
+/* Bounds the loop-carried state a dump keeps across recvmsg() calls. */
+struct vs_dump_ctx {
+	u64 vm_id;		/* resume at this VM id ... */
+	u32 idx;		/* ... and this vcpu_idx */
+	u32 f_pid;		/* filters, 0 = any */
+	u64 f_vm_id;
+	u32 f_vcpu_id;
+	bool has_vcpu_id;
+};
+
+static struct netlink_range_validation vs_snapshot_range = {
+	.max = 3600000,
+};
+
+static struct netlink_range_validation vs_migr_rate_range = {
+	.max = 1000000,
+};
+
+static const struct nla_policy vs_config_policy[VCPUSTAT_CONFIG_A_MAX + 1] = {
+	[VCPUSTAT_CONFIG_A_SNAPSHOT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_snapshot_range),
+	[VCPUSTAT_CONFIG_A_TIMING] = NLA_POLICY_MAX(NLA_U8, 1),
+	[VCPUSTAT_CONFIG_A_MIGR_RATE] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_migr_rate_range),
+};
+
+static const struct nla_policy vs_get_vm_policy[VCPUSTAT_A_PID + 1] = {
+	[VCPUSTAT_A_VM_ID] = NLA_POLICY_MIN(NLA_U64, 1),
+	[VCPUSTAT_A_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy vs_get_vcpu_policy[VCPUSTAT_A_VCPU_ID + 1] = {
+	[VCPUSTAT_A_VM_ID] = NLA_POLICY_MIN(NLA_U64, 1),
+	[VCPUSTAT_A_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[VCPUSTAT_A_VCPU_ID] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy vs_reset_policy[VCPUSTAT_A_VM_ID + 1] = {
+	[VCPUSTAT_A_VM_ID] = NLA_POLICY_MIN(NLA_U64, 1),
+};
+
+static const struct nla_policy vs_set_config_policy[VCPUSTAT_A_CONFIG + 1] = {
+	[VCPUSTAT_A_CONFIG] = NLA_POLICY_NESTED(vs_config_policy),
+};
+
+static int vs_check_version(const struct genlmsghdr *hdr,
+			    struct netlink_ext_ack *extack)
+{
+	if (hdr->version == VCPUSTAT_GENL_VERSION)
+		return 0;
+	NL_SET_ERR_MSG(extack, "unsupported vcpustat genl version (want 1)");
+	return -EOPNOTSUPP;
+}
+
+#define VS_PUT_U64(skb, type, val, pad) \
+	nla_put_u64_64bit(skb, type, val, pad)
+
+static int vs_fill_reason(struct sk_buff *skb, const struct vs_reason *r,
+			  u32 isa)
+{
+	u64 timed = smp_load_acquire(&r->timed);
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, VCPUSTAT_REASON_ENTRY);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, VCPUSTAT_REASON_A_ISA, isa) ||
+	    nla_put_u32(skb, VCPUSTAT_REASON_A_CODE, READ_ONCE(r->code)) ||
+	    VS_PUT_U64(skb, VCPUSTAT_REASON_A_COUNT, READ_ONCE(r->count),
+		       VCPUSTAT_REASON_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIMED, timed,
+		       VCPUSTAT_REASON_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_SUM_NS,
+		       READ_ONCE(r->time_sum), VCPUSTAT_REASON_A_PAD))
+		goto cancel;
+	if (timed &&
+	    (VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MIN_NS,
+			READ_ONCE(r->time_min), VCPUSTAT_REASON_A_PAD) ||
+	     VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MAX_NS,
+			READ_ONCE(r->time_max), VCPUSTAT_REASON_A_PAD)))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_VCPU_A_REASONS);
+	int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i <= VS_NR_REASONS; i++) {
+		const struct vs_reason *r = i < VS_NR_REASONS ?
+					    &vc->reasons[i] : &vc->other;
+		u32 isa = smp_load_acquire(&r->isa);
+
+		if (isa && READ_ONCE(r->count) && vs_fill_reason(skb, r, isa)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int vs_fill_array(struct sk_buff *skb, int type, const u64 *v,
+			 unsigned int n)
+{
+	struct nlattr *nest = nla_nest_start(skb, type);
+	unsigned int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	/* Attribute i + 1 holds v[i]; zero entries are left out. */
+	for (i = 0; i < n; i++) {
+		u64 x = READ_ONCE(v[i]);
+
+		if (x && VS_PUT_U64(skb, i + 1, x, 0)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int vs_fill_residency(struct sk_buff *skb, const struct vs_vcpu *vc)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_VCPU_A_RESIDENCY);
+	struct nlattr *entry;
+	unsigned int cpu;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		u64 n = READ_ONCE(vc->residency[cpu]);
+
+		if (!n)
+			continue;
+		entry = nla_nest_start(skb, VCPUSTAT_RESIDENCY_ENTRY);
+		if (!entry ||
+		    nla_put_u32(skb, VCPUSTAT_RESIDENCY_A_CPU, cpu) ||
+		    VS_PUT_U64(skb, VCPUSTAT_RESIDENCY_A_ENTRIES, n,
+			       VCPUSTAT_RESIDENCY_A_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+		nla_nest_end(skb, entry);
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Identity of a vCPU: shared by dumps and notifications. */
+int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc)
+{
+	int cpu = READ_ONCE(vc->last_cpu);
+
+	if (nla_put_u32(skb, VCPUSTAT_VCPU_A_ID, vc->vcpu_id) ||
+	    nla_put_u32(skb, VCPUSTAT_VCPU_A_IDX, vc->idx) ||
+	    nla_put_u32(skb, VCPUSTAT_VCPU_A_TID, READ_ONCE(vc->tid)) ||
+	    nla_put_u32(skb, VCPUSTAT_VCPU_A_ISA, READ_ONCE(vc->isa)))
+		return -EMSGSIZE;
+	if (cpu >= 0 && nla_put_u32(skb, VCPUSTAT_VCPU_A_PCPU, cpu))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* The full statistics of one vCPU, as VCPUSTAT_A_VCPU. */
+static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_A_VCPU);
+	bool zero = vs_vcpu_reset_pending(vc);
+	const u64 *migr = vc->migr;
+	int i;
+#define V(x) (zero ? 0 : READ_ONCE(x))
+
+	if (!nest || vs_fill_vcpu_ident(skb, vc))
+		goto cancel;
+	if (VS_PUT_U64(skb, VCPUSTAT_VCPU_A_EXITS, V(vc->exits),
+		       VCPUSTAT_VCPU_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_ENTRIES, V(vc->entries),
+		       VCPUSTAT_VCPU_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_MIGRATIONS, V(vc->migrations),
+		       VCPUSTAT_VCPU_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_EXIT_TIME_NS, V(vc->time_sum),
+		       VCPUSTAT_VCPU_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_TIMED_EXITS, V(vc->timed),
+		       VCPUSTAT_VCPU_A_PAD))
+		goto cancel;
+	for (i = VCPUSTAT_DIST_SMT; i <= VCPUSTAT_DIST_REMOTE; i++)
+		if (VS_PUT_U64(skb, VCPUSTAT_VCPU_A_MIGR_SMT + i -
+			       VCPUSTAT_DIST_SMT, V(migr[i]),
+			       VCPUSTAT_VCPU_A_PAD))
+			goto cancel;
+	if (!zero &&
+	    (vs_fill_reasons(skb, vc) ||
+	     vs_fill_array(skb, VCPUSTAT_VCPU_A_HIST, vc->hist,
+			   VCPUSTAT_HIST_BUCKETS) ||
+	     vs_fill_residency(skb, vc)))
+		goto cancel;
+#undef V
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* VM totals are sums over its vCPUs, computed when asked. */
+int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_A_VM);
+	u64 exits = 0, migrations = 0, time = 0;
+	const struct vs_vcpu *vc;
+
+	if (!nest)
+		return -EMSGSIZE;
+	rcu_read_lock();
+	list_for_each_entry_rcu(vc, &vm->vcpus, vm_node) {
+		if (vs_vcpu_reset_pending(vc))
+			continue;
+		exits += READ_ONCE(vc->exits);
+		migrations += READ_ONCE(vc->migrations);
+		time += READ_ONCE(vc->time_sum);
+	}
+	rcu_read_unlock();
+	if (VS_PUT_U64(skb, VCPUSTAT_VM_A_ID, vm->id, VCPUSTAT_VM_A_PAD) ||
+	    nla_put_u32(skb, VCPUSTAT_VM_A_PID, vm->pid) ||
+	    nla_put_string(skb, VCPUSTAT_VM_A_COMM, vm->comm) ||
+	    nla_put_string(skb, VCPUSTAT_VM_A_STATS_ID, vm->stats_id) ||
+	    nla_put_u32(skb, VCPUSTAT_VM_A_NR_VCPUS, READ_ONCE(vm->nr_vcpus)) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VM_A_EXITS, exits, VCPUSTAT_VM_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VM_A_MIGRATIONS, migrations,
+		       VCPUSTAT_VM_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VM_A_EXIT_TIME_NS, time,
+		       VCPUSTAT_VM_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VM_A_AGE_NS,
+		       ktime_get_ns() - vm->first_seen, VCPUSTAT_VM_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_VM_A_UNTRACKED_EXITS,
+		       atomic64_read(&vm->untracked), VCPUSTAT_VM_A_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int vs_dump_start(struct netlink_callback *cb)
+{
+	const struct genlmsghdr *hdr = nlmsg_data(cb->nlh);
+	struct vs_dump_ctx *ctx = (struct vs_dump_ctx *)cb->ctx;
+	struct nlattr **attrs = vs_dump_attrs(cb);
+
+	NL_ASSERT_DUMP_CTX_FITS(struct vs_dump_ctx);
+	memset(ctx, 0, sizeof(*ctx));
+	if (vs_check_version(hdr, cb->extack))
+		return -EOPNOTSUPP;
+	if (!attrs)
+		return 0;
+	if (attrs[VCPUSTAT_A_VM_ID])
+		ctx->f_vm_id = nla_get_u64(attrs[VCPUSTAT_A_VM_ID]);
+	if (attrs[VCPUSTAT_A_PID])
+		ctx->f_pid = nla_get_u32(attrs[VCPUSTAT_A_PID]);
+	/* GET_VM's policy stops at PID, so its attrs[] has no VCPU_ID. */
+	if (hdr->cmd == VCPUSTAT_CMD_GET_VCPU &&
+	    attrs[VCPUSTAT_A_VCPU_ID]) {
+		ctx->f_vcpu_id = nla_get_u32(attrs[VCPUSTAT_A_VCPU_ID]);
+		ctx->has_vcpu_id = true;
+	}
+	/* A vCPU with many reasons and CPUs needs more than a page. */
+	cb->min_dump_alloc = max_t(u32, cb->min_dump_alloc, 16384);
+	return 0;
+}
+
+static bool vs_vm_match(const struct vs_dump_ctx *ctx, const struct vs_vm *vm)
+{
+	return (!ctx->f_vm_id || vm->id == ctx->f_vm_id) &&
+	       (!ctx->f_pid || vm->pid == ctx->f_pid);
+}
+
+static void *vs_dump_hdr(struct sk_buff *skb, struct netlink_callback *cb,
+			 u8 cmd)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, &vs_genl_family,
+				NLM_F_MULTI, cmd);
+
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
+}
+
+static int vs_dump_one_vcpu(struct sk_buff *skb, struct netlink_callback *cb,
+			    const struct vs_vm *vm, const struct vs_vcpu *vc)
+{
+	void *hdr = vs_dump_hdr(skb, cb, VCPUSTAT_CMD_GET_VCPU);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (VS_PUT_U64(skb, VCPUSTAT_A_VM_ID, vm->id, VCPUSTAT_A_PAD) ||
+	    nla_put_u32(skb, VCPUSTAT_A_PID, vm->pid) ||
+	    vs_fill_vcpu(skb, vc)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int vs_dump_one_vm(struct sk_buff *skb, struct netlink_callback *cb,
+			  const struct vs_vm *vm)
+{
+	void *hdr = vs_dump_hdr(skb, cb, VCPUSTAT_CMD_GET_VM);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (vs_fill_vm(skb, vm)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * One walk serves both dumps. VMs are listed in ascending id order and each
+ * VM's vCPUs in ascending idx order, so the cursor stays valid whatever was
+ * added or removed meanwhile; cb->seq flags such changes to the reader.
+ */
+static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		   bool vcpus)
+{
+	struct vs_dump_ctx *ctx = (struct vs_dump_ctx *)cb->ctx;
+	const struct vs_vcpu *vc;
+	const struct vs_vm *vm;
+	int err = 0;
+
+	cb->seq = (u32)READ_ONCE(vs_generation) ?: 1;
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vs_vms, node) {
+		if (vm->id < ctx->vm_id || !vs_vm_match(ctx, vm))
+			continue;
+		if (vm->id > ctx->vm_id) {
+			ctx->vm_id = vm->id;
+			ctx->idx = 0;
+		}
+		if (!vcpus) {
+			err = vs_dump_one_vm(skb, cb, vm);
+			if (err)
+				break;
+		} else {
+			list_for_each_entry_rcu(vc, &vm->vcpus, vm_node) {
+				if (vc->idx < ctx->idx ||
+				    (ctx->has_vcpu_id &&
+				     vc->vcpu_id != ctx->f_vcpu_id))
+					continue;
+				err = vs_dump_one_vcpu(skb, cb, vm, vc);
+				if (err)
+					break;
+				ctx->idx = vc->idx + 1;
+			}
+			if (err)
+				break;
+		}
+		ctx->vm_id = vm->id + 1;
+		ctx->idx = 0;
+	}
+	rcu_read_unlock();
+	/* An empty skb that could not take one message: report it. */
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
+static int vs_get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return vs_dump(skb, cb, false);
+}
+
+static int vs_get_vcpu_dumpit(struct sk_buff *skb,
+			      struct netlink_callback *cb)
+{
+	return vs_dump(skb, cb, true);
+}
+
+static struct vs_vm *vs_find_vm_rcu(u64 id)
+{
+	struct vs_vm *vm;
+
+	list_for_each_entry_rcu(vm, &vs_vms, node)
+		if (vm->id == id)
+			return vm;
+	return NULL;
+}
+
+static int vs_get_vm_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct vs_vm *vm;
+	void *hdr;
+	int err;
+
+	err = vs_check_version(info->genlhdr, info->extack);
+	if (err)
+		return err;
+	if (GENL_REQ_ATTR_CHECK(info, VCPUSTAT_A_VM_ID))
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vs_genl_family, 0,
+				VCPUSTAT_CMD_GET_VM);
+	err = -EMSGSIZE;
+	if (!hdr)
+		goto err_free;
+	rcu_read_lock();
+	vm = vs_find_vm_rcu(nla_get_u64(info->attrs[VCPUSTAT_A_VM_ID]));
+	if (!vm) {
+		rcu_read_unlock();
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VCPUSTAT_A_VM_ID],
+				    "no such VM");
+		err = -ENOENT;
+		goto err_free;
+	}
+	err = vs_fill_vm(msg, vm);
+	rcu_read_unlock();
+	if (err)
+		goto err_free;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err_free:
+	nlmsg_free(msg);
+	return err;
+}
+
+static int vs_reset_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *id_attr = info->attrs[VCPUSTAT_A_VM_ID];
+	u64 id = id_attr ? nla_get_u64(id_attr) : 0;
+	int err;
+
+	err = vs_check_version(info->genlhdr, info->extack);
+	if (err)
+		return err;
+	if (id) {
+		bool found;
+
+		rcu_read_lock();
+		found = vs_find_vm_rcu(id);
+		rcu_read_unlock();
+		if (!found) {
+			NL_SET_ERR_MSG_ATTR(info->extack, id_attr, "no such VM");
+			return -ENOENT;
+		}
+	}
+	vs_reset(id);
+	return 0;
+}
+
+static int vs_fill_config(struct sk_buff *skb)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_A_CONFIG);
+
+	if (!nest ||
+	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
+			READ_ONCE(vs_cfg.snapshot_ms)) ||
+	    nla_put_u8(skb, VCPUSTAT_CONFIG_A_TIMING, READ_ONCE(vs_cfg.timing)) ||
+	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_MIGR_RATE,
+			READ_ONCE(vs_cfg.migr_rate)))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+#define VS_PCPU(field) vs_pcpu_sum(offsetof(struct vs_pcpu_stats, field))
+
+static int vs_fill_status(struct sk_buff *skb)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_A_STATUS);
+	const int pad = VCPUSTAT_STATUS_A_PAD;
+
+	if (!nest ||
+	    nla_put_string(skb, VCPUSTAT_STATUS_A_VERSION, VCPUSTAT_VERSION) ||
+	    nla_put_u32(skb, VCPUSTAT_STATUS_A_VMS, READ_ONCE(vs_nr_vms)) ||
+	    nla_put_u32(skb, VCPUSTAT_STATUS_A_VCPUS,
+			atomic_read(&vs_nr_vcpus)) ||
+	    nla_put_u32(skb, VCPUSTAT_STATUS_A_MAX_VCPUS, vs_max_vcpus) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_VMS_SEEN, READ_ONCE(vs_vms_seen),
+		       pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_OVERFLOW, VS_PCPU(overflow),
+		       pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_ALLOC_FAIL, VS_PCPU(alloc_fail),
+		       pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_BAD_LAYOUT, VS_PCPU(bad_layout),
+		       pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_EVENTS_SENT,
+		       vs_events_stat(VS_EV_SENT), pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_EVENTS_LOST,
+		       vs_events_stat(VS_EV_LOST), pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_MIGR_SUPPRESSED,
+		       vs_events_stat(VS_EV_SUPPRESSED), pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_GENERATION,
+		       READ_ONCE(vs_generation), pad))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int vs_get_config_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	err = vs_check_version(info->genlhdr, info->extack);
+	if (err)
+		return err;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vs_genl_family, 0,
+				VCPUSTAT_CMD_GET_CONFIG);
+	if (!hdr || vs_fill_config(msg) || vs_fill_status(msg)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[VCPUSTAT_CONFIG_A_MAX + 1];
+	struct nlattr *a;
+	int err;
+
+	err = vs_check_version(info->genlhdr, info->extack);
+	if (err)
+		return err;
+	if (GENL_REQ_ATTR_CHECK(info, VCPUSTAT_A_CONFIG))
+		return -EINVAL;
+	err = nla_parse_nested(tb, VCPUSTAT_CONFIG_A_MAX,
+			       info->attrs[VCPUSTAT_A_CONFIG], vs_config_policy,
+			       info->extack);
+	if (err)
+		return err;
+
+	/* Validate everything before changing anything. */
+	a = tb[VCPUSTAT_CONFIG_A_SNAPSHOT_MS];
+	if (a && nla_get_u32(a) && nla_get_u32(a) < 100) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "snapshot interval must be 0 (off) or >= 100 ms");
+		return -EINVAL;
+	}
+
+	if (a)
+		WRITE_ONCE(vs_cfg.snapshot_ms, nla_get_u32(a));
+	a = tb[VCPUSTAT_CONFIG_A_TIMING];
+	if (a)
+		WRITE_ONCE(vs_cfg.timing, nla_get_u8(a));
+	a = tb[VCPUSTAT_CONFIG_A_MIGR_RATE];
+	if (a)
+		WRITE_ONCE(vs_cfg.migr_rate, nla_get_u32(a));
+	return 0;
+}
+
+static const struct genl_ops vs_genl_ops[] = {
+	{
+		.cmd = VCPUSTAT_CMD_GET_VM,
+		.start = vs_dump_start,
+		.dumpit = vs_get_vm_dumpit,
+		.doit = vs_get_vm_doit,
+		.policy = vs_get_vm_policy,
+		.maxattr = ARRAY_SIZE(vs_get_vm_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VCPUSTAT_CMD_GET_VCPU,
+		.start = vs_dump_start,
+		.dumpit = vs_get_vcpu_dumpit,
+		.policy = vs_get_vcpu_policy,
+		.maxattr = ARRAY_SIZE(vs_get_vcpu_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VCPUSTAT_CMD_RESET,
+		.doit = vs_reset_doit,
+		.policy = vs_reset_policy,
+		.maxattr = ARRAY_SIZE(vs_reset_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		/* No policy: the core rejects any attribute. */
+		.cmd = VCPUSTAT_CMD_GET_CONFIG,
+		.doit = vs_get_config_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VCPUSTAT_CMD_SET_CONFIG,
+		.doit = vs_set_config_doit,
+		.policy = vs_set_config_policy,
+		.maxattr = ARRAY_SIZE(vs_set_config_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group vs_mcgrps[] = {
+	{ .name = VCPUSTAT_MCGRP_EVENTS, .flags = VS_MCGRP_FLAGS },
+};
+
+struct genl_family vs_genl_family __ro_after_init = {
+	.name = VCPUSTAT_GENL_NAME,
+	.version = VCPUSTAT_GENL_VERSION,
+	.module = THIS_MODULE,
+	.netnsok = false,	/* init_net only: exits are host-wide data */
+	.ops = vs_genl_ops,
+	.n_ops = ARRAY_SIZE(vs_genl_ops),
+	.mcgrps = vs_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(vs_mcgrps),
+};
+
+int vs_netlink_init(void)
+{
+	return genl_register_family(&vs_genl_family);
+}
+
+void vs_netlink_exit(void)
+{
+	genl_unregister_family(&vs_genl_family);
+}

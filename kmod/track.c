@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM and vCPU tables, and when their entries live and die.
+ *
+ * Lifecycle design. KVM has no tracepoint or notifier for VM or vCPU
+ * destruction, and kprobes on kvm_destroy_vm() (a static function) tie us
+ * to symbol names and inlining decisions of each build. Instead:
+ *
+ *  - On the first probe hit of any vCPU of a VM, that VM is registered and
+ *    we take a reference with kvm_get_kvm() (GPL-exported, stable since
+ *    3.x). A vCPU is running, so its VM is alive: the increment is safe in
+ *    the probe's atomic context.
+ *  - While we hold it, the struct kvm and all its struct kvm_vcpu (freed
+ *    only from kvm_destroy_vm()) stay allocated, so no pointer we keep can
+ *    go stale, and no new VM or vCPU can reuse those addresses.
+ *  - The tick worker (events.c) sweeps every VS_TICK: a VM whose users_count
+ *    is 1 has no VM fd and no vCPU fd left, only our reference, so no probe
+ *    can fire for it again. We unhash it, wait for RCU readers (probes run
+ *    with preemption off, dumps under rcu_read_lock()), send VM_GONE with
+ *    our final counts, then kvm_put_kvm(), which destroys the VM in our
+ *    worker. The VM outlives its last fd by at most one tick plus a grace
+ *    period (about 50-100 ms).
+ *  - kvm_destroy_vm() releases the vendor module (kvm-amd/kvm-intel) last,
+ *    so the vendor module cannot go away while we hold a VM, and kvm.ko
+ *    cannot go away while we are loaded (we link its tracepoints).
+ *
+ * Hot path: a lookup in a fixed-size RCU hash keyed by the vcpu pointer.
+ * Only first sight takes vs_lock (once per vCPU) and allocates, with
+ * GFP_NOWAIT; a failure is counted and retried on the next exit.
+ */
+#include <linux/hash.h>
+#include <linux/hashtable.h>
+#include <linux/log2.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include "vcpustat.h"
+
+DEFINE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
+
+/* Serializes changes to vs_vms, the hashes and the counts below. */
+static DEFINE_SPINLOCK(vs_lock);
+LIST_HEAD(vs_vms);
+u64 vs_generation;
+u64 vs_vms_seen;
+u32 vs_nr_vms;
+atomic_t vs_nr_vcpus = ATOMIC_INIT(0);
+
+static struct hlist_head *vs_vcpu_hash;
+static unsigned int vs_vcpu_hash_bits;
+static DEFINE_HASHTABLE(vs_vm_hash, 8);
+
+static struct vs_vcpu *vs_vcpu_lookup(const struct kvm_vcpu *vcpu)
+{
+	struct hlist_head *head = &vs_vcpu_hash[hash_ptr(vcpu,
+							  vs_vcpu_hash_bits)];
+	struct vs_vcpu *vc;
+
+	/* Callers run with preemption off (probes) or hold vs_lock. */
+	hlist_for_each_entry_rcu(vc, head, hnode, true)
+		if (vc->key == vcpu)
+			return vc;
+	return NULL;
+}
+
+static struct vs_vm *vs_vm_lookup(const struct kvm *kvm)
+{
+	struct vs_vm *vm;
+
+	hash_for_each_possible_rcu(vs_vm_hash, vm, hnode, (unsigned long)kvm,
+				   true)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+static struct vs_vm *vs_vm_alloc(struct kvm *kvm)
+{
+	struct vs_vm *vm = kzalloc(sizeof(*vm), GFP_NOWAIT | __GFP_NOWARN);
+
+	if (!vm)
+		return NULL;
+	vm->kvm = kvm;
+	vm->pid = kvm->userspace_pid;
+	get_task_comm(vm->comm, current->group_leader);
+	memcpy(vm->stats_id, kvm->stats_id, sizeof(vm->stats_id));
+	vm->stats_id[sizeof(vm->stats_id) - 1] = '\0';
+	vm->first_seen = ktime_get_ns();
+	INIT_LIST_HEAD(&vm->vcpus);
+	atomic64_set(&vm->untracked, 0);
+	return vm;
+}
+
+/* Find or register the VM; called with vs_lock held. */
+static struct vs_vm *vs_vm_get_locked(struct kvm *kvm, struct vs_vm **spare)
+{
+	struct vs_vm *vm = vs_vm_lookup(kvm);
+
+	if (vm || !*spare)
+		return vm;
+	vm = *spare;
+	*spare = NULL;
+	kvm_get_kvm(kvm);
+	vm->id = ++vs_vms_seen;		/* never reused while loaded */
+	list_add_tail_rcu(&vm->node, &vs_vms);
+	hash_add_rcu(vs_vm_hash, &vm->hnode, (unsigned long)kvm);
+	vs_nr_vms++;
+	vs_generation++;
+	return vm;
+}
+
+static void vs_vcpu_insert_locked(struct vs_vm *vm, struct vs_vcpu *vc)
+{
+	struct list_head *pos = &vm->vcpus;
+	struct vs_vcpu *it;
+
+	/* Keep vm->vcpus sorted by idx: dumps resume by idx. */
+	list_for_each_entry(it, &vm->vcpus, vm_node) {
+		if (it->idx > vc->idx)
+			break;
+		pos = &it->vm_node;
+	}
+	list_add_rcu(&vc->vm_node, pos);
+	hlist_add_head_rcu(&vc->hnode,
+			   &vs_vcpu_hash[hash_ptr(vc->key, vs_vcpu_hash_bits)]);
+	vm->nr_vcpus++;
+	vs_generation++;
+}
+
+/* Exits of a vCPU we cannot track: counted, never lost silently. */
+static void vs_untracked_exit(struct kvm *kvm)
+{
+	struct vs_vm *vm = vs_vm_lookup(kvm);
+
+	this_cpu_inc(vs_pcpu_stats.overflow);
+	if (vm)
+		atomic64_inc(&vm->untracked);
+}
+
+static void vs_vcpu_init(struct vs_vcpu *vc, struct vs_vm *vm,
+			 const struct kvm_vcpu *vcpu)
+{
+	vc->key = vcpu;
+	vc->vm = vm;
+	vc->vcpu_id = vcpu->vcpu_id;
+	vc->idx = vcpu->vcpu_idx;
+	vc->last_cpu = -1;
+	vc->tid = current->pid;
+}
+
+static noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct vs_vm *vm = vs_vm_lookup(kvm), *spare = NULL;
+	struct vs_vcpu *vc = NULL;
+	unsigned long flags;
+	bool tracked = false;
+
+	/* Over the cap with a known VM: count without taking the lock. */
+	if (vm && atomic_read(&vs_nr_vcpus) >= vs_max_vcpus)
+		goto untracked;
+	if (!vm) {
+		spare = vs_vm_alloc(kvm);
+		if (!spare)
+			this_cpu_inc(vs_pcpu_stats.alloc_fail);
+	}
+	if (atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
+		vc = kzalloc(struct_size(vc, residency, nr_cpu_ids),
+			     GFP_NOWAIT | __GFP_NOWARN);
+		if (!vc)
+			this_cpu_inc(vs_pcpu_stats.alloc_fail);
+	}
+
+	spin_lock_irqsave(&vs_lock, flags);
+	vm = vs_vm_get_locked(kvm, &spare);
+	/* Every increment of vs_nr_vcpus happens here: the cap is exact. */
+	if (vm && vc && atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
+		vs_vcpu_init(vc, vm, vcpu);
+		atomic_inc(&vs_nr_vcpus);
+		vs_vcpu_insert_locked(vm, vc);
+		tracked = true;
+	}
+	spin_unlock_irqrestore(&vs_lock, flags);
+
+	kfree(spare);
+	if (tracked)
+		return vc;
+	kfree(vc);
+untracked:
+	vs_untracked_exit(kvm);
+	return NULL;
+}
+
+struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu)
+{
+	struct vs_vcpu *vc = vs_vcpu_lookup(vcpu);
+
+	return likely(vc) ? vc : vs_vcpu_first_sight(vcpu);
+}
+
+static void vs_vm_free(struct vs_vm *vm)
+{
+	struct vs_vcpu *vc, *tmp;
+
+	list_for_each_entry_safe(vc, tmp, &vm->vcpus, vm_node)
+		kfree(vc);
+	kfree(vm);
+}
+
+/* Unhash @vm so that no new reader finds it; vs_lock held. */
+static void vs_vm_unlink_locked(struct vs_vm *vm)
+{
+	struct vs_vcpu *vc;
+
+	list_del_rcu(&vm->node);
+	hash_del_rcu(&vm->hnode);
+	list_for_each_entry(vc, &vm->vcpus, vm_node)
+		hlist_del_rcu(&vc->hnode);
+	atomic_sub(vm->nr_vcpus, &vs_nr_vcpus);
+	vs_nr_vms--;
+	vs_generation++;
+}
+
+/* Process context only (tick worker): may destroy VMs, so it may sleep. */
+void vs_sweep(void)
+{
+	struct vs_vm *vm, *tmp;
+	unsigned long flags;
+	LIST_HEAD(dead);
+
+	spin_lock_irqsave(&vs_lock, flags);
+	list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
+		if (refcount_read(&vm->kvm->users_count) > 1)
+			continue;
+		vs_vm_unlink_locked(vm);
+		list_add_tail(&vm->dead_node, &dead);
+	}
+	spin_unlock_irqrestore(&vs_lock, flags);
+	if (list_empty(&dead))
+		return;
+
+	synchronize_rcu();
+	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
+		vs_events_vm_gone(vm);
+		kvm_put_kvm(vm->kvm);
+		vs_vm_free(vm);
+	}
+}
+
+void vs_reset(u64 vm_id)
+{
+	struct vs_vcpu *vc;
+	struct vs_vm *vm;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vs_vms, node) {
+		if (vm_id && vm->id != vm_id)
+			continue;
+		list_for_each_entry_rcu(vc, &vm->vcpus, vm_node)
+			WRITE_ONCE(vc->reset_req, READ_ONCE(vc->reset_req) + 1);
+	}
+	rcu_read_unlock();
+}
+
+bool vs_vcpu_reset_pending(const struct vs_vcpu *vc)
+{
+	return READ_ONCE(vc->reset_req) != smp_load_acquire(&vc->reset_done);
+}
+
+u64 vs_pcpu_sum(size_t offset)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*(u64 *)((char *)per_cpu_ptr(&vs_pcpu_stats, cpu) +
+					   offset));
+	return sum;
+}
+
+int vs_track_init(void)
+{
+	unsigned int i;
+
+	vs_vcpu_hash_bits = clamp_t(unsigned int,
+				    order_base_2(vs_max_vcpus), 6, 16);
+	vs_vcpu_hash = kvmalloc_array(1U << vs_vcpu_hash_bits,
+				      sizeof(*vs_vcpu_hash), GFP_KERNEL);
+	if (!vs_vcpu_hash)
+		return -ENOMEM;
+	for (i = 0; i < (1U << vs_vcpu_hash_bits); i++)
+		INIT_HLIST_HEAD(&vs_vcpu_hash[i]);
+	return 0;
+}
+
+/* Module exit: probes, netlink and the worker are already gone. */
+void vs_track_exit(void)
+{
+	struct vs_vm *vm, *tmp;
+	unsigned long flags;
+	LIST_HEAD(dead);
+
+	spin_lock_irqsave(&vs_lock, flags);
+	list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
+		vs_vm_unlink_locked(vm);
+		list_add_tail(&vm->dead_node, &dead);
+	}
+	spin_unlock_irqrestore(&vs_lock, flags);
+
+	synchronize_rcu();
+	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
+		kvm_put_kvm(vm->kvm);
+		vs_vm_free(vm);
+	}
+	kvfree(vs_vcpu_hash);
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vcpustat internals shared by the module's files.
+ *
+ * Object lifetime in one paragraph (the argument is in track.c): a VM is
+ * tracked from the first kvm_exit/kvm_entry of any of its vCPUs; at that
+ * moment the module takes a reference on the struct kvm with kvm_get_kvm().
+ * The tick worker drops VMs whose only remaining reference is ours. Hence
+ * a struct kvm or struct kvm_vcpu we point at can never be freed under us,
+ * and no other VM can be allocated at its address while we still know it.
+ */
+#ifndef VCPUSTAT_H
+#define VCPUSTAT_H
+
+#include <linux/kvm_host.h>
+#include <linux/list.h>
+#include <linux/types.h>
+#include <linux/vcpustat.h>
+
+/* Reasons kept per vCPU; exits of further reasons go to the "other" slot. */
+#define VS_NR_REASONS		32
+
+struct vs_reason {
+	u32 isa;			/* 0: slot unused */
+	u32 code;
+	u64 count;
+	u64 timed;
+	u64 time_sum;
+	u64 time_min;
+	u64 time_max;
+};
+
+/*
+ * Per-vCPU statistics. All fields in the "probe" block are written only by
+ * the probes of this vCPU, which KVM serializes (vcpu->mutex is held across
+ * KVM_RUN): single writer, no atomics. Readers use READ_ONCE and accept a
+ * snapshot that is a few exits skewed across fields.
+ */
+struct vs_vcpu {
+	struct hlist_node hnode;	/* vs_vcpu_hash, keyed by @key */
+	struct list_head vm_node;	/* vm->vcpus, ascending @idx */
+	const struct kvm_vcpu *key;	/* compared, dereferenced by probes only */
+	struct vs_vm *vm;
+	u32 vcpu_id;
+	u32 idx;
+
+	/* probe block */
+	u32 isa;
+	u32 tid;
+	int last_cpu;			/* CPU of the previous entry, -1: none */
+	u32 reset_done;			/* last reset_req applied */
+	/* Zeroed as one block by a reset. */
+	struct_group(stats,
+		u64 exits;
+		u64 entries;
+		u64 migrations;
+		u64 migr[VCPUSTAT_DIST_MAX + 1];
+		u64 last_move;			/* VS_MOVE(): packed, one store */
+		u64 exit_ts;			/* local_clock() at the pending exit */
+		struct vs_reason *pending;	/* reason of the pending exit */
+		u64 time_sum;
+		u64 timed;
+		u64 hist[VCPUSTAT_HIST_BUCKETS];
+		struct vs_reason reasons[VS_NR_REASONS];
+		struct vs_reason other;
+	);
+	bool layout_ok;			/* the reason source was validated */
+
+	/* written by netlink (reset), read by the probes */
+	u32 reset_req;
+
+	/* tick worker block: what the last notifications reported */
+	u64 ntf_moves;			/* migrations covered by MIGRATE_NTF */
+	u64 ntf_migrations;
+	u64 ntf_exits;
+	u64 ntf_entries;
+	u64 ntf_time_sum;
+	u64 ntf_timed;
+	u64 ntf_migr[VCPUSTAT_DIST_MAX + 1];
+	u64 ntf_ts;
+
+	u64 residency[];		/* guest entries per CPU, nr_cpu_ids */
+};
+
+#define VS_MOVE(from, to, dist) \
+	(((u64)(u32)(from) << 32) | ((u64)((to) & 0xffffff) << 8) | (dist))
+#define VS_MOVE_FROM(m)		((u32)((m) >> 32))
+#define VS_MOVE_TO(m)		((u32)(((m) >> 8) & 0xffffff))
+#define VS_MOVE_DIST(m)		((u32)((m) & 0xff))
+
+struct vs_vm {
+	struct list_head node;		/* vs_vms, ascending @id */
+	struct hlist_node hnode;	/* vs_vm_hash, keyed by @kvm */
+	struct list_head dead_node;	/* private to the sweep */
+	struct kvm *kvm;		/* we hold a kvm_get_kvm() reference */
+	u64 id;
+	u32 pid;
+	char comm[TASK_COMM_LEN];
+	char stats_id[KVM_STATS_NAME_SIZE];
+	u64 first_seen;			/* ktime_get_ns() */
+	struct list_head vcpus;		/* RCU list of struct vs_vcpu */
+	u32 nr_vcpus;
+	bool announced;			/* VM_NEW_NTF sent (or nobody listened) */
+	atomic64_t untracked;		/* exits of vCPUs over the cap */
+};
+
+/* Configuration, changed by VCPUSTAT_CMD_SET_CONFIG. */
+struct vs_config {
+	u32 snapshot_ms;
+	u32 migr_rate;
+	bool timing;
+};
+
+extern struct vs_config vs_cfg;
+extern unsigned int vs_max_vcpus;
+
+/* Module-wide counters that stay correct without shared cache lines. */
+struct vs_pcpu_stats {
+	u64 overflow;
+	u64 alloc_fail;
+	u64 bad_layout;
+};
+
+DECLARE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
+
+/* track.c: the VM and vCPU tables and their lifecycle */
+extern struct list_head vs_vms;
+extern u64 vs_generation;
+extern u64 vs_vms_seen;
+extern atomic_t vs_nr_vcpus;
+extern u32 vs_nr_vms;
+int vs_track_init(void);
+void vs_track_exit(void);
+struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu);
+void vs_sweep(void);
+void vs_reset(u64 vm_id);
+bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
+u64 vs_pcpu_sum(size_t offset);
+
+/* probe.c */
+int vs_probes_register(void);
+void vs_probes_unregister(void);
+void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 isa, u32 code, u64 now);
+void vs_vcpu_account_entry(struct vs_vcpu *vc, int cpu, u64 now);
+
+/* reason_svm.c / reason_vmx.c: read the hardware exit code */
+bool vs_svm_layout_ok(const struct kvm_vcpu *vcpu);
+u32 vs_svm_exit_code(const struct kvm_vcpu *vcpu);
+bool vs_vmx_exit_code(u32 *code);
+
+/* topo.c */
+int vs_topo_init(void);
+void vs_topo_exit(void);
+u32 vs_topo_distance(int from, int to);
+
+/* netlink.c */
+extern struct genl_family vs_genl_family;
+int vs_netlink_init(void);
+void vs_netlink_exit(void);
+int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm);
+int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc);
+
+/* events.c */
+void vs_events_start(void);
+void vs_events_stop(void);
+void vs_events_vm_gone(struct vs_vm *vm);
+u64 vs_events_stat(int which);
+enum { VS_EV_SENT, VS_EV_LOST, VS_EV_SUPPRESSED };
+
+#endif /* VCPUSTAT_H */
