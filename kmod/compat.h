@@ -3,44 +3,60 @@
  * Every difference between the kernels vcpustat builds for lives here.
  *
  * Where a stable backport changed an interface, the difference is detected
- * by a Kbuild feature test (kmod/conftest/, results as -D flags), never by
- * LINUX_VERSION_CODE. Version checks are used only for interfaces that were
- * never backported.
+ * by a Kbuild feature test (kmod/conftest/, results as -D flags): version
+ * numbers lie about stable backports, so none are compared here.
  */
 #ifndef VCPUSTAT_COMPAT_H
 #define VCPUSTAT_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/netlink.h>
 #include <net/genetlink.h>
+
+/* A harness that cannot compile anything would select every new API. */
+#ifndef VS_CONFTEST_WORKS
+#error "vcpustat: Kbuild feature tests failed to compile; see kmod/conftest/sanity.c"
+#endif
 
 /*
  * kvm_entry: (vcpu) before 6.9, (vcpu, bool force_immediate_exit) after,
  * backported to 6.1.149 and 6.6.103. Feature test: kvm_entry_bool.c.
  */
 #ifdef VS_KVM_ENTRY_NO_BOOL
-#define VS_ENTRY_PROTO(data, vcpu)	void *data, struct kvm_vcpu *vcpu
+#define VS_KVM_ENTRY_HAS_BOOL	0
 #else
-#define VS_ENTRY_PROTO(data, vcpu)	void *data, struct kvm_vcpu *vcpu, \
-					bool force_immediate_exit
+#define VS_KVM_ENTRY_HAS_BOOL	1
 #endif
 
 /*
  * kvm_exit lost its leading exit_reason argument in 5.16 (0a62a0319abb),
- * never backported. Older kernels are not supported: refuse to build.
+ * in the change that gave get_exit_info() its reason pointer. Registering
+ * our probe on the old prototype would read garbage: refuse to build.
+ * Feature test: kvm_exit_old.c.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
-#error "vcpustat needs Linux 5.16 or later (kvm_exit(vcpu, isa) prototype)"
+#ifdef VS_KVM_EXIT_OLD
+#error "vcpustat needs kvm_exit(vcpu, isa): Linux 5.16 or later"
 #endif
 
 /*
  * Attributes of a dump request: genl_dumpit_info embeds a genl_info from
  * 6.2 (genl_split_ops rework); 6.1 has a bare attrs array.
+ * Feature test: dumpit_info_attrs.c.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#define vs_dump_attrs(cb)	(genl_dumpit_info(cb)->info.attrs)
-#else
+#ifdef VS_DUMPIT_INFO_ATTRS
 #define vs_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
+#else
+#define vs_dump_attrs(cb)	(genl_dumpit_info(cb)->info.attrs)
+#endif
+
+/*
+ * The kernel's last-level-cache id of a CPU: get_llc_id() was exported up
+ * to 6.7; from 6.8 it lives in the exported cpu_info (per_cpu_llc_id()).
+ * Feature test: get_llc_id.c.
+ */
+#ifdef VS_HAVE_GET_LLC_ID
+#define vs_llc_id(cpu)		get_llc_id(cpu)
+#else
+#define vs_llc_id(cpu)		per_cpu_llc_id(cpu)
 #endif
 
 /* NL_ASSERT_DUMP_CTX_FITS arrived in 6.2; 6.1's cb->ctx is the same size. */

@@ -41,12 +41,9 @@ static int __init vs_init(void)
 		pr_err("vcpustat: max_vcpus must be > 0 and snapshot_ms 0 or >= 100\n");
 		return -EINVAL;
 	}
-	err = vs_topo_init();
-	if (err)
-		return err;
 	err = vs_track_init();
 	if (err)
-		goto err_topo;
+		return err;
 	err = vs_netlink_init();
 	if (err)
 		goto err_track;
@@ -66,8 +63,6 @@ err_events:
 	vs_netlink_exit();
 err_track:
 	vs_track_exit();
-err_topo:
-	vs_topo_exit();
 	return err;
 }
 
@@ -83,7 +78,6 @@ static void __exit vs_exit(void)
 	vs_events_stop();
 	vs_netlink_exit();
 	vs_track_exit();
-	vs_topo_exit();
 }
 
 module_init(vs_init);

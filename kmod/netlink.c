@@ -75,6 +75,7 @@ static int vs_check_version(const struct genlmsghdr *hdr,
 static int vs_fill_reason(struct sk_buff *skb, const struct vs_reason *r,
 			  u32 isa)
 {
+	/* Pairs with vs_account_time(): timed != 0 means min/max valid. */
 	u64 timed = smp_load_acquire(&r->timed);
 	struct nlattr *nest;
 
@@ -113,6 +114,7 @@ static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc)
 	for (i = 0; i <= VS_NR_REASONS; i++) {
 		const struct vs_reason *r = i < VS_NR_REASONS ?
 					    &vc->reasons[i] : &vc->other;
+		/* Pairs with vs_reason_slot(): isa set means code is. */
 		u32 isa = smp_load_acquire(&r->isa);
 
 		if (isa && READ_ONCE(r->count) && vs_fill_reason(skb, r, isa)) {
@@ -180,7 +182,8 @@ int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc)
 	if (nla_put_u32(skb, VCPUSTAT_VCPU_A_ID, vc->vcpu_id) ||
 	    nla_put_u32(skb, VCPUSTAT_VCPU_A_IDX, vc->idx) ||
 	    nla_put_u32(skb, VCPUSTAT_VCPU_A_TID, READ_ONCE(vc->tid)) ||
-	    nla_put_u32(skb, VCPUSTAT_VCPU_A_ISA, READ_ONCE(vc->isa)))
+	    nla_put_u32(skb, VCPUSTAT_VCPU_A_ISA, READ_ONCE(vc->isa)) ||
+	    nla_put_u32(skb, VCPUSTAT_VCPU_A_RESETS, READ_ONCE(vc->reset_req)))
 		return -EMSGSIZE;
 	if (cpu >= 0 && nla_put_u32(skb, VCPUSTAT_VCPU_A_PCPU, cpu))
 		return -EMSGSIZE;
@@ -425,8 +428,10 @@ static int vs_get_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	err = vs_check_version(info->genlhdr, info->extack);
 	if (err)
 		return err;
-	if (GENL_REQ_ATTR_CHECK(info, VCPUSTAT_A_VM_ID))
+	if (GENL_REQ_ATTR_CHECK(info, VCPUSTAT_A_VM_ID)) {
+		NL_SET_ERR_MSG(info->extack, "VCPUSTAT_A_VM_ID is required");
 		return -EINVAL;
+	}
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
@@ -559,8 +564,10 @@ static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 	err = vs_check_version(info->genlhdr, info->extack);
 	if (err)
 		return err;
-	if (GENL_REQ_ATTR_CHECK(info, VCPUSTAT_A_CONFIG))
+	if (GENL_REQ_ATTR_CHECK(info, VCPUSTAT_A_CONFIG)) {
+		NL_SET_ERR_MSG(info->extack, "VCPUSTAT_A_CONFIG is required");
 		return -EINVAL;
+	}
 	err = nla_parse_nested(tb, VCPUSTAT_CONFIG_A_MAX,
 			       info->attrs[VCPUSTAT_A_CONFIG], vs_config_policy,
 			       info->extack);

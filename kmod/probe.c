@@ -13,17 +13,17 @@
  * Exits are counted in the kvm_exit probe, keyed by the same (isa, code)
  * the kvm_exit event records. Exit time runs from kvm_exit to the vCPU's
  * next kvm_entry, so it includes any userspace handling (QEMU emulating a
- * port) and run-queue wait before KVM_RUN resumes. Migrations are counted
+ * port) and run-queue wait before KVM_RUN resumes. The clock is
+ * ktime_get_mono_fast_ns(): global and monotonic, because on SVM up to 6.4
+ * the exit probe and the next entry may run on different CPUs, and it
+ * keeps its resolution where sched_clock() falls back to jiffies (an
+ * unstable TSC, as under TCG). Migrations are counted
  * at kvm_entry: an entry on another CPU than the previous entry.
  */
-#include <linux/sched/clock.h>
+#include <linux/ktime.h>
 #include <linux/tracepoint.h>
 #include "compat.h"
 #include "vcpustat.h"
-
-/* Exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in arch/x86/kvm/x86.c). */
-extern struct tracepoint __tracepoint_kvm_exit;
-extern struct tracepoint __tracepoint_kvm_entry;
 
 static struct vs_reason *vs_reason_slot(struct vs_vcpu *vc, u32 isa, u32 code)
 {
@@ -46,6 +46,7 @@ static struct vs_reason *vs_reason_slot(struct vs_vcpu *vc, u32 isa, u32 code)
 	}
 	if (!vc->other.isa) {
 		vc->other.code = VCPUSTAT_CODE_OTHER;
+		/* As above: code before isa. */
 		smp_store_release(&vc->other.isa, isa);
 	}
 	return &vc->other;
@@ -54,8 +55,9 @@ static struct vs_reason *vs_reason_slot(struct vs_vcpu *vc, u32 isa, u32 code)
 /* Zero the counters; runs in this vCPU's own probe (single writer). */
 static void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
 {
-	memset(&vc->stats, 0, sizeof(vc->stats));
+	memset_startat(vc, 0, exits);
 	memset(vc->residency, 0, nr_cpu_ids * sizeof(vc->residency[0]));
+	/* Zeroes first: vs_vcpu_reset_pending() readers then see them. */
 	smp_store_release(&vc->reset_done, req);
 }
 
@@ -151,10 +153,10 @@ static void vs_probe_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 	if (unlikely(code == VCPUSTAT_CODE_UNKNOWN))
 		this_cpu_inc(vs_pcpu_stats.bad_layout);
 	vs_vcpu_account_exit(vc, isa, code,
-			     READ_ONCE(vs_cfg.timing) ? local_clock() : 0);
+			     READ_ONCE(vs_cfg.timing) ? ktime_get_mono_fast_ns() : 0);
 }
 
-static void vs_probe_entry(VS_ENTRY_PROTO(data, vcpu))
+static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)
 {
 	struct vs_vcpu *vc = vs_vcpu_get(vcpu);
 
@@ -162,7 +164,21 @@ static void vs_probe_entry(VS_ENTRY_PROTO(data, vcpu))
 		return;
 	vs_vcpu_account_entry(vc, smp_processor_id(),
 			      vc->pending && READ_ONCE(vs_cfg.timing) ?
-			      local_clock() : 0);
+			      ktime_get_mono_fast_ns() : 0);
+}
+
+/* kvm_entry since 6.9 and in 6.1.149+ (see compat.h). */
+static void vs_probe_entry_bool(void *data, struct kvm_vcpu *vcpu,
+				bool force_immediate_exit)
+{
+	vs_probe_entry(data, vcpu);
+}
+
+/* The kvm_entry probe matching this kernel's prototype. */
+static void *vs_entry_probe(void)
+{
+	return VS_KVM_ENTRY_HAS_BOOL ? (void *)vs_probe_entry_bool :
+				       (void *)vs_probe_entry;
 }
 
 int vs_probes_register(void)
@@ -174,7 +190,7 @@ int vs_probes_register(void)
 	if (ret)
 		return ret;
 	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
-					vs_probe_entry, NULL);
+					vs_entry_probe(), NULL);
 	if (ret) {
 		tracepoint_probe_unregister(&__tracepoint_kvm_exit,
 					    vs_probe_exit, NULL);
@@ -186,7 +202,7 @@ int vs_probes_register(void)
 void vs_probes_unregister(void)
 {
 	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
-				    vs_probe_entry, NULL);
+				    vs_entry_probe(), NULL);
 	tracepoint_probe_unregister(&__tracepoint_kvm_exit,
 				    vs_probe_exit, NULL);
 	/* No probe may still run when the caller frees what they touch. */

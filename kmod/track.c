@@ -264,6 +264,7 @@ void vs_reset(u64 vm_id)
 
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc)
 {
+	/* Pairs with vs_vcpu_apply_reset(): done means zeroes visible. */
 	return READ_ONCE(vc->reset_req) != smp_load_acquire(&vc->reset_done);
 }
 

@@ -44,26 +44,11 @@ struct vs_vcpu {
 	u32 vcpu_id;
 	u32 idx;
 
-	/* probe block */
+	/* probe block, identity: not zeroed by a reset */
 	u32 isa;
 	u32 tid;
 	int last_cpu;			/* CPU of the previous entry, -1: none */
 	u32 reset_done;			/* last reset_req applied */
-	/* Zeroed as one block by a reset. */
-	struct_group(stats,
-		u64 exits;
-		u64 entries;
-		u64 migrations;
-		u64 migr[VCPUSTAT_DIST_MAX + 1];
-		u64 last_move;			/* VS_MOVE(): packed, one store */
-		u64 exit_ts;			/* local_clock() at the pending exit */
-		struct vs_reason *pending;	/* reason of the pending exit */
-		u64 time_sum;
-		u64 timed;
-		u64 hist[VCPUSTAT_HIST_BUCKETS];
-		struct vs_reason reasons[VS_NR_REASONS];
-		struct vs_reason other;
-	);
 	bool layout_ok;			/* the reason source was validated */
 
 	/* written by netlink (reset), read by the probes */
@@ -79,6 +64,23 @@ struct vs_vcpu {
 	u64 ntf_migr[VCPUSTAT_DIST_MAX + 1];
 	u64 ntf_ts;
 
+	/*
+	 * probe block, counters: from @exits to the end of the struct (the
+	 * flexible @residency aside), zeroed at once by a reset, so keep
+	 * them last.
+	 */
+	u64 exits;
+	u64 entries;
+	u64 migrations;
+	u64 migr[VCPUSTAT_DIST_MAX + 1];
+	u64 last_move;			/* VS_MOVE(): packed, one store */
+	u64 exit_ts;			/* clock at the pending exit */
+	struct vs_reason *pending;	/* reason of the pending exit */
+	u64 time_sum;
+	u64 timed;
+	u64 hist[VCPUSTAT_HIST_BUCKETS];
+	struct vs_reason reasons[VS_NR_REASONS];
+	struct vs_reason other;
 	u64 residency[];		/* guest entries per CPU, nr_cpu_ids */
 };
 
@@ -137,6 +139,13 @@ void vs_reset(u64 vm_id);
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
 u64 vs_pcpu_sum(size_t offset);
 
+/*
+ * Exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in arch/x86/kvm/x86.c);
+ * the definitions (trace.h) are private, so declare the objects here.
+ */
+extern struct tracepoint __tracepoint_kvm_exit;
+extern struct tracepoint __tracepoint_kvm_entry;
+
 /* probe.c */
 int vs_probes_register(void);
 void vs_probes_unregister(void);
@@ -149,8 +158,6 @@ u32 vs_svm_exit_code(const struct kvm_vcpu *vcpu);
 bool vs_vmx_exit_code(u32 *code);
 
 /* topo.c */
-int vs_topo_init(void);
-void vs_topo_exit(void);
 u32 vs_topo_distance(int from, int to);
 
 /* netlink.c */

@@ -16,4 +16,6 @@ static enum exit_fastpath_completion vs_old_run(struct kvm_vcpu *vcpu)
 	return EXIT_FASTPATH_NONE;
 }
 
-struct kvm_x86_ops vs_conftest_ops = { .vcpu_run = vs_old_run };
+static struct kvm_x86_ops vs_conftest_ops __used = {
+	.vcpu_run = vs_old_run,
+};

@@ -105,6 +105,7 @@ enum vcpustat_cmd {
 	VCPUSTAT_CMD_DELTA_NTF,
 	__VCPUSTAT_CMD_MAX
 };
+
 #define VCPUSTAT_CMD_MAX (__VCPUSTAT_CMD_MAX - 1)
 
 /* Top-level attributes. */
@@ -122,6 +123,7 @@ enum vcpustat_attr {
 	VCPUSTAT_A_STATUS,		/* nest: vcpustat_status_attr */
 	__VCPUSTAT_A_MAX
 };
+
 #define VCPUSTAT_A_MAX (__VCPUSTAT_A_MAX - 1)
 
 enum vcpustat_vm_attr {
@@ -139,6 +141,7 @@ enum vcpustat_vm_attr {
 	VCPUSTAT_VM_A_UNTRACKED_EXITS,	/* u64: exits of vCPUs over the cap */
 	__VCPUSTAT_VM_A_MAX
 };
+
 #define VCPUSTAT_VM_A_MAX (__VCPUSTAT_VM_A_MAX - 1)
 
 enum vcpustat_vcpu_attr {
@@ -162,8 +165,10 @@ enum vcpustat_vcpu_attr {
 	VCPUSTAT_VCPU_A_RESIDENCY,	/* nest of VCPUSTAT_RESIDENCY_ENTRY */
 	VCPUSTAT_VCPU_A_INTERVAL_NS,	/* u64: DELTA_NTF only */
 	VCPUSTAT_VCPU_A_ISA,		/* u32: VCPUSTAT_ISA_* */
+	VCPUSTAT_VCPU_A_RESETS,		/* u32: RESETs requested so far */
 	__VCPUSTAT_VCPU_A_MAX
 };
+
 #define VCPUSTAT_VCPU_A_MAX (__VCPUSTAT_VCPU_A_MAX - 1)
 
 /* Inside VCPUSTAT_VCPU_A_REASONS: repeated VCPUSTAT_REASON_ENTRY nests. */
@@ -181,6 +186,7 @@ enum vcpustat_reason_attr {
 	VCPUSTAT_REASON_A_TIME_MAX_NS,	/* u64: absent if TIMED == 0 */
 	__VCPUSTAT_REASON_A_MAX
 };
+
 #define VCPUSTAT_REASON_A_MAX (__VCPUSTAT_REASON_A_MAX - 1)
 
 /* Inside VCPUSTAT_VCPU_A_RESIDENCY: repeated VCPUSTAT_RESIDENCY_ENTRY. */
@@ -193,6 +199,7 @@ enum vcpustat_residency_attr {
 	VCPUSTAT_RESIDENCY_A_ENTRIES,	/* u64: guest entries on that CPU */
 	__VCPUSTAT_RESIDENCY_A_MAX
 };
+
 #define VCPUSTAT_RESIDENCY_A_MAX (__VCPUSTAT_RESIDENCY_A_MAX - 1)
 
 /* Values of VCPUSTAT_MIGRATION_A_DISTANCE, nearest first. */
@@ -204,6 +211,7 @@ enum vcpustat_distance {
 	VCPUSTAT_DIST_REMOTE,		/* another NUMA node */
 	__VCPUSTAT_DIST_MAX
 };
+
 #define VCPUSTAT_DIST_MAX (__VCPUSTAT_DIST_MAX - 1)
 
 enum vcpustat_migration_attr {
@@ -219,6 +227,7 @@ enum vcpustat_migration_attr {
 	VCPUSTAT_MIGRATION_A_SUPPRESSED,
 	__VCPUSTAT_MIGRATION_A_MAX
 };
+
 #define VCPUSTAT_MIGRATION_A_MAX (__VCPUSTAT_MIGRATION_A_MAX - 1)
 
 enum vcpustat_config_attr {
@@ -231,6 +240,7 @@ enum vcpustat_config_attr {
 	VCPUSTAT_CONFIG_A_MIGR_RATE,
 	__VCPUSTAT_CONFIG_A_MAX
 };
+
 #define VCPUSTAT_CONFIG_A_MAX (__VCPUSTAT_CONFIG_A_MAX - 1)
 
 enum vcpustat_status_attr {
@@ -250,6 +260,7 @@ enum vcpustat_status_attr {
 	VCPUSTAT_STATUS_A_BAD_LAYOUT,	/* u64: exits with unknown reason */
 	__VCPUSTAT_STATUS_A_MAX
 };
+
 #define VCPUSTAT_STATUS_A_MAX (__VCPUSTAT_STATUS_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_VCPUSTAT_H */
