@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs every in-kernel selftest inside one booted kernel (the rig, or a real
+# KVM host as root). Each program prints its own KTAP block; after each one
+# a line "# vcpustat-prog NAME exit=RC" lets scripts/check tell a crash
+# (non-zero exit with no failed result) from a clean run.
+#
+# Env: VCPUSTAT_KO (module to insmod; default build/$(uname -r)/vcpustat.ko),
+#      VCPUSTAT_GUEST_TESTS (space-separated subset of the list below).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+export VCPUSTAT_KO=${VCPUSTAT_KO:-$top/build/$(uname -r)/vcpustat.ko}
+export PATH=$top/user:$PATH
+
+# Order matters: the module test loads and unloads the module itself; the
+# others expect it loaded.
+TESTS=${VCPUSTAT_GUEST_TESTS:-"
+	workload_vs_tracefs.sh
+	vcpustat_module_test.py
+	tool_test.sh
+	autopin_test.sh
+"}
+
+for t in $TESTS; do
+	[ -e "$here/$t" ] || continue
+	case $t in
+	vcpustat_module_test.py) ;;
+	*)	lsmod | grep -q '^vcpustat ' || insmod "$VCPUSTAT_KO" ;;
+	esac
+	echo "# vcpustat-prog $t start"
+	timeout 900 "$here/$t"
+	echo "# vcpustat-prog $t exit=$?"
+done
+rmmod vcpustat 2>/dev/null
+exit 0
