@@ -46,6 +46,11 @@ u64 vs_vms_seen;
 u32 vs_nr_vms;
 atomic_t vs_nr_vcpus = ATOMIC_INIT(0);
 
+/*
+ * vCPU records come from their own cache: a kmalloc'd 2.2 KiB object would
+ * be rounded up to 4 KiB, and /proc/slabinfo shows exactly what we hold.
+ */
+static struct kmem_cache *vs_vcpu_cache;
 static struct hlist_head *vs_vcpu_hash;
 static unsigned int vs_vcpu_hash_bits;
 static DEFINE_HASHTABLE(vs_vm_hash, 8);
@@ -165,8 +170,8 @@ static noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 			this_cpu_inc(vs_pcpu_stats.alloc_fail);
 	}
 	if (atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
-		vc = kzalloc(struct_size(vc, residency, nr_cpu_ids),
-			     GFP_NOWAIT | __GFP_NOWARN);
+		vc = kmem_cache_zalloc(vs_vcpu_cache,
+				       GFP_NOWAIT | __GFP_NOWARN);
 		if (!vc)
 			this_cpu_inc(vs_pcpu_stats.alloc_fail);
 	}
@@ -185,7 +190,8 @@ static noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 	kfree(spare);
 	if (tracked)
 		return vc;
-	kfree(vc);
+	if (vc)
+		kmem_cache_free(vs_vcpu_cache, vc);
 untracked:
 	vs_untracked_exit(kvm);
 	return NULL;
@@ -203,7 +209,7 @@ static void vs_vm_free(struct vs_vm *vm)
 	struct vs_vcpu *vc, *tmp;
 
 	list_for_each_entry_safe(vc, tmp, &vm->vcpus, vm_node)
-		kfree(vc);
+		kmem_cache_free(vs_vcpu_cache, vc);
 	kfree(vm);
 }
 
@@ -283,12 +289,20 @@ int vs_track_init(void)
 {
 	unsigned int i;
 
+	vs_vcpu_cache = kmem_cache_create("vcpustat_vcpu",
+					  struct_size_t(struct vs_vcpu, residency,
+							nr_cpu_ids),
+					  0, SLAB_HWCACHE_ALIGN, NULL);
+	if (!vs_vcpu_cache)
+		return -ENOMEM;
 	vs_vcpu_hash_bits = clamp_t(unsigned int,
 				    order_base_2(vs_max_vcpus), 6, 16);
 	vs_vcpu_hash = kvmalloc_array(1U << vs_vcpu_hash_bits,
 				      sizeof(*vs_vcpu_hash), GFP_KERNEL);
-	if (!vs_vcpu_hash)
+	if (!vs_vcpu_hash) {
+		kmem_cache_destroy(vs_vcpu_cache);
 		return -ENOMEM;
+	}
 	for (i = 0; i < (1U << vs_vcpu_hash_bits); i++)
 		INIT_HLIST_HEAD(&vs_vcpu_hash[i]);
 	return 0;
@@ -314,4 +328,5 @@ void vs_track_exit(void)
 		vs_vm_free(vm);
 	}
 	kvfree(vs_vcpu_hash);
+	kmem_cache_destroy(vs_vcpu_cache);
 }
