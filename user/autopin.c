@@ -1,0 +1,841 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vcpustat autopin: pin vCPUs that keep migrating, in the foreground,
+ * until SIGINT/SIGTERM/SIGHUP; put every affinity it changed back on exit.
+ *
+ * This file is the driver: netlink (snapshots every window, plus the
+ * module's VM_NEW / VM_GONE / MIGRATE / DELTA events to react within the
+ * window), /proc (tid checks, affinity, schedstat) and logging. Every
+ * decision is made by the pure policy in autopin_policy.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "affinity.h"
+#include "autopin_policy.h"
+#include "cmds.h"
+#include "json.h"
+#include "vsnl.h"
+
+#define NS 1000000000ULL
+#define MAX_PIDS 256
+/* Early snapshots (on migration events) at most this often. */
+#define EARLY_MIN_NS (NS / 5)
+
+struct autopin {
+	struct ap_config cfg;
+	bool keep;
+	bool json;
+	bool verbose;
+	uint32_t pids[MAX_PIDS];
+	size_t npids;
+	bool has_vm;
+	uint64_t vm_id;
+
+	struct vs_ctx *ctx;
+	struct ap_policy *pol;
+	struct vs_topo topo;
+	bool tty;
+	bool early;		/* an early snapshot was asked for */
+	uint64_t last_snap;
+	unsigned long applied, failed, restored;
+};
+
+enum {
+	O_WINDOW = 0x2000, O_MAXMIG, O_NONUMA, O_ISOL, O_NOSMT, O_NOREHOME,
+	O_DWELL, O_RQTHR, O_RQGROWTH, O_RQWIN, O_DRY, O_KEEP, O_CONFIG,
+	O_VERBOSE,
+};
+
+static const struct option autopin_lopts[] = {
+	{ "window",          required_argument, NULL, O_WINDOW },
+	{ "max-migrations",  required_argument, NULL, O_MAXMIG },
+	{ "no-numa-trigger", no_argument,       NULL, O_NONUMA },
+	{ "allow-isolated",  no_argument,       NULL, O_ISOL },
+	{ "no-smt-share",    no_argument,       NULL, O_NOSMT },
+	{ "no-rehome",       no_argument,       NULL, O_NOREHOME },
+	{ "dwell",           required_argument, NULL, O_DWELL },
+	{ "rq-threshold",    required_argument, NULL, O_RQTHR },
+	{ "rq-growth",       required_argument, NULL, O_RQGROWTH },
+	{ "rq-windows",      required_argument, NULL, O_RQWIN },
+	{ "dry-run",         no_argument,       NULL, O_DRY },
+	{ "keep",            no_argument,       NULL, O_KEEP },
+	{ "config",          required_argument, NULL, O_CONFIG },
+	{ "verbose",         no_argument,       NULL, O_VERBOSE },
+	VS_GLOBAL_LONG,
+	{ NULL, 0, NULL, 0 }
+};
+
+static void autopin_help(FILE *f)
+{
+	fprintf(f,
+"usage: vcpustat autopin [-P PID]... [--vm ID] [options]\n"
+"\n"
+"Run in the foreground until SIGINT, SIGTERM or SIGHUP, pinning vCPUs that\n"
+"keep migrating to one \"home\" pCPU each, and put every affinity it changed\n"
+"back on exit (unless --keep). Without -P, every VM the module tracks is\n"
+"managed, including VMs started later. Every decision is logged as one line\n"
+"on stdout (JSON lines with -j): what, why, and the numbers behind it.\n"
+"\n"
+"A floating vCPU is pinned when, within one window, it migrated more than\n"
+"--max-migrations times, or migrated to another NUMA node at all. Its home:\n"
+"a CPU of the thread's original affinity, online, not isolated, not home to\n"
+"another vCPU of the same VM (nor an SMT sibling of one, with\n"
+"--no-smt-share); preferring a CPU free of other VMs' vCPUs, then the VM's\n"
+"dominant NUMA node, then where it ran most in the window, then the nearest\n"
+"CPU to that. A pinned vCPU moves again only after --dwell, when its\n"
+"run-queue wait stayed high (--rq-*) or a free CPU appeared for a vCPU that\n"
+"had to share. A vCPU whose affinity someone else changes is left alone.\n"
+"\n"
+"  -P, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
+"      --vm ID            manage only VM ID\n"
+"      --window S         window length in seconds (default 5)\n"
+"      --max-migrations N pin above N migrations per window (default 10)\n"
+"      --no-numa-trigger  do not pin on a single cross-node migration\n"
+"      --allow-isolated   may use CPUs of /sys/devices/system/cpu/isolated\n"
+"      --no-smt-share     keep vCPUs of one VM off each other's SMT siblings\n"
+"      --dwell S          minimum time on a home before a move (default 30)\n"
+"      --rq-threshold PCT move when run-queue wait >= PCT%% of the time\n"
+"                         (default 10)...\n"
+"      --rq-growth X      ...and >= X times its wait before pinning (2.0)...\n"
+"      --rq-windows N     ...for N windows in a row (default 2)\n"
+"      --no-rehome        never move a pinned vCPU\n"
+"      --dry-run          decide and log, change nothing\n"
+"      --keep             leave the pins in place on exit\n"
+"      --config FILE      read options from FILE first: one \"name = value\"\n"
+"                         (or \"name\" for a flag) per line, names as the long\n"
+"                         options above, # comments; the command line wins\n"
+"  -v, --verbose          also log VMs appearing and going\n"
+"  -j, --json             JSON lines\n"
+"\n"
+"Needs CAP_NET_ADMIN (the module) and CAP_SYS_NICE or the VM's user (to set\n"
+"affinities). Exit: 0 stopped by a signal, 1 runtime error, 2 bad arguments,\n"
+"3 module not loaded, 4 permission denied.\n");
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int bad_value(const char *name, const char *arg, const char *src)
+{
+	return vs_usage_error(&vs_cmd_autopin, "%s%sbad value '%s' for --%s",
+			      src ? src : "", src ? ": " : "", arg, name);
+}
+
+static const char *opt_name(int c)
+{
+	for (const struct option *o = autopin_lopts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
+/*
+ * Apply one option (from the command line or, with src set, a config
+ * file). Returns -1 to go on, else an exit code.
+ */
+static int set_opt(struct autopin *a, struct vs_global *g, int c,
+		   const char *arg, const char *src)
+{
+	double x;
+	uint32_t u;
+
+	switch (c) {
+	case O_WINDOW:
+		if (vs_parse_seconds(arg, &x) || x < 0.5)
+			return bad_value(opt_name(c), arg, src);
+		a->cfg.window_ns = (uint64_t)(x * 1e9);
+		return -1;
+	case O_DWELL:
+		if (vs_parse_seconds(arg, &x))
+			return bad_value(opt_name(c), arg, src);
+		a->cfg.dwell_ns = (uint64_t)(x * 1e9);
+		return -1;
+	case O_MAXMIG:
+		if (vs_parse_u32(arg, &u))
+			return bad_value(opt_name(c), arg, src);
+		a->cfg.max_migrations = u;
+		return -1;
+	case O_RQWIN:
+		if (vs_parse_u32(arg, &u) || !u)
+			return bad_value(opt_name(c), arg, src);
+		a->cfg.rq_windows = u;
+		return -1;
+	case O_RQTHR:
+	case O_RQGROWTH: {
+		char *end;
+
+		errno = 0;
+		x = strtod(arg, &end);
+		if (errno || end == arg || *end || !isfinite(x) || x < 0 ||
+		    (c == O_RQTHR && x > 100) || (c == O_RQGROWTH && x > 1000))
+			return bad_value(opt_name(c), arg, src);
+		if (c == O_RQTHR)
+			a->cfg.rq_threshold = x / 100.0;
+		else
+			a->cfg.rq_growth = x;
+		return -1;
+	}
+	case O_NONUMA:
+		a->cfg.numa_trigger = false;
+		return -1;
+	case O_ISOL:
+		a->cfg.allow_isolated = true;
+		return -1;
+	case O_NOSMT:
+		a->cfg.no_smt_share = true;
+		return -1;
+	case O_NOREHOME:
+		a->cfg.rehome = false;
+		return -1;
+	case O_DRY:
+		a->cfg.dry_run = true;
+		return -1;
+	case O_KEEP:
+		a->keep = true;
+		return -1;
+	case O_VERBOSE:
+	case 'v':
+		a->verbose = true;
+		return -1;
+	case O_CONFIG:
+		return -1;	/* read before the command line */
+	case 'P':
+		if (vs_parse_u32(arg, &u) || !u)
+			return bad_value("pid", arg, src);
+		if (a->npids == MAX_PIDS)
+			return vs_usage_error(&vs_cmd_autopin, "too many -P");
+		for (size_t i = 0; i < a->npids; i++)
+			if (a->pids[i] == u)
+				return -1;
+		a->pids[a->npids++] = u;
+		return -1;
+	case 'p':
+		return vs_usage_error(&vs_cmd_autopin,
+				      "--pretty does not apply: autopin writes JSON lines");
+	default:
+		return vs_common_opt(&vs_cmd_autopin, g, c, arg);
+	}
+}
+
+static bool truthy(const char *v)
+{
+	return !strcmp(v, "1") || !strcasecmp(v, "yes") ||
+	       !strcasecmp(v, "true") || !strcasecmp(v, "on");
+}
+
+static bool falsy(const char *v)
+{
+	return !strcmp(v, "0") || !strcasecmp(v, "no") ||
+	       !strcasecmp(v, "false") || !strcasecmp(v, "off");
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+			 e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int read_config(struct autopin *a, struct vs_global *g,
+		       const char *path)
+{
+	char line[1024], src[1100];
+	int lineno = 0, rc = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		fprintf(stderr, "vcpustat autopin: cannot read config %s: %s\n",
+			path, strerror(errno));
+		return VS_EXIT_USAGE;
+	}
+	while (rc < 0 && fgets(line, sizeof(line), f)) {
+		const struct option *o;
+		char *key, *val = NULL, *eq, *hash;
+
+		lineno++;
+		snprintf(src, sizeof(src), "%s:%d", path, lineno);
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (eq) {
+			*eq = '\0';
+			val = trim(eq + 1);
+			key = trim(key);
+		}
+		if (!strcmp(key, "config") || !strcmp(key, "help")) {
+			rc = vs_usage_error(&vs_cmd_autopin, "%s: '%s' not allowed in a config file",
+					    src, key);
+			break;
+		}
+		for (o = autopin_lopts; o->name; o++)
+			if (!strcmp(o->name, key))
+				break;
+		if (!o->name) {
+			rc = vs_usage_error(&vs_cmd_autopin, "%s: unknown option '%s'",
+					    src, key);
+			break;
+		}
+		if (o->has_arg == no_argument) {
+			if (val && falsy(val))
+				continue;
+			if (val && !truthy(val)) {
+				rc = bad_value(key, val, src);
+				break;
+			}
+			rc = set_opt(a, g, o->val, NULL, src);
+		} else {
+			if (!val || !*val) {
+				rc = vs_usage_error(&vs_cmd_autopin, "%s: '%s' needs a value",
+						    src, key);
+				break;
+			}
+			rc = set_opt(a, g, o->val, val, src);
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* ---- logging ------------------------------------------------------------- */
+
+static void stamp(const struct autopin *a)
+{
+	if (a->tty) {
+		time_t t = time(NULL);
+		struct tm tm;
+		char b[32];
+
+		localtime_r(&t, &tm);
+		strftime(b, sizeof(b), "%H:%M:%S ", &tm);
+		fputs(b, stdout);
+	}
+}
+
+static double unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void jw_kint(struct jw *w, const char *k, int v)
+{
+	jw_key(w, k);
+	if (v < 0)
+		jw_null(w);
+	else
+		jw_u64(w, (uint64_t)v);
+}
+
+static void log_decision(struct autopin *a, const struct ap_decision *d)
+{
+	char line[1024], cpus[1024];
+
+	if (!a->json) {
+		ap_decision_format(d, line, sizeof(line));
+		stamp(a);
+		puts(line);
+		fflush(stdout);
+		return;
+	}
+	struct jw w;
+
+	jw_init(&w, stdout, false);
+	jw_obj_open(&w);
+	jw_kdouble(&w, "ts", unix_now());
+	jw_kstr(&w, "action", ap_action_name(d->action));
+	jw_kstr(&w, "reason", ap_reason_name(d->reason));
+	jw_kbool(&w, "dry_run", a->cfg.dry_run);
+	jw_ku64(&w, "vm_id", d->vm_id);
+	jw_ku64(&w, "pid", d->pid);
+	if (d->action == AP_FORGET) {
+		jw_ku64(&w, "vcpus", d->vcpus);
+		jw_ku64(&w, "pinned", d->pinned);
+	} else {
+		jw_ku64(&w, "vcpu", d->vcpu_id);
+		jw_ku64(&w, "tid", d->tid);
+		jw_kint(&w, "from", d->from);
+		jw_kint(&w, "to", d->to);
+	}
+	if (d->action == AP_PIN || d->action == AP_MOVE ||
+	    d->action == AP_RESTORE) {
+		cpuset_format(&d->cpus, cpus, sizeof(cpus));
+		jw_kstr(&w, "cpus", cpus);
+	}
+	if (d->reason == AP_R_RATE || d->reason == AP_R_NUMA) {
+		jw_kdouble(&w, "window_s", (double)d->window_ns / 1e9);
+		jw_ku64(&w, "migrations", d->migrations);
+		jw_ku64(&w, "remote", d->remote);
+		jw_ku64(&w, "max_migrations", d->max_migrations);
+	}
+	if (d->reason == AP_R_RQDELAY) {
+		jw_kdouble(&w, "rq_wait_pct", d->rq_share * 100.0);
+		jw_kdouble(&w, "rq_baseline_pct", d->rq_baseline * 100.0);
+	}
+	if (d->reason == AP_R_RQDELAY || d->reason == AP_R_SHARED)
+		jw_kdouble(&w, "dwell_s", (double)d->dwell_ns / 1e9);
+	if (d->action == AP_PIN || d->action == AP_MOVE ||
+	    d->action == AP_SKIP) {
+		jw_kint(&w, "top_cpu", d->top_cpu);
+		jw_ku64(&w, "top_entries", d->top_entries);
+		jw_ku64(&w, "home_entries", d->home_entries);
+		jw_ku64(&w, "total_entries", d->total_entries);
+		jw_kint(&w, "node", d->node);
+		jw_kint(&w, "vm_node", d->vm_node);
+		jw_kint(&w, "sharers", d->sharers);
+	}
+	jw_kstr(&w, "why", d->why);
+	jw_obj_close(&w);
+	jw_end(&w);
+	fflush(stdout);
+}
+
+/* A line that is not a policy decision: start, stop, watch, error. */
+static void log_note(struct autopin *a, const char *action, uint64_t vm_id,
+		     uint32_t pid, const char *msg)
+{
+	if (!a->json) {
+		stamp(a);
+		if (vm_id)
+			printf("%s vm %llu pid %u: %s\n", action,
+			       (unsigned long long)vm_id, pid, msg);
+		else
+			printf("%s: %s\n", action, msg);
+		fflush(stdout);
+		return;
+	}
+	struct jw w;
+
+	jw_init(&w, stdout, false);
+	jw_obj_open(&w);
+	jw_kdouble(&w, "ts", unix_now());
+	jw_kstr(&w, "action", action);
+	jw_kbool(&w, "dry_run", a->cfg.dry_run);
+	if (vm_id) {
+		jw_ku64(&w, "vm_id", vm_id);
+		jw_ku64(&w, "pid", pid);
+	}
+	jw_kstr(&w, "msg", msg);
+	jw_obj_close(&w);
+	jw_end(&w);
+	fflush(stdout);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static bool managed(const struct autopin *a, uint64_t vm_id, uint32_t pid)
+{
+	if (a->has_vm && vm_id != a->vm_id)
+		return false;
+	if (!a->npids)
+		return true;
+	for (size_t i = 0; i < a->npids; i++)
+		if (a->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static void watch_vm(struct autopin *a, uint64_t id, uint32_t pid,
+		     const char *comm)
+{
+	char msg[128];
+
+	if (ap_vm_known(a->pol, id) || !managed(a, id, pid))
+		return;
+	if (ap_vm_add(a->pol, id, pid))
+		return;
+	if (a->verbose) {
+		snprintf(msg, sizeof(msg), "watching (%s)", comm);
+		log_note(a, "watch", id, pid, msg);
+	}
+}
+
+/* Apply and log what the policy decided. */
+static void apply_decisions(struct autopin *a)
+{
+	const struct ap_decision *d;
+	size_t n;
+
+	for (;;) {
+		d = ap_take(a->pol, &n);
+		if (!n)
+			return;
+		for (size_t i = 0; i < n; i++) {
+			char err[1024];
+			int r;
+
+			log_decision(a, &d[i]);
+			if (a->cfg.dry_run)
+				continue;
+			if (d[i].action != AP_PIN && d[i].action != AP_MOVE &&
+			    d[i].action != AP_RESTORE)
+				continue;
+			r = aff_set_checked((pid_t)d[i].pid, (pid_t)d[i].tid,
+					    &d[i].cpus, err, sizeof(err));
+			if (!r) {
+				if (d[i].action == AP_RESTORE)
+					a->restored++;
+				else
+					a->applied++;
+				continue;
+			}
+			if (d[i].action == AP_RESTORE && r == -ESRCH)
+				continue;	/* the thread is gone: fine */
+			a->failed++;
+			log_note(a, "error", d[i].vm_id, d[i].pid, err);
+			ap_apply_failed(a->pol, &d[i], r);
+		}
+		/* ap_apply_failed may have queued releases: loop. */
+	}
+}
+
+static void feed_snapshot(struct autopin *a, const struct vs_snapshot *snap,
+			  uint64_t now)
+{
+	for (size_t i = 0; i < snap->nr_vms; i++) {
+		const struct vs_vm *vm = &snap->vms[i];
+
+		if (vm->stub)
+			continue;
+		watch_vm(a, vm->id, vm->pid, vm->comm);
+		if (!ap_vm_known(a->pol, vm->id))
+			continue;
+		for (size_t j = 0; j < vm->nr_vcpus; j++) {
+			const struct vs_vcpu *v = &vm->vcpus[j];
+			struct ap_sample s;
+			uint64_t run;
+
+			if (!v->tid)
+				continue;
+			/* A tid the module last saw may be gone or reused. */
+			if (aff_tid_in_pid((pid_t)vm->pid, (pid_t)v->tid) != 1)
+				continue;
+			memset(&s, 0, sizeof(s));
+			s.vm_id = vm->id;
+			s.vcpu_id = v->vcpu_id;
+			s.tid = v->tid;
+			s.pcpu = v->pcpu;
+			s.migrations = v->migrations;
+			s.migr_remote = v->migr[VCPUSTAT_DIST_REMOTE];
+			s.residency = v->residency;
+			s.nr_residency = v->nr_residency;
+			s.have_affinity = aff_get((pid_t)v->tid, &s.affinity) == 0;
+			s.have_rq = aff_schedstat((pid_t)vm->pid, (pid_t)v->tid,
+						  &run, &s.rq_wait_ns) == 0;
+			ap_sample(a->pol, &s, now);
+		}
+	}
+}
+
+static int snapshot_and_decide(struct autopin *a)
+{
+	struct vs_snapshot snap = { 0 };
+	struct vs_filter f = { 0 };
+	uint64_t now;
+	int r;
+
+	if (a->npids == 1)
+		f.pid = a->pids[0];
+	if (a->has_vm) {
+		f.has_vm_id = true;
+		f.vm_id = a->vm_id;
+	}
+	r = vs_snapshot_get(a->ctx, &f, &snap);
+	if (r) {
+		vs_snapshot_free(&snap);
+		return r;
+	}
+	now = vs_now_ns();
+	a->last_snap = now;
+	a->early = false;
+	feed_snapshot(a, &snap, now);
+	vs_snapshot_free(&snap);
+	apply_decisions(a);	/* releases found while sampling */
+	ap_decide(a->pol, now);
+	apply_decisions(a);
+	return 0;
+}
+
+static int on_event(const struct vs_event *ev, void *arg)
+{
+	struct autopin *a = arg;
+
+	if (ev->lost)
+		a->early = true;	/* counters in the snapshot are exact */
+	switch (ev->type) {
+	case VS_EV_VM_NEW:
+		watch_vm(a, ev->vm.id, ev->vm.pid, ev->vm.comm);
+		if (ap_vm_known(a->pol, ev->vm.id))
+			a->early = true;	/* learn its vCPUs soon */
+		break;
+	case VS_EV_VM_GONE:
+		if (ap_vm_known(a->pol, ev->vm.id)) {
+			ap_vm_gone(a->pol, ev->vm.id);
+			apply_decisions(a);
+		}
+		break;
+	case VS_EV_MIGRATE:
+		if (ap_migration(a->pol, ev->migr.vm_id, ev->migr.vcpu_id,
+				 ev->migr.distance, 1 + ev->migr.suppressed,
+				 ev->ts_ns))
+			a->early = true;
+		break;
+	case VS_EV_DELTA: {
+		uint64_t remote = ev->delta.migr[VCPUSTAT_DIST_REMOTE];
+		uint64_t near = ev->delta.migrations > remote ?
+				ev->delta.migrations - remote : 0;
+		bool want = false;
+
+		if (near)
+			want |= ap_migration(a->pol, ev->delta.vm_id,
+					     ev->delta.vcpu_id,
+					     VCPUSTAT_DIST_NODE, near,
+					     ev->ts_ns);
+		if (remote)
+			want |= ap_migration(a->pol, ev->delta.vm_id,
+					     ev->delta.vcpu_id,
+					     VCPUSTAT_DIST_REMOTE, remote,
+					     ev->ts_ns);
+		if (want)
+			a->early = true;
+		break;
+	}
+	}
+	return 0;
+}
+
+static void log_start(struct autopin *a, const struct vs_config *mc)
+{
+	char msg[768], pids[256] = "all";
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->npids && n < sizeof(pids) - 12; i++)
+		n += (size_t)snprintf(pids + n, sizeof(pids) - n, "%s%u",
+				      i ? "," : "", a->pids[i]);
+	snprintf(msg, sizeof(msg),
+		 "%spids %s%s, window %.1fs, max %u migrations/window%s%s%s, dwell %.1fs, rq %.0f%%/%.1fx/%u windows%s%s%s",
+		 a->cfg.dry_run ? "DRY RUN, nothing will be changed; " : "",
+		 pids, a->has_vm ? " (one VM)" : "",
+		 (double)a->cfg.window_ns / 1e9, a->cfg.max_migrations,
+		 a->cfg.numa_trigger ? ", any cross-node" : "",
+		 a->cfg.allow_isolated ? ", isolated CPUs allowed" : "",
+		 a->cfg.no_smt_share ? ", no SMT sharing" : "",
+		 (double)a->cfg.dwell_ns / 1e9, a->cfg.rq_threshold * 100.0,
+		 a->cfg.rq_growth, a->cfg.rq_windows,
+		 a->cfg.rehome ? "" : " (no rehome)",
+		 a->keep ? ", keep pins on exit" : "",
+		 mc && (mc->mask & VS_CFG_MIGR_RATE) && !mc->migr_rate ?
+		 "; module migration events are off (migr_rate 0): reacting once per window" : "");
+	log_note(a, "start", 0, 0, msg);
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int autopin_loop(struct autopin *a)
+{
+	struct vs_config mc = { 0 };
+	int sfd, r, rc = VS_EXIT_OK;
+	uint64_t next;
+	char msg[256];
+
+	r = vs_events_open(a->ctx);
+	if (r)
+		return vs_report(a->ctx, r, "joining the events group");
+	if (vs_get_config(a->ctx, &mc, NULL))
+		memset(&mc, 0, sizeof(mc));
+	sfd = setup_signals();
+	if (sfd < 0) {
+		fprintf(stderr, "vcpustat autopin: signalfd: %s\n", strerror(-sfd));
+		return VS_EXIT_ERR;
+	}
+	log_start(a, &mc);
+
+	r = snapshot_and_decide(a);
+	if (r) {
+		rc = vs_report(a->ctx, r, "snapshot");
+		goto out;
+	}
+	next = a->last_snap + a->cfg.window_ns;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = vs_event_fd(a->ctx), .events = POLLIN },
+		};
+		uint64_t now = vs_now_ns();
+		int timeout;
+
+		if (a->early && now >= a->last_snap + EARLY_MIN_NS)
+			next = now;
+		else if (a->early && a->last_snap + EARLY_MIN_NS < next)
+			next = a->last_snap + EARLY_MIN_NS;
+		if (now >= next) {
+			r = snapshot_and_decide(a);
+			if (r) {
+				rc = vs_report(a->ctx, r, "snapshot");
+				break;
+			}
+			next = a->last_snap + a->cfg.window_ns;
+			continue;
+		}
+		timeout = (int)((next - now + 999999) / 1000000);
+		r = poll(pfd, 2, timeout);
+		if (r < 0 && errno != EINTR) {
+			fprintf(stderr, "vcpustat autopin: poll: %s\n", strerror(errno));
+			rc = VS_EXIT_ERR;
+			break;
+		}
+		if (r > 0 && (pfd[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				snprintf(msg, sizeof(msg), "signal %s",
+					 strsignal((int)si.ssi_signo));
+				log_note(a, "stop", 0, 0, msg);
+			}
+			break;
+		}
+		if (r > 0 && (pfd[1].revents & (POLLIN | POLLERR))) {
+			r = vs_event_read(a->ctx, on_event, a);
+			if (r < 0 && r != -EAGAIN && r != -EINTR) {
+				rc = vs_report(a->ctx, r, "reading events");
+				break;
+			}
+		}
+	}
+out:
+	if (a->keep) {
+		snprintf(msg, sizeof(msg), "--keep: leaving %lu pin(s) in place",
+			 a->applied);
+		log_note(a, "exit", 0, 0, msg);
+	} else {
+		ap_restore_all(a->pol);
+		apply_decisions(a);
+	}
+	snprintf(msg, sizeof(msg), "%lu affinity change(s), %lu restored, %lu failed",
+		 a->applied, a->restored, a->failed);
+	log_note(a, "exit", 0, 0, msg);
+	close(sfd);
+	return rc;
+}
+
+static int autopin_run(struct vs_global *g, int argc, char **argv)
+{
+	struct autopin a;
+	const char *config = NULL;
+	int c, rc;
+
+	memset(&a, 0, sizeof(a));
+	ap_config_default(&a.cfg);
+
+	/* --config first, so that the command line overrides it. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			config = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			config = argv[i] + 9;
+	}
+	if (config) {
+		rc = read_config(&a, g, config);
+		if (rc >= 0)
+			return rc;
+	}
+	if (g->pid) {
+		/* -P given before the command name */
+		a.pids[a.npids++] = g->pid;
+	}
+	{
+		size_t config_pids = a.npids;
+		bool cli_pids = false;
+
+		while ((c = getopt_long(argc, argv, "v" VS_GLOBAL_SHORT,
+					autopin_lopts, NULL)) != -1) {
+			if (c == 'P' && !cli_pids) {
+				/* -P on the command line replaces the file's */
+				cli_pids = true;
+				memmove(a.pids, a.pids + config_pids,
+					(a.npids - config_pids) * sizeof(a.pids[0]));
+				a.npids -= config_pids;
+			}
+			rc = set_opt(&a, g, c, optarg, NULL);
+			if (rc >= 0)
+				return rc;
+		}
+	}
+	if (optind < argc)
+		return vs_usage_error(&vs_cmd_autopin, "unexpected argument '%s'",
+				      argv[optind]);
+	a.json = g->json;
+	a.has_vm = g->has_vm;
+	a.vm_id = g->vm_id;
+	a.tty = isatty(STDOUT_FILENO);
+	for (size_t i = 0; i < a.npids; i++) {
+		if (aff_pid_alive((pid_t)a.pids[i]) != 1)
+			return vs_usage_error(&vs_cmd_autopin, "no process %u",
+					      a.pids[i]);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	rc = vs_connect(&a.ctx);
+	if (rc)
+		return rc;
+	c = vs_topo_load(&a.topo);
+	if (c) {
+		fprintf(stderr, "vcpustat autopin: reading the CPU topology: %s\n",
+			strerror(-c));
+		vs_close(a.ctx);
+		return VS_EXIT_ERR;
+	}
+	a.pol = ap_new(&a.cfg, &a.topo);
+	if (!a.pol) {
+		fprintf(stderr, "vcpustat autopin: out of memory\n");
+		rc = VS_EXIT_ERR;
+	} else {
+		rc = autopin_loop(&a);
+	}
+	ap_free(a.pol);
+	vs_topo_free(&a.topo);
+	vs_close(a.ctx);
+	return rc;
+}
+
+const struct vs_cmd vs_cmd_autopin = {
+	.name = "autopin",
+	.synopsis = "[-P PID]... [--vm ID] [--window S] [--max-migrations N] [--dry-run] [--keep] [options]",
+	.summary = "pin vCPUs that keep migrating; restore on exit",
+	.run = autopin_run,
+	.help = autopin_help,
+};

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stat: pidstat-style interval report, one row per VM (or per vCPU with
+ * -t) per interval, as text, JSON lines or CSV. Text mode ends with an
+ * "Average:" block over the whole run, like sysstat.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "fmt.h"
+#include "json.h"
+#include "view.h"
+
+#define OPT_CSV 0x2001
+
+enum out { OUT_TEXT, OUT_JSON, OUT_CSV };
+
+struct row {
+	const struct vs_vm *vm;
+	const struct vs_vcpu *vc;	/* NULL: VM row */
+	struct vdelta d;
+	uint32_t top_isa, top_code;
+	uint64_t top_count;
+	bool has_top;
+};
+
+static void stat_help(FILE *f)
+{
+	fprintf(f,
+"Usage: vcpustat stat [-j|--csv] [-t] [-P PID] [--vm ID] [interval [count]]\n"
+"\n"
+"Report per-interval activity like pidstat: every interval seconds\n"
+"(default 1), count times (default: until interrupted), one row per VM\n"
+"(per vCPU with -t):\n"
+"  EXITS/s   VM exits per second\n"
+"  MIGR/s    vCPU migrations to another pCPU per second\n"
+"  %%EXIT     share of wall time spent handling exits (kvm_exit to the\n"
+"            next kvm_entry, including userspace); a VM's is the sum of\n"
+"            its vCPUs' and can exceed 100\n"
+"  AVG-EXIT  mean exit handling time in the interval\n"
+"  TOP       reason with most exits in the interval and its share\n"
+"Text output ends with \"Average:\" rows over the whole run.\n"
+"\n"
+"  -t, --vcpus      one row per vCPU instead of per VM\n"
+"  -j, --json       JSON lines, one object per row\n"
+"      --csv        CSV with a header line\n"
+"  -P, --pid PID    only the VM created by PID\n"
+"      --vm ID      only VM ID\n");
+}
+
+static int build_rows(const struct vs_snapshot *cur,
+		      const struct vs_snapshot *prev, bool per_vcpu,
+		      struct row **rowsp, size_t *np)
+{
+	size_t cap = 0, n = 0;
+	struct row *rows = NULL;
+
+	for (size_t i = 0; i < cur->nr_vms; i++)
+		cap += per_vcpu ? cur->vms[i].nr_vcpus : 1;
+	if (cap) {
+		rows = calloc(cap, sizeof(*rows));
+		if (!rows)
+			return -1;
+	}
+	for (size_t i = 0; i < cur->nr_vms; i++) {
+		const struct vs_vm *vm = &cur->vms[i];
+		struct rtab rt = { 0 };
+		struct row *vr = NULL;
+
+		if (!per_vcpu) {
+			vr = &rows[n++];
+			vr->vm = vm;
+		}
+		for (size_t j = 0; j < vm->nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &vm->vcpus[j];
+			const struct vs_vcpu *pv = vcpu_prev(vc, prev);
+			struct vdelta d;
+
+			vcpu_delta(vc, pv, &d);
+			if (per_vcpu) {
+				struct row *r = &rows[n++];
+				struct rtab one = { 0 };
+
+				r->vm = vm;
+				r->vc = vc;
+				r->d = d;
+				if (!rtab_add_vcpu(&one, vc, pv) && one.n) {
+					rtab_sort(&one, RS_RATE);
+					r->has_top = one.v[0].d_count > 0;
+					r->top_isa = one.v[0].isa;
+					r->top_code = one.v[0].code;
+					r->top_count = one.v[0].d_count;
+				}
+				rtab_free(&one);
+				continue;
+			}
+			vr->d.exits += d.exits;
+			vr->d.entries += d.entries;
+			vr->d.migrations += d.migrations;
+			vr->d.exit_time_ns += d.exit_time_ns;
+			vr->d.timed_exits += d.timed_exits;
+			for (int k = 0; k <= VCPUSTAT_DIST_MAX; k++)
+				vr->d.migr[k] += d.migr[k];
+			rtab_add_vcpu(&rt, vc, pv);
+		}
+		if (vr && rt.n) {
+			rtab_sort(&rt, RS_RATE);
+			vr->has_top = rt.v[0].d_count > 0;
+			vr->top_isa = rt.v[0].isa;
+			vr->top_code = rt.v[0].code;
+			vr->top_count = rt.v[0].d_count;
+		}
+		rtab_free(&rt);
+	}
+	*rowsp = rows;
+	*np = n;
+	return 0;
+}
+
+static void wall_time(char *buf, size_t len, double *epoch)
+{
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(buf, len, "%H:%M:%S", &tm);
+	*epoch = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void text_header(const char *label)
+{
+	printf("%-9s %5s %8s %5s %9s %8s %7s %9s  %s\n", label, "VM", "PID",
+	       "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT", "TOP");
+}
+
+static void text_row(const char *label, const struct row *r, double secs)
+{
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], vc[16], nb[32], pb[FMT_BUF];
+
+	if (r->vc)
+		snprintf(vc, sizeof(vc), "%u", r->vc->vcpu_id);
+	else
+		snprintf(vc, sizeof(vc), "-");
+	printf("%-9s %5" PRIu64 " %8u %5s %9s %8s %7.2f %9s  ", label,
+	       r->vm->id, r->vm->pid, vc,
+	       fmt_rate(a, sizeof(a), (double)r->d.exits / secs),
+	       fmt_rate(b, sizeof(b), (double)r->d.migrations / secs),
+	       100.0 * (double)r->d.exit_time_ns / (secs * 1e9),
+	       r->d.timed_exits ? fmt_ns_d(c, sizeof(c),
+			(double)r->d.exit_time_ns / (double)r->d.timed_exits) :
+			"-");
+	if (r->has_top)
+		printf("%s %s%%\n", vs_reason_name(r->top_isa, r->top_code, nb,
+						   sizeof(nb)),
+		       fmt_pct(pb, sizeof(pb), r->top_count, r->d.exits));
+	else
+		printf("-\n");
+}
+
+static void csv_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void csv_row(double epoch, const struct row *r, double secs)
+{
+	char nb[32];
+
+	char comm[VS_COMM_LEN];
+
+	printf("%.3f,%" PRIu64 ",%u,", epoch, r->vm->id, r->vm->pid);
+	/* CSV readers choke on control bytes even when quoted */
+	csv_str(fmt_safe(comm, sizeof(comm), r->vm->comm));
+	putchar(',');
+	if (r->vc)
+		printf("%u", r->vc->vcpu_id);
+	printf(",%.3f,%" PRIu64 ",%.2f,%" PRIu64 ",%.2f,%" PRIu64 ",%.4f,",
+	       secs, r->d.exits, (double)r->d.exits / secs, r->d.migrations,
+	       (double)r->d.migrations / secs, r->d.exit_time_ns,
+	       100.0 * (double)r->d.exit_time_ns / (secs * 1e9));
+	if (r->d.timed_exits)
+		printf("%.1f", (double)r->d.exit_time_ns /
+		       (double)r->d.timed_exits);
+	putchar(',');
+	if (r->has_top) {
+		csv_str(vs_reason_name(r->top_isa, r->top_code, nb,
+				       sizeof(nb)));
+		printf(",%" PRIu64, r->top_count);
+	} else {
+		putchar(',');
+	}
+	putchar('\n');
+}
+
+static void json_row(double epoch, const char *hms, const struct row *r,
+		     double secs)
+{
+	struct jw w;
+	char nb[32];
+
+	jw_init(&w, stdout, false);
+	jw_obj_open(&w);
+	jw_kdouble(&w, "timestamp", epoch);
+	jw_kstr(&w, "time", hms);
+	jw_kdouble(&w, "interval_s", secs);
+	jw_ku64(&w, "vm_id", r->vm->id);
+	jw_ku64(&w, "pid", r->vm->pid);
+	jw_kstr(&w, "comm", r->vm->comm);
+	if (r->vc) {
+		jw_ku64(&w, "vcpu_id", r->vc->vcpu_id);
+		jw_ku64(&w, "tid", r->vc->tid);
+	}
+	jw_ku64(&w, "exits", r->d.exits);
+	jw_kdouble(&w, "exits_per_sec", (double)r->d.exits / secs);
+	jw_ku64(&w, "migrations", r->d.migrations);
+	jw_kdouble(&w, "migrations_per_sec", (double)r->d.migrations / secs);
+	jw_ku64(&w, "exit_time_ns", r->d.exit_time_ns);
+	jw_kdouble(&w, "exit_time_pct",
+		   100.0 * (double)r->d.exit_time_ns / (secs * 1e9));
+	jw_key(&w, "avg_exit_ns");
+	if (r->d.timed_exits)
+		jw_double(&w, (double)r->d.exit_time_ns /
+			  (double)r->d.timed_exits);
+	else
+		jw_null(&w);
+	jw_key(&w, "top_reason");
+	if (r->has_top) {
+		jw_obj_open(&w);
+		jw_kstr(&w, "isa", vs_isa_name(r->top_isa));
+		jw_ku64(&w, "code", r->top_code);
+		jw_kstr(&w, "name", vs_reason_name(r->top_isa, r->top_code,
+						   nb, sizeof(nb)));
+		jw_ku64(&w, "count", r->top_count);
+		jw_obj_close(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_obj_close(&w);
+	jw_end(&w);
+}
+
+static int emit(enum out out, bool per_vcpu, const char *label,
+		const struct vs_snapshot *cur, const struct vs_snapshot *prev)
+{
+	double secs = snap_interval_s(cur, prev), epoch;
+	struct row *rows;
+	char hms[16];
+	size_t n;
+
+	if (build_rows(cur, prev, per_vcpu, &rows, &n))
+		return -1;
+	wall_time(hms, sizeof(hms), &epoch);
+	if (out == OUT_TEXT) {
+		text_header(label ? label : hms);
+		for (size_t i = 0; i < n; i++)
+			text_row(label ? label : hms, &rows[i], secs);
+		if (!n)
+			printf("%-9s (no VMs)\n", label ? label : hms);
+		putchar('\n');
+	}
+	for (size_t i = 0; i < n && out != OUT_TEXT; i++) {
+		if (out == OUT_CSV)
+			csv_row(epoch, &rows[i], secs);
+		else
+			json_row(epoch, hms, &rows[i], secs);
+	}
+	free(rows);
+	fflush(stdout);
+	return 0;
+}
+
+static int stat_run(struct vs_global *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "vcpus", no_argument, NULL, 't' },
+		VS_GLOBAL_LONG,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vs_snapshot first = { 0 }, prev = { 0 }, cur = { 0 };
+	enum out out = OUT_TEXT;
+	bool per_vcpu = false, csv = false;
+	double interval = 1;
+	uint64_t count = 0, n = 0, next;
+	struct vs_filter f;
+	struct vs_ctx *ctx;
+	int c, r, err;
+
+	while ((c = getopt_long(argc, argv, "t" VS_GLOBAL_SHORT, lo,
+				NULL)) != -1) {
+		switch (c) {
+		case OPT_CSV:
+			csv = true;
+			break;
+		case 't':
+			per_vcpu = true;
+			break;
+		default:
+			r = vs_common_opt(&vs_cmd_stat, g, c, optarg);
+			if (r >= 0)
+				return r;
+		}
+	}
+	if (vs_parse_interval(argc, argv, optind, &interval, &count))
+		return vs_usage_error(&vs_cmd_stat, "bad interval or count");
+	if (csv && g->json)
+		return vs_usage_error(&vs_cmd_stat, "--csv and -j exclude each other");
+	out = csv ? OUT_CSV : g->json ? OUT_JSON : OUT_TEXT;
+
+	r = vs_connect(&ctx);
+	if (r)
+		return r;
+	vs_install_stop_handlers();
+	vs_global_filter(g, &f);
+	err = vs_snapshot_get(ctx, &f, &prev);
+	if (err)
+		goto fail;
+	err = vs_snapshot_copy(&first, &prev);
+	if (err)
+		goto fail;
+	if (out == OUT_TEXT) {
+		char host[64] = "?";
+		time_t now = time(NULL);
+		struct tm tm;
+		char date[32];
+
+		gethostname(host, sizeof(host) - 1);
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		printf("vcpustat %s (%s)  %s  %ld CPUs\n\n", VCPUSTAT_VERSION,
+		       host, date, sysconf(_SC_NPROCESSORS_ONLN));
+	} else if (out == OUT_CSV) {
+		printf("timestamp,vm_id,pid,comm,vcpu_id,interval_s,exits,"
+		       "exits_per_sec,migrations,migrations_per_sec,"
+		       "exit_time_ns,exit_time_pct,avg_exit_ns,top_reason,"
+		       "top_reason_count\n");
+	}
+	fflush(stdout);
+	next = vs_now_ns();
+	while (!vs_stop && (!count || n < count)) {
+		next += (uint64_t)(interval * 1e9);
+		if (vs_sleep_until(next))
+			break;
+		err = vs_snapshot_get(ctx, &f, &cur);
+		if (err)
+			goto fail;
+		if (emit(out, per_vcpu, NULL, &cur, &prev)) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		vs_snapshot_free(&prev);
+		prev = cur;
+		memset(&cur, 0, sizeof(cur));
+		n++;
+	}
+	/* sysstat's closing average, over the whole run */
+	if (out == OUT_TEXT && n > 1)
+		emit(out, per_vcpu, "Average:", &prev, &first);
+	vs_snapshot_free(&first);
+	vs_snapshot_free(&prev);
+	vs_close(ctx);
+	return VS_EXIT_OK;
+fail:
+	r = vs_report(ctx, err, "reading statistics");
+	vs_snapshot_free(&first);
+	vs_snapshot_free(&prev);
+	vs_snapshot_free(&cur);
+	vs_close(ctx);
+	return r;
+}
+
+const struct vs_cmd vs_cmd_stat = {
+	.name = "stat",
+	.synopsis = "[-j|--csv] [-t] [-P PID] [--vm ID] [interval [count]]",
+	.summary = "per-interval rates per VM or vCPU, like pidstat (text, JSON lines, CSV)",
+	.run = stat_run,
+	.help = stat_help,
+};

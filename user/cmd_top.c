@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * top: live per-exit-reason view, like kvm_stat or "perf kvm stat live",
+ * over all VMs or drilled down to one VM (--vm/-P) or vCPU (--vcpu).
+ *
+ * Interactive mode draws with plain ANSI escapes on the alternate screen:
+ * one full frame per refresh, each line clipped to the terminal width and
+ * the table to its height, redrawn at once on SIGWINCH. Batch mode (-b,
+ * or when stdout is not a terminal) prints the same frame as plain text;
+ * -j prints one JSON object per interval.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "fmt.h"
+#include "json.h"
+#include "view.h"
+
+#define OPT_VCPU	0x2001
+#define MAX_LINES	512
+#define LINE_LEN	512
+
+struct totals {
+	unsigned int vms, vcpus;
+	uint64_t exits, d_exits, migrations, d_migrations;
+	uint64_t d_exit_time_ns;
+};
+
+struct top {
+	struct vs_global *g;
+	double interval;
+	uint64_t iterations;		/* -n, 0: forever */
+	bool batch;
+	int sort;
+	bool has_vcpu;
+	uint32_t vcpu;
+	struct vs_filter f;
+
+	struct vs_snapshot prev, cur;
+	bool have_prev, have_cur;
+	struct rtab rt;
+	struct totals tot;
+	double secs;
+
+	int rows, cols;
+	char (*lines)[LINE_LEN];
+	int nlines;
+};
+
+static void top_help(FILE *f)
+{
+	fprintf(f,
+"Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID]\n"
+"                    [--vcpu N] [interval]\n"
+"\n"
+"Live exit-reason view, refreshed every interval (default 1 s), like\n"
+"kvm_stat. The header shows VMs, vCPUs, exits and their rate, the share\n"
+"of wall time the selected vCPUs spent in exit handling and migrations.\n"
+"One row per exit reason:\n"
+"  COUNT    exits since the module started counting (or the last reset)\n"
+"  RATE/s   exits per second over the last interval\n"
+"  %%        share of the interval's exits\n"
+"  AVG      mean exit handling time over the interval (else overall)\n"
+"  MIN/MAX  shortest/longest exit handling time since counting began\n"
+"\n"
+"  -b, --batch      plain text frames (default when stdout is no terminal)\n"
+"  -n, --iterations N  stop after N frames\n"
+"  -d, --delay SECS refresh interval (same as the interval argument)\n"
+"  -s, --sort KEY   count, rate (default), time (total in interval), avg,\n"
+"                   max, name\n"
+"  -j, --json       one JSON object per interval (implies -b)\n"
+"  -P, --pid PID    only the VM created by PID\n"
+"      --vm ID      only VM ID\n"
+"      --vcpu N     only vCPU N (of the selected VMs)\n"
+"\n"
+"Keys: q quit, s next sort key, space refresh now.\n");
+}
+
+/* ---------------------------------------------------------------- */
+/* Data                                                              */
+
+static int refresh(struct top *t, struct vs_ctx *ctx)
+{
+	int err;
+
+	if (t->have_cur) {
+		vs_snapshot_free(&t->prev);
+		t->prev = t->cur;
+		t->have_prev = true;
+		memset(&t->cur, 0, sizeof(t->cur));
+		t->have_cur = false;
+	}
+	err = vs_snapshot_get(ctx, &t->f, &t->cur);
+	if (err)
+		return err;
+	t->have_cur = true;
+
+	rtab_free(&t->rt);
+	memset(&t->tot, 0, sizeof(t->tot));
+	t->secs = snap_interval_s(&t->cur, t->have_prev ? &t->prev : NULL);
+	for (size_t i = 0; i < t->cur.nr_vms; i++) {
+		const struct vs_vm *vm = &t->cur.vms[i];
+
+		if (vm->nr_vcpus)
+			t->tot.vms++;
+		for (size_t j = 0; j < vm->nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &vm->vcpus[j];
+			const struct vs_vcpu *pv =
+				vcpu_prev(vc, t->have_prev ? &t->prev : NULL);
+			struct vdelta d;
+
+			vcpu_delta(vc, pv, &d);
+			t->tot.vcpus++;
+			t->tot.exits += vc->exits;
+			t->tot.migrations += vc->migrations;
+			t->tot.d_exits += d.exits;
+			t->tot.d_migrations += d.migrations;
+			t->tot.d_exit_time_ns += d.exit_time_ns;
+			if (rtab_add_vcpu(&t->rt, vc, pv))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Frame                                                             */
+
+static void line(struct top *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void line(struct top *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->nlines >= MAX_LINES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->lines[t->nlines++], LINE_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static void scope(const struct top *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if ((t->g->has_vm || t->g->pid) && t->cur.nr_vms == 1) {
+		/* one VM selected: name it */
+		const struct vs_vm *vm = &t->cur.vms[0];
+		char comm[VS_COMM_LEN];
+
+		off += (size_t)snprintf(buf, len, " VM %" PRIu64 " (pid %u %s)",
+			vm->id, vm->pid, fmt_safe(comm, sizeof(comm), vm->comm));
+	} else {
+		if (t->g->has_vm)
+			off += (size_t)snprintf(buf + off, len - off,
+						" VM %" PRIu64, t->g->vm_id);
+		if (t->g->pid && off < len)
+			off += (size_t)snprintf(buf + off, len - off,
+						" pid %u", t->g->pid);
+	}
+	if (t->has_vcpu && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " vCPU %u",
+					t->vcpu);
+	if (!buf[0])
+		snprintf(buf, len, " all VMs");
+}
+
+static void build_frame(struct top *t, int max_rows)
+{
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
+	char m[FMT_BUF], hms[16], sc[160];
+	bool rate = t->have_prev;
+	struct tm tm;
+	time_t now = time(NULL);
+	int shown = 0;
+
+	t->nlines = 0;
+	localtime_r(&now, &tm);
+	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+	scope(t, sc, sizeof(sc));
+	line(t, "vcpustat top %s  every %.3gs  sort %s |%s", hms,
+	     t->interval, rsort_name(t->sort), sc);
+	if (rate)
+		line(t, "VMs %u vCPUs %u | exits %s %s/s | exit time %.1f%% cpu | migr %s %s/s",
+		     t->tot.vms, t->tot.vcpus,
+		     fmt_count(a, sizeof(a), t->tot.exits),
+		     fmt_rate(b, sizeof(b), (double)t->tot.d_exits / t->secs),
+		     100.0 * (double)t->tot.d_exit_time_ns / (t->secs * 1e9),
+		     fmt_count(c, sizeof(c), t->tot.migrations),
+		     fmt_rate(d, sizeof(d),
+			      (double)t->tot.d_migrations / t->secs));
+	else
+		line(t, "VMs %u vCPUs %u | exits %s | migr %s | rates after one interval",
+		     t->tot.vms, t->tot.vcpus,
+		     fmt_count(a, sizeof(a), t->tot.exits),
+		     fmt_count(c, sizeof(c), t->tot.migrations));
+	line(t, "%s", "");
+	line(t, "%-26s %8s %8s %6s %8s %8s %8s", "REASON", "COUNT", "RATE/s",
+	     "%", "AVG", "MIN", "MAX");
+	rtab_sort(&t->rt, t->sort);
+	for (size_t i = 0; i < t->rt.n; i++) {
+		const struct rstat *r = &t->rt.v[i];
+		char nb[40], tag[48];
+
+		if (max_rows > 0 && t->nlines >= max_rows) {
+			line(t, "... %zu more", t->rt.n - i);
+			break;
+		}
+		/* mixed-ISA hosts do not exist, but VMX/SVM names differ */
+		snprintf(tag, sizeof(tag), "%s",
+			 vs_reason_name(r->isa, r->code, nb, sizeof(nb)));
+		line(t, "%-26.26s %8s %8s %6s %8s %8s %8s", tag,
+		     fmt_count(a, sizeof(a), r->count),
+		     rate ? fmt_rate(b, sizeof(b), (double)r->d_count / t->secs)
+			  : "-",
+		     rate ? fmt_pct(c, sizeof(c), r->d_count, t->tot.d_exits)
+			  : fmt_pct(c, sizeof(c), r->count, t->tot.exits),
+		     (r->d_timed || r->timed) ?
+			fmt_ns_d(d, sizeof(d), rstat_avg_ns(r)) : "-",
+		     r->timed ? fmt_ns(e, sizeof(e), r->time_min_ns) : "-",
+		     r->timed ? fmt_ns(m, sizeof(m), r->time_max_ns) : "-");
+		shown++;
+	}
+	if (!t->rt.n)
+		line(t, "%s", t->tot.vcpus ? "(no exits recorded)" :
+		     "(no vCPUs tracked: no VMs running, or none matched)");
+}
+
+static void print_json(struct top *t)
+{
+	struct jw w;
+
+	rtab_sort(&t->rt, t->sort);
+	jw_init(&w, stdout, t->g->pretty);
+	jw_obj_open(&w);
+	jw_ku64(&w, "timestamp_ns", t->cur.ts_ns);
+	jw_kdouble(&w, "interval_s", t->secs);
+	jw_key(&w, "totals");
+	jw_obj_open(&w);
+	jw_ku64(&w, "vms", t->tot.vms);
+	jw_ku64(&w, "vcpus", t->tot.vcpus);
+	jw_ku64(&w, "exits", t->tot.exits);
+	jw_ku64(&w, "exits_delta", t->tot.d_exits);
+	jw_kdouble(&w, "exits_per_sec", (double)t->tot.d_exits / t->secs);
+	jw_ku64(&w, "migrations", t->tot.migrations);
+	jw_kdouble(&w, "migrations_per_sec",
+		   (double)t->tot.d_migrations / t->secs);
+	jw_kdouble(&w, "exit_time_pct",
+		   100.0 * (double)t->tot.d_exit_time_ns / (t->secs * 1e9));
+	jw_obj_close(&w);
+	jw_key(&w, "reasons");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < t->rt.n; i++) {
+		const struct rstat *r = &t->rt.v[i];
+		char nb[40];
+
+		jw_obj_open(&w);
+		jw_kstr(&w, "isa", vs_isa_name(r->isa));
+		jw_ku64(&w, "code", r->code);
+		jw_kstr(&w, "name", vs_reason_name(r->isa, r->code, nb,
+						   sizeof(nb)));
+		jw_ku64(&w, "count", r->count);
+		jw_ku64(&w, "delta", r->d_count);
+		jw_kdouble(&w, "rate", (double)r->d_count / t->secs);
+		jw_key(&w, "pct");
+		if (t->tot.d_exits)
+			jw_double(&w, 100.0 * (double)r->d_count /
+				  (double)t->tot.d_exits);
+		else
+			jw_null(&w);
+		jw_key(&w, "avg_ns");
+		if (r->d_timed || r->timed)
+			jw_double(&w, rstat_avg_ns(r));
+		else
+			jw_null(&w);
+		jw_key(&w, "min_ns");
+		if (r->timed)
+			jw_u64(&w, r->time_min_ns);
+		else
+			jw_null(&w);
+		jw_key(&w, "max_ns");
+		if (r->timed)
+			jw_u64(&w, r->time_max_ns);
+		else
+			jw_null(&w);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	jw_end(&w);
+}
+
+static void print_batch(struct top *t)
+{
+	build_frame(t, 0);
+	for (int i = 0; i < t->nlines; i++)
+		puts(t->lines[i]);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- */
+/* Terminal                                                          */
+
+static struct termios saved_tio;
+static bool tty_raw;
+static volatile sig_atomic_t got_winch, got_cont;
+
+static void wr(const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len) {
+		ssize_t n = write(STDOUT_FILENO, s, len);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* async-signal-safe: used from the SIGTSTP handler too */
+static void tty_restore(void)
+{
+	if (!tty_raw)
+		return;
+	wr("\033[?25h\033[?1049l");
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	tty_raw = false;
+}
+
+static int tty_setup(void)
+{
+	struct termios tio;
+
+	if (tcgetattr(STDIN_FILENO, &saved_tio))
+		return -1;
+	tio = saved_tio;
+	/* keys without Enter, no echo; ISIG stays so ^C/^Z work */
+	tio.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	tio.c_cc[VMIN] = 0;
+	tio.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio))
+		return -1;
+	tty_raw = true;
+	wr("\033[?1049h\033[?25l\033[H\033[2J");
+	return 0;
+}
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	got_winch = 1;
+}
+
+static void on_tstp(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	tty_restore();
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP);		/* stop for real; SIGCONT resumes here */
+	errno = saved;
+}
+
+static void on_cont(int sig)
+{
+	(void)sig;
+	got_cont = 1;
+}
+
+static void install_tty_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_winch;
+	sigaction(SIGWINCH, &sa, NULL);
+	sa.sa_handler = on_cont;
+	sigaction(SIGCONT, &sa, NULL);
+	sa.sa_handler = on_tstp;
+	sigaction(SIGTSTP, &sa, NULL);
+}
+
+static void term_size(struct top *t)
+{
+	struct winsize ws;
+
+	t->rows = 24;
+	t->cols = 80;
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		t->rows = ws.ws_row;
+		t->cols = ws.ws_col;
+	}
+}
+
+static void draw(struct top *t)
+{
+	static char out[MAX_LINES * (LINE_LEN + 8) + 64];
+	size_t off = 0;
+	int max = t->rows - 1;	/* last row: key help */
+
+	if (max < 1)
+		max = 1;
+	build_frame(t, max - 1);
+	off += (size_t)snprintf(out + off, sizeof(out) - off, "\033[H");
+	for (int i = 0; i < t->nlines && i < max; i++) {
+		int w = (int)strlen(t->lines[i]);
+
+		if (w > t->cols)
+			w = t->cols;
+		/* header in reverse video, like top(1) column titles */
+		off += (size_t)snprintf(out + off, sizeof(out) - off,
+					"%s%.*s\033[0m\033[K\r\n",
+					i == 3 ? "\033[7m" : "", w,
+					t->lines[i]);
+	}
+	off += (size_t)snprintf(out + off, sizeof(out) - off,
+				"\033[J\033[%d;1H%.*s\033[K", t->rows,
+				t->cols, "q quit  s sort  space refresh");
+	if (off >= sizeof(out))
+		off = sizeof(out) - 1;
+	out[off] = '\0';
+	wr(out);
+}
+
+static int interactive(struct top *t, struct vs_ctx *ctx)
+{
+	uint64_t next;
+	uint64_t frames = 0;
+	int err;
+
+	if (tty_setup())
+		return -errno;
+	install_tty_handlers();
+	term_size(t);
+	err = refresh(t, ctx);
+	if (err)
+		goto out;
+	draw(t);
+	next = vs_now_ns() + (uint64_t)(t->interval * 1e9);
+	while (!vs_stop) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		uint64_t now = vs_now_ns();
+		int ms = now >= next ? 0 : (int)((next - now) / 1000000 + 1);
+		int r;
+
+		if (got_cont) {
+			got_cont = 0;
+			install_tty_handlers();
+			tty_setup();
+			got_winch = 1;
+		}
+		if (got_winch) {
+			got_winch = 0;
+			term_size(t);
+			wr("\033[2J");
+			draw(t);
+		}
+		r = poll(&pfd, 1, ms);
+		if (r < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		if (r > 0 && (pfd.revents & POLLIN)) {
+			char buf[16];
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			bool redraw = false, now_refresh = false;
+
+			if (n == 0)	/* terminal gone */
+				break;
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] == 'q' || buf[i] == 'Q')
+					goto out;
+				if (buf[i] == 's') {
+					t->sort = (t->sort + 1) % (RS_NAME + 1);
+					redraw = true;
+				}
+				if (buf[i] == ' ')
+					now_refresh = true;
+			}
+			if (now_refresh)
+				next = vs_now_ns();
+			else if (redraw)
+				draw(t);
+			continue;
+		}
+		if (r == 0 || vs_now_ns() >= next) {
+			err = refresh(t, ctx);
+			if (err)
+				break;
+			draw(t);
+			frames++;
+			if (t->iterations && frames >= t->iterations)
+				break;
+			next += (uint64_t)(t->interval * 1e9);
+			if (next < vs_now_ns())	/* we were stopped (^Z) */
+				next = vs_now_ns() + (uint64_t)(t->interval * 1e9);
+		}
+	}
+out:
+	tty_restore();
+	return err;
+}
+
+static int batch(struct top *t, struct vs_ctx *ctx)
+{
+	uint64_t next, frames = 0;
+	int err;
+
+	err = refresh(t, ctx);
+	if (err)
+		return err;
+	next = vs_now_ns();
+	while (!vs_stop && (!t->iterations || frames < t->iterations)) {
+		next += (uint64_t)(t->interval * 1e9);
+		if (vs_sleep_until(next))
+			break;
+		err = refresh(t, ctx);
+		if (err)
+			return err;
+		if (t->g->json)
+			print_json(t);
+		else
+			print_batch(t);
+		frames++;
+	}
+	return 0;
+}
+
+static int top_run(struct vs_global *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "batch", no_argument, NULL, 'b' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		VS_GLOBAL_LONG,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct top t = { .g = g, .interval = 1, .sort = RS_RATE };
+	uint64_t dummy = 0;
+	struct vs_ctx *ctx;
+	int c, r, err;
+
+	while ((c = getopt_long(argc, argv, "bn:d:s:" VS_GLOBAL_SHORT, lo,
+				NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			t.batch = true;
+			break;
+		case 'n':
+			if (vs_parse_u64(optarg, &t.iterations) || !t.iterations)
+				return vs_usage_error(&vs_cmd_top,
+					"bad iteration count '%s'", optarg);
+			break;
+		case 'd':
+			if (vs_parse_seconds(optarg, &t.interval) ||
+			    t.interval < 0.1)
+				return vs_usage_error(&vs_cmd_top,
+					"bad delay '%s' (>= 0.1 s)", optarg);
+			break;
+		case 's':
+			t.sort = rsort_parse(optarg);
+			if (t.sort < 0)
+				return vs_usage_error(&vs_cmd_top,
+					"bad sort key '%s'", optarg);
+			break;
+		case OPT_VCPU:
+			if (vs_parse_u32(optarg, &t.vcpu))
+				return vs_usage_error(&vs_cmd_top,
+					"bad vCPU id '%s'", optarg);
+			t.has_vcpu = true;
+			break;
+		default:
+			r = vs_common_opt(&vs_cmd_top, g, c, optarg);
+			if (r >= 0)
+				return r;
+		}
+	}
+	/* top takes an interval but no count: that is -n */
+	if (optind < argc && (optind + 1 != argc ||
+	    vs_parse_interval(argc, argv, optind, &t.interval, &dummy) ||
+	    t.interval < 0.1))
+		return vs_usage_error(&vs_cmd_top, "bad arguments");
+	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
+		t.batch = true;
+
+	r = vs_connect(&ctx);
+	if (r)
+		return r;
+	vs_install_stop_handlers();
+	vs_global_filter(g, &t.f);
+	t.f.has_vcpu_id = t.has_vcpu;
+	t.f.vcpu_id = t.vcpu;
+	t.lines = calloc(MAX_LINES, sizeof(*t.lines));
+	if (!t.lines) {
+		vs_close(ctx);
+		return VS_EXIT_ERR;
+	}
+	err = t.batch ? batch(&t, ctx) : interactive(&t, ctx);
+	r = err ? vs_report(ctx, err, "reading statistics") : VS_EXIT_OK;
+	rtab_free(&t.rt);
+	vs_snapshot_free(&t.prev);
+	vs_snapshot_free(&t.cur);
+	free(t.lines);
+	vs_close(ctx);
+	return r;
+}
+
+const struct vs_cmd vs_cmd_top = {
+	.name = "top",
+	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID] [--vcpu N] [interval]",
+	.summary = "live per-exit-reason view (count, rate, %, avg/min/max time)",
+	.run = top_run,
+	.help = top_help,
+};

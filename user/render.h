@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Rendering of snapshots, shared by dump (and usable by export): the JSON
+ * objects here are the documented "dump -j" contract, keys may be added
+ * but never renamed.
+ */
+#ifndef VS_RENDER_H
+#define VS_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "vsnl.h"
+
+void jw_reason(struct jw *w, const struct vs_reason *r);
+void jw_vcpu(struct jw *w, const struct vs_vcpu *vc);
+/* VM object; with its "vcpus" array when @with_vcpus. */
+void jw_vm(struct jw *w, const struct vs_vm *vm, bool with_vcpus);
+void jw_config(struct jw *w, const struct vs_config *cfg);
+void jw_status(struct jw *w, const struct vs_status *st);
+
+/* The whole "dump -j" document; cfg/st may be NULL (then omitted). */
+int dump_json(FILE *f, bool pretty, const struct vs_snapshot *snap,
+	      const struct vs_config *cfg, const struct vs_status *st);
+/* The readable dump. */
+void dump_text(FILE *f, const struct vs_snapshot *snap,
+	       const struct vs_config *cfg, const struct vs_status *st);
+
+#endif /* VS_RENDER_H */

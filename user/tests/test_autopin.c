@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `vcpustat autopin` and `vcpustat pin` end to end through the mock
+ * backend (gen/vcpustat-mock, under ASan): option and --config parsing,
+ * the event/snapshot loop until SIGTERM, JSON lines, help vs. man page.
+ * The real-kernel checks are selftests/autopin_test.sh.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "testutil.h"
+
+static int tool(const char *env_args, char **out)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "%s", env_args);
+	return t_sh(cmd, out, true);
+}
+
+T_TEST(autopin_config_file)
+{
+	char *dir = t_tmpdir(), cmd[1024], *out = NULL;
+	struct {
+		const char *conf;
+		const char *args;
+		int rc;
+		const char *msg;
+	} cases[] = {
+		{ "window = x\n", "", 2, ":1: bad value 'x' for --window" },
+		{ "# c\n\nbogus = 1\n", "", 2, ":3: unknown option 'bogus'" },
+		{ "config = /etc/x\n", "", 2, "not allowed in a config file" },
+		{ "dwell\n", "", 2, ":1: 'dwell' needs a value" },
+		{ "dry-run = maybe\n", "", 2, "bad value 'maybe' for --dry-run" },
+		{ "pid = 0\n", "", 2, "bad value '0' for --pid" },
+		/* the command line comes after the file and wins */
+		{ "window = 5\n", "--window 0.1", 2, "bad value '0.1' for --window" },
+		{ "rq-threshold = 101\n", "", 2, "bad value '101' for --rq-threshold" },
+		{ "rq-windows = 0\n", "", 2, "bad value '0' for --rq-windows" },
+		/* a valid file: past parsing, the mock "module" answers and
+		 * --pid 424242 (no such process) is the usage error */
+		{ "window = 2.5 # comment\nmax-migrations=3\nno-smt-share\n"
+		  "dry-run = no\nallow-isolated = yes\nkeep\n", "-P 424242", 2,
+		  "no process 424242" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t_write(dir, "autopin.conf", cases[i].conf);
+		snprintf(cmd, sizeof(cmd), "%s autopin --config %s/autopin.conf %s",
+			 t_mock_tool(), dir, cases[i].args);
+		free(out);
+		T_EQ(tool(cmd, &out), cases[i].rc);
+		if (!strstr(out, cases[i].msg))
+			t_fail(__FILE__, __LINE__, "case %zu: want '%s' in: %s",
+			       i, cases[i].msg, out);
+	}
+	snprintf(cmd, sizeof(cmd), "%s autopin --config %s/nonexistent",
+		 t_mock_tool(), dir);
+	free(out);
+	T_EQ(tool(cmd, &out), 2);
+	T_ASSERT(strstr(out, "cannot read config") != NULL);
+	free(out);
+	t_rmtree(dir);
+	free(dir);
+}
+
+T_TEST(autopin_bad_options)
+{
+	const char *bad[] = {
+		"autopin --window 0", "autopin --window -1", "autopin --window x",
+		"autopin --max-migrations -3", "autopin --dwell 0",
+		"autopin --rq-growth nan", "autopin -p", "autopin extra",
+		"autopin --nosuch",
+	};
+	char cmd[512], *out = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", t_mock_tool(), bad[i]);
+		free(out);
+		if (tool(cmd, &out) != 2)
+			t_fail(__FILE__, __LINE__, "'%s' did not exit 2: %s",
+			       bad[i], out);
+		T_ASSERT(strstr(out, "usage: vcpustat autopin") != NULL);
+	}
+	free(out);
+}
+
+/*
+ * The whole loop against the mock: snapshots every window, mock events,
+ * SIGTERM after 1.5 s: exit 0, JSON lines only, start first, stop and exit
+ * last. The mock's threads are not real (their tids belong to no such
+ * process), so nothing is pinned: the tid check keeps it hands off (and
+ * --dry-run, in case a machine happens to have such a pid and tid).
+ */
+T_TEST(autopin_mock_loop_until_sigterm)
+{
+	char cmd[1024], *out = NULL;
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "VS_MOCK_VMS=2 timeout --preserve-status -s TERM 1.5 %s autopin -j -v --dry-run --window 0.5 --max-migrations 0",
+		 t_mock_tool());
+	rc = tool(cmd, &out);
+	T_EQ(rc, 0);
+	T_ASSERT(t_json_valid(out, true));
+	T_ASSERT(strncmp(out, "{\"ts\":", 6) == 0);
+	T_ASSERT(strstr(out, "\"action\":\"start\"") != NULL);
+	T_ASSERT(strstr(out, "\"action\":\"watch\"") != NULL);
+	T_ASSERT(strstr(out, "\"action\":\"stop\",\"dry_run\":true,\"msg\":\"signal Terminated\"") != NULL);
+	T_ASSERT(strstr(out, "0 affinity change(s), 0 restored, 0 failed") != NULL);
+	T_ASSERT(strstr(out, "\"action\":\"pin\"") == NULL);
+	free(out);
+
+	/* Text mode, dry run, one VM by pid filter that matches nothing. */
+	snprintf(cmd, sizeof(cmd),
+		 "VS_MOCK_VMS=1 timeout --preserve-status -s INT 1 %s autopin --dry-run --vm 9",
+		 t_mock_tool());
+	rc = tool(cmd, &out);
+	T_EQ(rc, 0);
+	T_ASSERT(strstr(out, "start: DRY RUN, nothing will be changed; pids all (one VM)") != NULL);
+	T_ASSERT(strstr(out, "stop: signal Interrupt") != NULL);
+	free(out);
+
+	/* The module refusing: the standard message and exit code. */
+	snprintf(cmd, sizeof(cmd), "VS_MOCK_ERR=eperm %s autopin", t_mock_tool());
+	rc = tool(cmd, &out);
+	T_EQ(rc, 4);
+	T_ASSERT(strstr(out, "CAP_NET_ADMIN") != NULL);
+	free(out);
+}
+
+T_TEST(pin_mock_errors)
+{
+	char cmd[512], *out = NULL;
+
+	/* A pid the module does not report as running a VM: exit 2. */
+	snprintf(cmd, sizeof(cmd), "VS_MOCK_VMS=2 %s pin -P 424242 0 0",
+		 t_mock_tool());
+	T_EQ(tool(cmd, &out), 2);
+	T_ASSERT(strstr(out, "process 424242 is not running a VM") != NULL);
+	free(out);
+	/* Usage errors before any request. */
+	snprintf(cmd, sizeof(cmd), "%s pin 0 0", t_mock_tool());
+	T_EQ(tool(cmd, &out), 2);
+	T_ASSERT(strstr(out, "give -P PID") != NULL);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s pin -P 1 0", t_mock_tool());
+	T_EQ(tool(cmd, &out), 2);
+	T_ASSERT(strstr(out, "VCPU needs a CPULIST") != NULL);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s pin -P 1 --emulator", t_mock_tool());
+	T_EQ(tool(cmd, &out), 2);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s pin -P 1 x 0", t_mock_tool());
+	T_EQ(tool(cmd, &out), 2);
+	T_ASSERT(strstr(out, "bad VCPU \"x\"") != NULL);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s pin -P 1 0 0-3:5/4", t_mock_tool());
+	T_EQ(tool(cmd, &out), 2);
+	T_ASSERT(strstr(out, "need 0 < used <= group size") != NULL);
+	free(out);
+}
+
+/* Every long option of autopin --help is in the man page. */
+T_TEST(autopin_options_in_man_page)
+{
+	const char *man = t_env("VS_MAN", "vcpustat.8");
+	char cmd[512], *help = NULL, *page = NULL, *p;
+
+	snprintf(cmd, sizeof(cmd), "%s autopin --help", t_mock_tool());
+	T_EQ(tool(cmd, &help), 0);
+	snprintf(cmd, sizeof(cmd), "cat %s", man);
+	T_EQ(t_sh(cmd, &page, false), 0);
+	for (p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
+		char opt[64], roff[160];
+		size_t n = 0, k = 0;
+
+		while (n < sizeof(opt) - 1 &&
+		       ((p[n] >= 'a' && p[n] <= 'z') || p[n] == '-'))
+			opt[n] = p[n], n++;
+		opt[n] = '\0';
+		if (n < 4)
+			continue;
+		/* roff writes each '-' as "\-" */
+		for (size_t i = 0; i < n && k < sizeof(roff) - 3; i++) {
+			if (opt[i] == '-')
+				roff[k++] = '\\';
+			roff[k++] = opt[i];
+		}
+		roff[k] = '\0';
+		if (!strstr(page, roff))
+			t_fail(__FILE__, __LINE__, "%s of autopin --help is not in %s",
+			       opt, man);
+	}
+	free(help);
+	free(page);
+}

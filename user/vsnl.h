@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vsnl: the vcpustat tool's internal client API over the "vcpustat" generic
+ * netlink family (include/uapi/linux/vcpustat.h is the wire contract; this
+ * header is the C model of it that every subcommand is written against).
+ *
+ * Stability: names and meanings here are fixed; new fields and functions
+ * may be appended, nothing is renamed or re-purposed.
+ *
+ * Conventions
+ *  - Functions returning int return 0 on success or a negative errno.
+ *    Special values: -ENOENT from vs_open() means the family is not
+ *    registered (module not loaded); -EPERM/-EACCES mean the caller lacks
+ *    CAP_NET_ADMIN. After a failed request vs_extack() returns the message
+ *    the kernel attached with extended ACK, if any.
+ *  - Counters are exactly what the kernel reported (cumulative since the
+ *    VM was first seen or since the last RESET). Compute rates with
+ *    vs_delta(), which treats a counter that went backwards as reset.
+ *  - An attribute the kernel did not send leaves its field 0, except pcpu
+ *    and isa, whose "absent" values are VS_NO_CPU and 0.
+ *  - Not thread-safe: one context per thread.
+ */
+#ifndef VSNL_H
+#define VSNL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/vcpustat.h>
+
+#define VS_NO_CPU		UINT32_MAX	/* vs_vcpu.pcpu when unknown */
+#define VS_COMM_LEN		32		/* >= TASK_COMM_LEN (16) */
+#define VS_STATS_ID_LEN		64		/* >= KVM_STATS_NAME_SIZE (48) */
+#define VS_VERSION_LEN		64
+#define VS_DUMP_RETRIES		8		/* NLM_F_DUMP_INTR restarts */
+
+/* One exit reason of one vCPU (VCPUSTAT_REASON_A_*). */
+struct vs_reason {
+	uint32_t isa;			/* VCPUSTAT_ISA_VMX / _SVM */
+	uint32_t code;			/* hardware code, or VCPUSTAT_CODE_* */
+	uint64_t count;
+	uint64_t timed;			/* exits of this reason with a time */
+	uint64_t time_sum_ns;
+	uint64_t time_min_ns;		/* 0 when timed == 0 */
+	uint64_t time_max_ns;		/* 0 when timed == 0 */
+};
+
+/* Guest entries of one vCPU on one host CPU (VCPUSTAT_RESIDENCY_A_*). */
+struct vs_residency {
+	uint32_t cpu;
+	uint64_t entries;
+};
+
+/* One vCPU (VCPUSTAT_VCPU_A_*), plus the VM it belongs to. */
+struct vs_vcpu {
+	uint64_t vm_id;
+	uint32_t pid;			/* VM creator pid */
+	uint32_t vcpu_id;		/* KVM vcpu_id (APIC id-ish) */
+	uint32_t idx;			/* KVM vcpu_idx, dense from 0 */
+	uint32_t tid;			/* thread that last ran it, 0: unknown */
+	uint32_t pcpu;			/* CPU of the last entry, VS_NO_CPU */
+	uint32_t isa;			/* VCPUSTAT_ISA_*, 0: unknown */
+	uint64_t exits;
+	uint64_t entries;
+	uint64_t migrations;		/* all distances */
+	uint64_t migr[VCPUSTAT_DIST_MAX + 1];	/* by enum vcpustat_distance;
+						 * [VCPUSTAT_DIST_UNSPEC] = 0 */
+	uint64_t exit_time_ns;		/* sum over timed exits */
+	uint64_t timed_exits;
+	uint64_t interval_ns;		/* DELTA events only, else 0 */
+	struct vs_reason *reasons;	/* in kernel order */
+	size_t nr_reasons;
+	uint64_t hist[VCPUSTAT_HIST_BUCKETS];	/* see VCPUSTAT_HIST_BUCKETS */
+	struct vs_residency *residency;	/* ascending cpu */
+	size_t nr_residency;
+};
+
+/* One VM (VCPUSTAT_VM_A_*) and, in a snapshot, its vCPUs. */
+struct vs_vm {
+	uint64_t id;			/* module-assigned, never reused */
+	uint32_t pid;
+	char comm[VS_COMM_LEN];
+	char stats_id[VS_STATS_ID_LEN];
+	uint32_t tracked_vcpus;		/* VCPUSTAT_VM_A_NR_VCPUS */
+	uint64_t exits;
+	uint64_t migrations;
+	uint64_t exit_time_ns;
+	uint64_t age_ns;
+	uint64_t untracked_exits;
+	struct vs_vcpu *vcpus;		/* ascending idx; NULL in events */
+	size_t nr_vcpus;		/* entries in vcpus[] */
+	bool stub;			/* vCPUs seen but the VM was not in the
+					 * GET_VM dump (it raced); only id and
+					 * pid are valid */
+};
+
+/* What the kernel returned for one vs_snapshot_get(). */
+struct vs_snapshot {
+	struct vs_vm *vms;		/* ascending id */
+	size_t nr_vms;
+	uint64_t ts_ns;			/* CLOCK_MONOTONIC, dump completion */
+	unsigned int restarts;		/* dumps restarted (NLM_F_DUMP_INTR) */
+	bool consistent;		/* false: still interrupted after
+					 * VS_DUMP_RETRIES restarts; data is
+					 * usable but may mix generations */
+};
+
+/* Request filter; zero-initialize for "everything". */
+struct vs_filter {
+	bool has_vm_id;
+	uint64_t vm_id;
+	uint32_t pid;			/* 0: any */
+	bool has_vcpu_id;
+	uint32_t vcpu_id;
+};
+
+/* VCPUSTAT_CONFIG_A_*; @mask says which fields are present/to be set. */
+#define VS_CFG_SNAPSHOT_MS	(1u << 0)
+#define VS_CFG_TIMING		(1u << 1)
+#define VS_CFG_MIGR_RATE	(1u << 2)
+struct vs_config {
+	unsigned int mask;
+	uint32_t snapshot_ms;		/* 0 = DELTA events off */
+	bool timing;
+	uint32_t migr_rate;		/* MIGRATE events per second, 0 = off */
+};
+
+/* VCPUSTAT_STATUS_A_*. */
+struct vs_status {
+	char version[VS_VERSION_LEN];
+	uint32_t vms;
+	uint32_t vcpus;
+	uint32_t max_vcpus;
+	uint64_t vms_seen;
+	uint64_t overflow;
+	uint64_t alloc_fail;
+	uint64_t events_sent;
+	uint64_t events_lost;
+	uint64_t migr_suppressed;
+	uint64_t generation;
+	uint64_t bad_layout;
+};
+
+struct vs_ctx;
+
+/* Connect and resolve the family. -ENOENT: module not loaded. */
+int vs_open(struct vs_ctx **ctxp);
+void vs_close(struct vs_ctx *ctx);
+/* Kernel extack message of the last failed request, or NULL. */
+const char *vs_extack(const struct vs_ctx *ctx);
+
+/*
+ * GET_VM dump then GET_VCPU dump (both with @f, which may be NULL), joined
+ * into VMs with their vCPUs. Restarts the pair when either dump is flagged
+ * NLM_F_DUMP_INTR or a vCPU names a VM missing from the VM dump, at most
+ * VS_DUMP_RETRIES times (then snap->consistent = false). On error *snap is
+ * left empty (safe to vs_snapshot_free).
+ */
+int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
+		    struct vs_snapshot *snap);
+void vs_snapshot_free(struct vs_snapshot *snap);
+const struct vs_vm *vs_snapshot_find_vm(const struct vs_snapshot *snap,
+					uint64_t vm_id);
+const struct vs_vcpu *vs_snapshot_find_vcpu(const struct vs_snapshot *snap,
+					    uint64_t vm_id, uint32_t vcpu_id);
+/* Deep copy (for keeping the previous interval around); -ENOMEM. */
+int vs_snapshot_copy(struct vs_snapshot *dst, const struct vs_snapshot *src);
+
+/* Either output pointer may be NULL. */
+int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
+		  struct vs_status *st);
+/* Sends only the fields in cfg->mask. */
+int vs_set_config(struct vs_ctx *ctx, const struct vs_config *cfg);
+/* Zero counters of every VM (all = true) or of VM @vm_id. */
+int vs_reset(struct vs_ctx *ctx, bool all, uint64_t vm_id);
+
+/* Notifications (multicast group "events"). */
+enum vs_event_type {
+	VS_EV_VM_NEW = 1,
+	VS_EV_VM_GONE,
+	VS_EV_MIGRATE,
+	VS_EV_DELTA,
+};
+
+struct vs_migration {
+	uint64_t vm_id;
+	uint32_t pid;
+	uint32_t vcpu_id;
+	uint32_t tid;
+	uint32_t from;			/* pCPU */
+	uint32_t to;			/* pCPU */
+	uint32_t distance;		/* enum vcpustat_distance */
+	uint64_t total;			/* the vCPU's migrations so far */
+	uint64_t suppressed;		/* folded into this one (rate limit) */
+};
+
+struct vs_event {
+	enum vs_event_type type;
+	uint64_t seq;			/* VCPUSTAT_A_SEQ */
+	uint64_t lost;			/* notifications missing right before
+					 * this one (seq gap), 0 normally */
+	uint64_t ts_ns;			/* CLOCK_MONOTONIC at receipt */
+	union {
+		struct vs_vm vm;	/* VM_NEW, VM_GONE (final totals);
+					 * vcpus == NULL */
+		struct vs_migration migr;	/* MIGRATE */
+		struct vs_vcpu delta;	/* DELTA: counters are deltas over
+					 * delta.interval_ns */
+	};
+};
+
+/*
+ * Callback for each decoded event; pointers inside @ev are valid only
+ * during the call. Return 0 to continue, a negative errno to stop
+ * vs_event_read() with that value.
+ */
+typedef int (*vs_event_cb)(const struct vs_event *ev, void *arg);
+
+/*
+ * Open a second, non-blocking socket joined to the events group (sequence
+ * checking off). Needs CAP_NET_ADMIN on kernels that restrict the group.
+ */
+int vs_events_open(struct vs_ctx *ctx);
+/* The events socket's fd for poll(); -1 before vs_events_open(). */
+int vs_event_fd(const struct vs_ctx *ctx);
+/*
+ * Read and decode everything queued now, calling @cb per event. Returns
+ * the number of events delivered (0: nothing queued) or a negative errno.
+ * A receive-buffer overrun (ENOBUFS) is not an error: the loss shows up
+ * as ev->lost on the next event, from the sequence gap; vs_events_lost()
+ * is the running total of lost notifications.
+ */
+int vs_event_read(struct vs_ctx *ctx, vs_event_cb cb, void *arg);
+uint64_t vs_events_lost(const struct vs_ctx *ctx);
+
+/*
+ * Lower level, used by vs_event_read() and by tests: decode one
+ * notification message. -EOPNOTSUPP for a command this tool does not
+ * know, -EPROTO if malformed. ev->lost/ts_ns are not set. Always call
+ * vs_event_release() afterwards (it frees a DELTA's arrays).
+ */
+struct nlmsghdr;
+int vs_event_decode(struct nlmsghdr *nlh, struct vs_event *ev);
+void vs_event_release(struct vs_event *ev);
+
+/* Exit reason names, from tables generated from the uapi asm headers. */
+const char *vs_isa_name(uint32_t isa);	/* "vmx", "svm", "unknown" */
+/* ISA from "vmx"/"svm" (case-insensitive); 0 if neither. */
+uint32_t vs_isa_from_name(const char *name);
+/*
+ * Name as the kernel's kvm_exit trace prints it ("CPUID", "npf"), or, for
+ * codes the table does not know, the number (decimal for VMX, 0x-hex for
+ * SVM) written into @buf. VCPUSTAT_CODE_UNKNOWN/OTHER give "unknown" and
+ * "other". Returns a pointer to a static name or to @buf (>= 16 bytes).
+ */
+const char *vs_reason_name(uint32_t isa, uint32_t code, char *buf,
+			   size_t len);
+/* Inverse of vs_reason_name (names case-sensitive, numbers accepted). */
+int vs_reason_code(uint32_t isa, const char *name, uint32_t *code);
+/* Distance names: "smt", "llc", "node", "remote", "unspec". */
+const char *vs_distance_name(uint32_t dist);
+
+/* Difference of a cumulative counter; a counter that went back was reset. */
+static inline uint64_t vs_delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now;
+}
+
+#endif /* VSNL_H */
