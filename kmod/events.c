@@ -29,7 +29,6 @@ static DECLARE_DELAYED_WORK(vs_tick_work, vs_tick);
 
 static u64 vs_seq;
 static u64 vs_ev[VS_EV_SUPPRESSED + 1];
-static u64 vs_next_delta;
 static u64 vs_tokens, vs_tokens_ts;
 
 u64 vs_events_stat(int which)
@@ -184,7 +183,7 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 	for (i = 0; i <= VCPUSTAT_DIST_MAX; i++)
 		dist[i] = vs_delta(zero ? 0 : READ_ONCE(vc->migr[i]),
 				   &vc->ntf_migr[i]);
-	interval = vc->ntf_ts ? now - vc->ntf_ts : 0;
+	interval = now - (vc->ntf_ts ?: vm->first_seen);
 	vc->ntf_ts = now;
 	if (!send)
 		return;
@@ -261,20 +260,23 @@ static void vs_tick_vcpu(const struct vs_vm *vm, struct vs_vcpu *vc,
 	}
 }
 
+/* Each vCPU keeps its own DELTA schedule, so a new interval applies now. */
+static bool vs_delta_due(const struct vs_vcpu *vc, u64 now, u64 period)
+{
+	return period && now - vc->ntf_ts >= period;
+}
+
 static void vs_tick(struct work_struct *work)
 {
-	bool listening, delta_due;
-	u32 snapshot_ms = READ_ONCE(vs_cfg.snapshot_ms);
+	u64 period = (u64)READ_ONCE(vs_cfg.snapshot_ms) * NSEC_PER_MSEC;
 	u64 now = ktime_get_ns();
 	struct vs_vcpu *vc;
 	struct vs_vm *vm;
+	bool listening;
 
 	vs_sweep();
 
 	listening = vs_listening();
-	delta_due = snapshot_ms && now >= vs_next_delta;
-	if (delta_due)
-		vs_next_delta = now + (u64)snapshot_ms * NSEC_PER_MSEC;
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(vm, &vs_vms, node) {
@@ -287,7 +289,7 @@ static void vs_tick(struct work_struct *work)
 		}
 		list_for_each_entry_rcu(vc, &vm->vcpus, vm_node) {
 			vs_tick_vcpu(vm, vc, listening, now);
-			if (delta_due)
+			if (vs_delta_due(vc, now, period))
 				vs_ntf_delta(vm, vc, now, listening);
 		}
 	}

@@ -475,7 +475,7 @@ def t_events(g):
     lg.join()
     drv = Driver("--vcpus", 1, "--io", 50, "--hop", "0,1", "--hops", 3,
                  "--chunk", 10)
-    time.sleep(0.5)
+    time.sleep(1.0)
     moves = [tuple(mv) for _, v in drv.vcpus() for mv in v["moves"]]
     drv.stop()
     t_exit = time.time()
