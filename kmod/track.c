@@ -227,8 +227,12 @@ static void vs_vm_unlink_locked(struct vs_vm *vm)
 	vs_generation++;
 }
 
-/* Process context only (tick worker): may destroy VMs, so it may sleep. */
-void vs_sweep(void)
+/*
+ * Unlink the VMs that are dead (only our reference left), or all of them,
+ * wait until no reader can still see them, then report and release them.
+ * Process context only: kvm_put_kvm() may destroy the VM, which sleeps.
+ */
+static void vs_release_vms(bool all, bool report)
 {
 	struct vs_vm *vm, *tmp;
 	unsigned long flags;
@@ -236,7 +240,7 @@ void vs_sweep(void)
 
 	spin_lock_irqsave(&vs_lock, flags);
 	list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
-		if (refcount_read(&vm->kvm->users_count) > 1)
+		if (!all && refcount_read(&vm->kvm->users_count) > 1)
 			continue;
 		vs_vm_unlink_locked(vm);
 		list_add_tail(&vm->dead_node, &dead);
@@ -247,10 +251,17 @@ void vs_sweep(void)
 
 	synchronize_rcu();
 	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
-		vs_events_vm_gone(vm);
+		if (report)
+			vs_events_vm_gone(vm);
 		kvm_put_kvm(vm->kvm);
 		vs_vm_free(vm);
 	}
+}
+
+/* The tick worker's lifecycle sweep: see the comment at the top. */
+void vs_sweep(void)
+{
+	vs_release_vms(false, true);
 }
 
 void vs_reset(u64 vm_id)
@@ -311,22 +322,7 @@ int vs_track_init(void)
 /* Module exit: probes, netlink and the worker are already gone. */
 void vs_track_exit(void)
 {
-	struct vs_vm *vm, *tmp;
-	unsigned long flags;
-	LIST_HEAD(dead);
-
-	spin_lock_irqsave(&vs_lock, flags);
-	list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
-		vs_vm_unlink_locked(vm);
-		list_add_tail(&vm->dead_node, &dead);
-	}
-	spin_unlock_irqrestore(&vs_lock, flags);
-
-	synchronize_rcu();
-	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
-		kvm_put_kvm(vm->kvm);
-		vs_vm_free(vm);
-	}
+	vs_release_vms(true, false);
 	kvfree(vs_vcpu_hash);
 	kmem_cache_destroy(vs_vcpu_cache);
 }
