@@ -21,6 +21,7 @@ TESTS=${VCPUSTAT_GUEST_TESTS:-"
 	vcpustat_module_test.py
 	tool_test.sh
 	autopin_test.sh
+	export_test.sh
 "}
 
 for t in $TESTS; do

@@ -125,7 +125,8 @@ int vs_global_opt(struct vs_global *g, int c, const char *arg)
 		}
 		return 1;
 	case VS_OPT_VM:
-		if (vs_parse_u64(arg, &g->vm_id)) {
+		/* module VM ids start at 1; the kernel rejects 0 (ERANGE) */
+		if (vs_parse_u64(arg, &g->vm_id) || !g->vm_id) {
 			fprintf(stderr, "vcpustat: bad VM id '%s'\n", arg);
 			return -1;
 		}

@@ -1,0 +1,414 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# export_test.sh: `vcpustat export` (Prometheus) against the real, loaded
+# vcpustat module, with kvm_workload as the ground truth. KTAP output.
+#
+# Cases:
+#  - export --once: per vCPU of a held VM, vcpustat_vm_exits_total for the
+#    exact reasons (cpuid, io) equals the driver's expect, every reason
+#    equals `dump -j`, migrations summed over distances equal the forced
+#    moves (and per distance equal dump -j), vcpu_info tid / vcpu_pcpu
+#    equal the driver's tid / end_cpu, the histogram equals dump -j's
+#    (cumulative, +Inf == _count == timed exits, exact _sum)
+#  - --by vm --reasons top:1: one series group per VM, cpuid (the top
+#    reason) exact, other == the rest, no vcpu label
+#  - promtool check metrics on the real output (skipped without promtool)
+#  - --listen: curl /metrics is byte-identical to the --textfile written by
+#    the same refresh; 404 / 405; SIGTERM exits 0 and removes the file
+#  - a VM that goes away: its final counts (exact) stay exported for one
+#    more refresh while the module no longer has it, then it is dropped
+#    for good
+#
+# Usage: export_test.sh   (root; the vcpustat module loaded; kvm_workload
+#        built; user/vcpustat built; or VCPUSTAT=.., KVM_WORKLOAD=..)
+#   In the rig:
+#   scripts/rig/run-vm -q -k KVER -s 4 -- \
+#     'insmod build/KVER/vcpustat.ko && selftests/export_test.sh'
+# Exit: 0 all passed, 1 a case failed, 4 skipped (not root, no /dev/kvm,
+# module not loaded).
+
+set -u
+
+DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+TOP=$(dirname "$DIR")
+WL=${KVM_WORKLOAD:-$DIR/kvm_workload}
+VS=${VCPUSTAT:-$TOP/user/vcpustat}
+KSFT_SKIP=4
+NTESTS=5
+
+skip_all() {
+	echo "KTAP version 1"
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+[ "$(id -u)" -eq 0 ] || skip_all "must be root"
+if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	skip_all "no usable /dev/kvm"
+fi
+[ -d /sys/module/vcpustat ] || skip_all "vcpustat module not loaded"
+[ -x "$WL" ] || skip_all "$WL missing: run 'make -C selftests'"
+[ -x "$VS" ] || skip_all "$VS missing: run 'make -C user'"
+command -v python3 >/dev/null || skip_all "python3 needed"
+
+TMP=$(mktemp -d /tmp/export_test.XXXXXX) || exit 1
+BG=()
+
+cleanup() {
+	local p
+	touch "$TMP/go1" "$TMP/go2" 2>/dev/null
+	for p in "${BG[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.3
+	for p in "${BG[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+n=0
+failed=0
+echo "KTAP version 1"
+echo "1..$NTESTS"
+
+result() { # NAME STATUS [why]: 0 ok, 4 skip, else not ok
+	local name=$1 st=$2
+	shift 2
+	n=$((n + 1))
+	case $st in
+	0) echo "ok $n $name" ;;
+	4) echo "ok $n $name # SKIP $*" ;;
+	*)
+		echo "not ok $n $name"
+		[ $# -gt 0 ] && echo "# $*"
+		failed=$((failed + 1))
+		;;
+	esac
+}
+
+wait_file() { # FILE SECONDS
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Prometheus text parser + checks, shared by the cases.
+cat >"$TMP/prom.py" <<'PY'
+import json, re, sys
+
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+
+def labels(s):
+    out, i = {}, 0
+    while i < len(s):
+        eq = s.index('=', i)
+        key = s[i:eq]
+        assert s[eq + 1] == '"', s
+        j, val = eq + 2, []
+        while s[j] != '"':
+            if s[j] == '\\':
+                val.append({'n': '\n', '\\': '\\', '"': '"'}[s[j + 1]])
+                j += 2
+            else:
+                val.append(s[j])
+                j += 1
+        out[key] = ''.join(val)
+        i = j + 1
+        if i < len(s):
+            assert s[i] == ',', s
+            i += 1
+    return out
+
+def parse(path):
+    """[(name, labels, value)] of every sample; asserts the syntax."""
+    samples = []
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            line = line.rstrip('\n')
+            if line.startswith('#'):
+                assert line.startswith('# HELP ') or line.startswith('# TYPE '), line
+                continue
+            m = LINE.match(line)
+            assert m, 'bad line: %r' % line
+            samples.append((m.group(1), labels(m.group(3) or ''),
+                            float(m.group(4))))
+    return samples
+
+def pick(samples, name, **want):
+    return [(l, v) for (nm, l, v) in samples
+            if nm == name and all(l.get(k) == str(x) for k, x in want.items())]
+
+def one(samples, name, **want):
+    r = pick(samples, name, **want)
+    assert len(r) == 1, '%s %s: %d samples' % (name, want, len(r))
+    return r[0][1]
+
+def secs(ns):
+    s, f = divmod(ns, 10**9)
+    return str(s) if not f else ('%d.%09d' % (s, f)).rstrip('0')
+PY
+
+# ---- setup: a held VM with exact exits and forced moves -------------------
+NCPUS=$(getconf _NPROCESSORS_ONLN)
+HOPS=0
+[ "$NCPUS" -ge 2 ] && HOPS=2
+"$WL" --vcpus 2 --cpuid 500 --io 100 --hops $HOPS --hold \
+	--hold-file "$TMP/go1" --ready-file "$TMP/ready1" \
+	--json "$TMP/w1.json" >/dev/null 2>"$TMP/w1.err" &
+BG+=($!)
+if ! wait_file "$TMP/ready1" 120; then
+	echo "# kvm_workload did not get ready: $(head -3 "$TMP/w1.err")"
+	for i in $(seq $NTESTS); do result "case$i" 1 "no workload"; done
+	exit 1
+fi
+W1=$(cat "$TMP/ready1")
+echo "# held VM: pid $W1, $NCPUS CPUs, $HOPS moves per vCPU"
+"$VS" dump -j -P "$W1" >"$TMP/dump1.json"
+
+# ---- 1: --once, per vCPU, exact --------------------------------------------
+t_once_exact() {
+	"$VS" export --once -P "$W1" >"$TMP/once.prom" 2>"$TMP/once.err" ||
+		{ echo "# export --once failed: $(cat "$TMP/once.err")"; return 1; }
+	python3 - "$TMP/once.prom" "$TMP/w1.json" "$TMP/dump1.json" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1].rsplit('/', 1)[0])
+from prom import *
+s = parse(sys.argv[1])
+rep = json.load(open(sys.argv[2]))
+dump = json.load(open(sys.argv[3]))
+isa = rep['isa']
+names = {'svm': {'cpuid': 'cpuid', 'io': 'io'},
+         'vmx': {'cpuid': 'CPUID', 'io': 'IO_INSTRUCTION'}}[isa]
+pid = rep['pid']
+(vm,) = [v for v in dump['vms'] if v['pid'] == pid]
+vmid = vm['vm_id']
+assert one(s, 'vcpustat_up') == 1
+assert one(s, 'vcpustat_vm_info', vm_id=vmid, pid=pid, comm='kvm_workload') == 1
+assert one(s, 'vcpustat_vm_vcpus', vm_id=vmid) == len(vm['vcpus'])
+assert one(s, 'vcpustat_module_vcpus') >= 2
+bad = []
+for rv in rep['vms'][0]['vcpus']:
+    vid, exp = rv['vcpu_id'], rv['expect']
+    (dv,) = [d for d in vm['vcpus'] if d['vcpu_id'] == vid]
+    lab = dict(vm_id=vmid, pid=pid, vcpu=vid)
+    for kind in ('cpuid', 'io'):
+        got = one(s, 'vcpustat_vm_exits_total', isa=isa, reason=names[kind], **lab)
+        if got != exp[kind]:
+            bad.append('vcpu %d %s: %d, driver did %d' % (vid, kind, got, exp[kind]))
+    # every reason as dump -j has it, and nothing else
+    for r in dv['reasons']:
+        got = one(s, 'vcpustat_vm_exits_total', reason=r['name'], **lab)
+        if got != r['count']:
+            bad.append('vcpu %d %s: %d, dump %d' % (vid, r['name'], got, r['count']))
+    tot = sum(v for _, v in pick(s, 'vcpustat_vm_exits_total', **lab))
+    if tot != dv['exits']:
+        bad.append('vcpu %d exits %d, dump %d' % (vid, tot, dv['exits']))
+    mig = pick(s, 'vcpustat_vcpu_migrations_total', **lab)
+    if sum(v for _, v in mig) != exp['migrations'] or len(mig) != 4:
+        bad.append('vcpu %d migrations %s, driver moved %d' % (vid, mig, exp['migrations']))
+    for d, c in dv['migrations_by_distance'].items():
+        if one(s, 'vcpustat_vcpu_migrations_total', distance=d, **lab) != c:
+            bad.append('vcpu %d distance %s' % (vid, d))
+    if one(s, 'vcpustat_vcpu_info', tid=rv['tid'], **lab) != 1:
+        bad.append('vcpu %d tid' % vid)
+    if one(s, 'vcpustat_vcpu_pcpu', **lab) != rv['end_cpu']:
+        bad.append('vcpu %d pcpu, driver ended on %d' % (vid, rv['end_cpu']))
+    h = 'vcpustat_vm_exit_duration_seconds'
+    cum = 0
+    for i, c in enumerate(dv['hist'][:-1]):
+        cum += c
+        le = secs(2 << i)
+        if one(s, h + '_bucket', le=le, **lab) != cum:
+            bad.append('vcpu %d bucket le=%s' % (vid, le))
+    cum += dv['hist'][-1]
+    if not (one(s, h + '_bucket', le='+Inf', **lab) == one(s, h + '_count', **lab)
+            == cum == dv['timed_exits']):
+        bad.append('vcpu %d +Inf/_count %d, timed %d' % (vid, cum, dv['timed_exits']))
+    want_sum = 'vcpustat_vm_exit_duration_seconds_sum{vm_id="%d",pid="%d",vcpu="%d"} %s\n' % (
+        vmid, pid, vid, secs(dv['exit_time_ns']))
+    if want_sum not in open(sys.argv[1]).read():
+        bad.append('vcpu %d _sum, want %s' % (vid, want_sum.strip()))
+for b in bad:
+    print('#', b)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# ---- 2: --by vm --reasons top:1 -------------------------------------------
+t_by_vm_top() {
+	"$VS" export --once --by vm --reasons top:1 -P "$W1" >"$TMP/vm.prom" ||
+		return 1
+	python3 - "$TMP/vm.prom" "$TMP/w1.json" "$TMP/dump1.json" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1].rsplit('/', 1)[0])
+from prom import *
+s = parse(sys.argv[1])
+rep = json.load(open(sys.argv[2]))
+dump = json.load(open(sys.argv[3]))
+pid = rep['pid']
+(vm,) = [v for v in dump['vms'] if v['pid'] == pid]
+name = {'svm': 'cpuid', 'vmx': 'CPUID'}[rep['isa']]
+ex = pick(s, 'vcpustat_vm_exits_total', pid=pid)
+got = {l['reason']: v for l, v in ex}
+ok = True
+if any('vcpu' in l for nm, l, v in s):
+    print('# a vcpu label with --by vm'); ok = False
+# 2 vCPUs x 500 CPUID is the most frequent reason
+if got.get(name) != rep['vms'][0]['expect']['cpuid'] or set(got) != {name, 'other'}:
+    print('# reasons %s, driver did %d cpuid' % (got, rep['vms'][0]['expect']['cpuid'])); ok = False
+if sum(got.values()) != vm['exits']:
+    print('# sum %d, dump %d' % (sum(got.values()), vm['exits'])); ok = False
+mig = sum(v for _, v in pick(s, 'vcpustat_vcpu_migrations_total', pid=pid))
+if mig != rep['vms'][0]['expect']['migrations']:
+    print('# migrations %d' % mig); ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+
+# ---- 3: promtool ------------------------------------------------------------
+t_promtool() {
+	if ! command -v promtool >/dev/null; then
+		return 4
+	fi
+	"$VS" export --once >"$TMP/all.prom" || return 1
+	if ! promtool check metrics <"$TMP/all.prom" >"$TMP/promtool.out" 2>&1 ||
+	   ! promtool check metrics <"$TMP/vm.prom" >>"$TMP/promtool.out" 2>&1; then
+		sed 's/^/# /' "$TMP/promtool.out" | head
+		return 1
+	fi
+}
+
+# start_exporter NAME ARGS...: background exporter, stderr in $TMP/NAME.err,
+# sets PORT (if --listen) once it logged "listening", or once the first
+# textfile exists.
+start_exporter() {
+	local name=$1 i
+	shift
+	"$VS" export "$@" 2>"$TMP/$name.err" &
+	EXP=$!
+	BG+=("$EXP")
+	PORT=
+	for i in $(seq 300); do
+		PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' \
+			"$TMP/$name.err")
+		[ -n "$PORT" ] && return 0
+		case " $* " in *" --listen "*) ;; *) [ -s "$TMP/$name/vcpustat.prom" ] && return 0 ;; esac
+		kill -0 "$EXP" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- 4: HTTP == textfile ----------------------------------------------------
+t_http() {
+	local code st
+	command -v curl >/dev/null || return 4
+	mkdir -p "$TMP/http"
+	start_exporter http --listen 127.0.0.1:0 --textfile "$TMP/http" \
+		--interval 3600 -P "$W1" ||
+		{ echo "# exporter: $(cat "$TMP/http.err")"; return 1; }
+	curl -sS --max-time 20 -o "$TMP/body.prom" "http://127.0.0.1:$PORT/metrics" ||
+		return 1
+	cmp -s "$TMP/body.prom" "$TMP/http/vcpustat.prom" ||
+		{ echo "# /metrics differs from the textfile"; return 1; }
+	# the VM's series are the --once ones (the VM is held: nothing moves)
+	diff <(grep "pid=\"$W1\"" "$TMP/once.prom") \
+		<(grep "pid=\"$W1\"" "$TMP/body.prom") >/dev/null ||
+		{ echo "# /metrics VM series differ from export --once"; return 1; }
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x")
+	[ "$code" = 404 ] || { echo "# /x: $code"; return 1; }
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
+	[ "$code" = 405 ] || { echo "# POST: $code"; return 1; }
+	kill -TERM "$EXP"
+	wait "$EXP"
+	st=$?
+	[ "$st" -eq 0 ] || { echo "# exporter exit $st"; return 1; }
+	[ ! -e "$TMP/http/vcpustat.prom" ] || { echo "# textfile left behind"; return 1; }
+}
+
+# ---- 5: a gone VM gets one more refresh --------------------------------------
+t_gone() {
+	local i w2 st
+	mkdir -p "$TMP/gone"
+	start_exporter gone --textfile "$TMP/gone" --interval 2 ||
+		{ echo "# exporter: $(cat "$TMP/gone.err")"; return 1; }
+	"$WL" --vcpus 1 --cpuid 300 --hold --hold-file "$TMP/go2" \
+		--ready-file "$TMP/ready2" --json "$TMP/w2.json" \
+		>/dev/null 2>"$TMP/w2.err" &
+	w2=$!
+	BG+=("$w2")
+	wait_file "$TMP/ready2" 120 || { echo "# second VM not ready"; return 1; }
+	# The poller records every refresh (the file is replaced once per
+	# refresh); it releases the VM itself once the exporter shows it, so
+	# no refresh after the exit is missed.
+	python3 - "$TMP/gone/vcpustat.prom" "$w2" "$TMP/w2.json" "$TMP/go2" <<'PY'
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1].rsplit('/', 1)[0].rsplit('/', 1)[0])
+from prom import *
+path, pid = sys.argv[1], int(sys.argv[2])
+rep = json.load(open(sys.argv[3]))
+name = {'svm': 'cpuid', 'vmx': 'CPUID'}[rep['isa']]
+want = rep['vms'][0]['vcpus'][0]['expect']['cpuid']
+deadline = time.time() + 60
+while time.time() < deadline:
+    if pick(parse(path), 'vcpustat_vm_info', pid=pid):
+        break
+    time.sleep(0.05)
+open(sys.argv[4], 'w').close()     # release the VM: it exits
+seen, order, deadline = {}, [], time.time() + 60
+while time.time() < deadline:
+    s = parse(path)
+    r = one(s, 'vcpustat_exporter_refreshes_total')
+    if r not in seen:
+        info = pick(s, 'vcpustat_vm_info', pid=pid)
+        cpuid = pick(s, 'vcpustat_vm_exits_total', pid=pid, reason=name)
+        # the module's own view: does it still track a VM of that pid?
+        seen[r] = (bool(info), cpuid[0][1] if cpuid else None,
+                   one(s, 'vcpustat_module_vms') <
+                   len(pick(s, 'vcpustat_vm_info')))
+        order.append(r)
+        if len(order) >= 3 and not any(seen[x][0] for x in order[-3:]):
+            break
+    time.sleep(0.05)
+states = [seen[r] for r in order]
+print('# refreshes after the exit: %s' % ['%s%s' % ('present' if p else 'gone',
+      '' if c is None else ' cpuid=%d' % c) for p, c, _ in states])
+pres = [i for i, st in enumerate(states) if st[0]]
+ok = True
+if not pres:
+    print('# the VM was never exported after it exited'); ok = False
+elif states[pres[-1]][1] != want:
+    print('# last exported cpuid %s, driver did %d' % (states[pres[-1]][1], want)); ok = False
+if pres and pres != list(range(pres[-1] + 1)):
+    print('# the VM came back after it was dropped'); ok = False
+if states and states[-1][0]:
+    print('# the VM is still exported'); ok = False
+# the carried refresh: the VM in the file, but no longer in the module
+# (the module tracks fewer VMs than the file shows)
+if not [i for i in pres if states[i][2]]:
+    print('# no refresh exported the gone VM after the module dropped it'); ok = False
+sys.exit(0 if ok else 1)
+PY
+	st=$?
+	wait "$w2" || { echo "# second VM: exit $?"; st=1; }
+	kill -TERM "$EXP"
+	wait "$EXP" || st=1
+	return $st
+}
+
+t_once_exact;	result export_once_exact $?
+t_by_vm_top;	result export_by_vm_top1 $?
+t_promtool;	result export_promtool $? "promtool not installed"
+t_http;		result export_http_same_as_textfile $? "curl not installed"
+t_gone;		result export_gone_vm_final_window $?
+
+touch "$TMP/go1"
+echo "# $failed failed"
+[ "$failed" -eq 0 ]

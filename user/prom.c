@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Prometheus text exposition (format 0.0.4) of vcpustat snapshots; see
+ * prom.h. Pure: no I/O but the FILE it is given.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prom.h"
+
+/* ---- label values and numbers ------------------------------------------ */
+
+/* Length of a valid UTF-8 sequence at @s, 0 if invalid (RFC 3629). Never
+ * reads past a NUL: a NUL fails the continuation-byte check first. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
+		unsigned char hi = c == 0xed ? 0x9f : 0xbf;
+
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
+		unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
+
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void prom_label_value(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		size_t n;
+
+		switch (*s) {
+		case '"':  fputs("\\\"", f); s++; continue;
+		case '\\': fputs("\\\\", f); s++; continue;
+		case '\n': fputs("\\n", f); s++; continue;
+		}
+		n = utf8_len(s);
+		if (!n) {
+			fputs("\xef\xbf\xbd", f);	/* U+FFFD */
+			s++;
+			continue;
+		}
+		fwrite(s, 1, n, f);
+		s += n;
+	}
+	fputc('"', f);
+}
+
+char *prom_seconds(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t frac = ns % UINT64_C(1000000000);
+	int digits = 9;
+
+	if (!frac) {
+		snprintf(buf, len, "%" PRIu64, ns / UINT64_C(1000000000));
+		return buf;
+	}
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, len, "%" PRIu64 ".%0*" PRIu64, ns / UINT64_C(1000000000),
+		 digits, frac);
+	return buf;
+}
+
+int prom_parse_reasons(const char *s, struct prom_opts *o)
+{
+	uint64_t n;
+	char *end;
+
+	if (!strcmp(s, "all")) {
+		o->top = false;
+		o->top_n = 0;
+		return 0;
+	}
+	if (strncmp(s, "top:", 4) || s[4] < '0' || s[4] > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s + 4, &end, 10);
+	if (errno || *end || n > 10000)
+		return -1;
+	o->top = true;
+	o->top_n = (unsigned int)n;
+	return 0;
+}
+
+int prom_parse_by(const char *s, struct prom_opts *o)
+{
+	if (!strcmp(s, "vcpu"))
+		o->by = PROM_BY_VCPU;
+	else if (!strcmp(s, "vm"))
+		o->by = PROM_BY_VM;
+	else
+		return -1;
+	return 0;
+}
+
+/* ---- exit reasons of one series group ----------------------------------- */
+
+#define NAME_LEN 32		/* vs_reason_name() needs >= 16 */
+
+struct rsum {
+	uint32_t isa;
+	char name[NAME_LEN];
+	uint64_t count;
+};
+
+struct rset {
+	struct rsum *v;
+	size_t n, cap;
+};
+
+/* Add @count to (isa, name), merging equal names: two codes that print
+ * alike must not become two series with one label set. */
+static int rset_add(struct rset *t, uint32_t isa, const char *name,
+		    uint64_t count)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].isa == isa && !strcmp(t->v[i].name, name)) {
+			t->v[i].count += count;
+			return 0;
+		}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 16;
+		struct rsum *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n].isa = isa;
+	snprintf(t->v[t->n].name, NAME_LEN, "%s", name);
+	t->v[t->n].count = count;
+	t->n++;
+	return 0;
+}
+
+static int rset_add_vcpu(struct rset *t, const struct vs_vcpu *vc)
+{
+	for (size_t i = 0; i < vc->nr_reasons; i++) {
+		const struct vs_reason *r = &vc->reasons[i];
+		char buf[NAME_LEN];
+		const char *name = vs_reason_name(r->isa, r->code, buf,
+						  sizeof(buf));
+
+		if (rset_add(t, r->isa, name, r->count))
+			return -1;
+	}
+	return 0;
+}
+
+static int cmp_count_desc(const void *a, const void *b)
+{
+	const struct rsum *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->isa != y->isa)
+		return x->isa < y->isa ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct rsum *x = a, *y = b;
+
+	if (x->isa != y->isa)
+		return x->isa < y->isa ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool is_other(const struct rsum *r)
+{
+	return !strcmp(r->name, "other");
+}
+
+/*
+ * Keep the @n reasons with the most exits (ties: ISA, then name) and fold
+ * the rest, and the kernel's own "other", into reason="other" of their
+ * ISA. The counts' total is unchanged.
+ */
+static int rset_top(struct rset *t, unsigned int n)
+{
+	struct rset out = { 0 };
+	unsigned int kept = 0;
+	int err = 0;
+
+	qsort(t->v, t->n, sizeof(*t->v), cmp_count_desc);
+	for (size_t i = 0; i < t->n && !err; i++) {
+		const struct rsum *r = &t->v[i];
+
+		if (!is_other(r) && kept < n) {
+			kept++;
+			err = rset_add(&out, r->isa, r->name, r->count);
+		} else {
+			err = rset_add(&out, r->isa, "other", r->count);
+		}
+	}
+	free(t->v);
+	*t = out;
+	return err ? -1 : 0;
+}
+
+static void rset_free(struct rset *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Reasons of one group (a vCPU, or every vCPU of @vm when @vc is NULL),
+ * folded per @o and sorted by ISA and name. */
+static int rset_build(struct rset *t, const struct vs_vm *vm,
+		      const struct vs_vcpu *vc, const struct prom_opts *o)
+{
+	memset(t, 0, sizeof(*t));
+	if (vc) {
+		if (rset_add_vcpu(t, vc))
+			return -1;
+	} else {
+		for (size_t j = 0; j < vm->nr_vcpus; j++)
+			if (rset_add_vcpu(t, &vm->vcpus[j]))
+				return -1;
+	}
+	if (o->top && rset_top(t, o->top_n))
+		return -1;
+	qsort(t->v, t->n, sizeof(*t->v), cmp_name);
+	return 0;
+}
+
+/* ---- families ------------------------------------------------------------ */
+
+static void family(FILE *f, const char *name, const char *type,
+		   const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_u64(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void lbl_vm(FILE *f, const struct vs_vm *vm)
+{
+	fprintf(f, "vm_id=\"%" PRIu64 "\",pid=\"%" PRIu32 "\"", vm->id,
+		vm->pid);
+}
+
+static void lbl_vm_comm(FILE *f, const struct vs_vm *vm)
+{
+	lbl_vm(f, vm);
+	fputs(",comm=", f);
+	prom_label_value(f, vm->comm);
+}
+
+/* The group's labels: VM, then vcpu in per-vCPU mode. */
+static void lbl_group(FILE *f, const struct vs_vm *vm, bool comm,
+		      const struct vs_vcpu *vc)
+{
+	if (comm)
+		lbl_vm_comm(f, vm);
+	else
+		lbl_vm(f, vm);
+	if (vc)
+		fprintf(f, ",vcpu=\"%" PRIu32 "\"", vc->vcpu_id);
+}
+
+static void write_self(FILE *f, const struct prom_self *s)
+{
+	char b[PROM_SECONDS_BUF];
+
+	family(f, "vcpustat_up", "gauge",
+	       "1 if the exporter's last refresh read the vcpustat module, else 0.");
+	sample_u64(f, "vcpustat_up", s->up);
+	family(f, "vcpustat_exporter_refreshes_total", "counter",
+	       "Refreshes of the exported data, failed ones included.");
+	sample_u64(f, "vcpustat_exporter_refreshes_total", s->refreshes);
+	family(f, "vcpustat_exporter_refresh_errors_total", "counter",
+	       "Refreshes that could not read the vcpustat module.");
+	sample_u64(f, "vcpustat_exporter_refresh_errors_total",
+		   s->refresh_errors);
+	family(f, "vcpustat_exporter_scrape_errors_total", "counter",
+	       "Textfile writes that failed and HTTP responses that could not be sent.");
+	sample_u64(f, "vcpustat_exporter_scrape_errors_total",
+		   s->scrape_errors);
+	family(f, "vcpustat_exporter_last_refresh_timestamp_seconds", "gauge",
+	       "Unix time of the refresh that produced this data.");
+	fprintf(f, "vcpustat_exporter_last_refresh_timestamp_seconds %s\n",
+		prom_seconds(b, sizeof(b), s->timestamp_ns));
+	family(f, "vcpustat_exporter_refresh_duration_seconds", "gauge",
+	       "Time the last refresh spent reading the vcpustat module.");
+	fprintf(f, "vcpustat_exporter_refresh_duration_seconds %s\n",
+		prom_seconds(b, sizeof(b), s->refresh_ns));
+}
+
+static void write_module(FILE *f, const struct vs_status *st)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+		bool u32;
+	} m[] = {
+#define U32(n, t, h, fld) { n, t, h, offsetof(struct vs_status, fld), true }
+#define U64(n, t, h, fld) { n, t, h, offsetof(struct vs_status, fld), false }
+		U32("vcpustat_module_vms", "gauge",
+		    "VMs the vcpustat module tracks now.", vms),
+		U32("vcpustat_module_vcpus", "gauge",
+		    "vCPUs the vcpustat module tracks now.", vcpus),
+		U32("vcpustat_module_max_vcpus", "gauge",
+		    "The module's max_vcpus parameter (vCPUs tracked at most).",
+		    max_vcpus),
+		U64("vcpustat_module_vms_seen_total", "counter",
+		    "VMs seen since the module was loaded.", vms_seen),
+		U64("vcpustat_module_overflow_exits_total", "counter",
+		    "Exits not tracked because the vCPU table was full.",
+		    overflow),
+		U64("vcpustat_module_alloc_failures_total", "counter",
+		    "Failed atomic allocations in the module.", alloc_fail),
+		U64("vcpustat_module_events_sent_total", "counter",
+		    "Notifications the module sent.", events_sent),
+		U64("vcpustat_module_events_lost_total", "counter",
+		    "Notifications the module could not build or send.",
+		    events_lost),
+		U64("vcpustat_module_migration_events_suppressed_total",
+		    "counter",
+		    "Migration notifications suppressed by the rate limit.",
+		    migr_suppressed),
+		U64("vcpustat_module_unknown_reason_exits_total", "counter",
+		    "Exits whose reason could not be read (layout check failed).",
+		    bad_layout),
+#undef U32
+#undef U64
+	};
+
+	family(f, "vcpustat_module_info", "gauge",
+	       "The loaded vcpustat module; its version is a label.");
+	fputs("vcpustat_module_info{version=", f);
+	prom_label_value(f, st->version);
+	fputs("} 1\n", f);
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		const char *p = (const char *)st + m[i].off;
+		uint64_t v;
+
+		if (m[i].u32) {
+			uint32_t x;
+
+			memcpy(&x, p, sizeof(x));
+			v = x;
+		} else {
+			memcpy(&v, p, sizeof(v));
+		}
+		family(f, m[i].name, m[i].type, m[i].help);
+		sample_u64(f, m[i].name, v);
+	}
+}
+
+/* VMs of @cur, plus those of @prev that @cur no longer has, by id. */
+static const struct vs_vm **vm_list(const struct vs_snapshot *cur,
+				    const struct vs_snapshot *prev,
+				    size_t *np)
+{
+	size_t nc = cur ? cur->nr_vms : 0, np_ = prev ? prev->nr_vms : 0;
+	const struct vs_vm **v = malloc((nc + np_ + 1) * sizeof(*v));
+	size_t i = 0, j = 0, n = 0;
+
+	if (!v)
+		return NULL;
+	while (i < nc || j < np_) {
+		if (j == np_ || (i < nc && cur->vms[i].id < prev->vms[j].id)) {
+			v[n++] = &cur->vms[i++];
+		} else if (i == nc || prev->vms[j].id < cur->vms[i].id) {
+			v[n++] = &prev->vms[j++];	/* gone */
+		} else {
+			v[n++] = &cur->vms[i++];	/* same VM: current */
+			j++;
+		}
+	}
+	*np = n;
+	return v;
+}
+
+static void write_vms(FILE *f, const struct vs_vm **vms, size_t n)
+{
+	family(f, "vcpustat_vm_info", "gauge",
+	       "A VM the module tracks (or tracked until the last refresh); identity as labels.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("vcpustat_vm_info{", f);
+		lbl_vm_comm(f, vms[i]);
+		fputs(",stats_id=", f);
+		prom_label_value(f, vms[i]->stats_id);
+		fputs("} 1\n", f);
+	}
+	family(f, "vcpustat_vm_vcpus", "gauge",
+	       "vCPUs of the VM that the module tracks.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("vcpustat_vm_vcpus{", f);
+		lbl_vm(f, vms[i]);
+		fprintf(f, "} %" PRIu32 "\n", vms[i]->tracked_vcpus);
+	}
+	family(f, "vcpustat_vm_untracked_exits_total", "counter",
+	       "Exits of the VM's vCPUs beyond the module's vCPU cap.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("vcpustat_vm_untracked_exits_total{", f);
+		lbl_vm(f, vms[i]);
+		fprintf(f, "} %" PRIu64 "\n", vms[i]->untracked_exits);
+	}
+}
+
+static void write_vcpu_info(FILE *f, const struct vs_vm **vms, size_t n)
+{
+	family(f, "vcpustat_vcpu_info", "gauge",
+	       "A tracked vCPU; tid is the host thread that last ran it (empty: unknown).");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < vms[i]->nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &vms[i]->vcpus[j];
+
+			fputs("vcpustat_vcpu_info{", f);
+			lbl_group(f, vms[i], true, vc);
+			if (vc->tid)
+				fprintf(f, ",tid=\"%" PRIu32 "\"} 1\n",
+					vc->tid);
+			else
+				fputs(",tid=\"\"} 1\n", f);
+		}
+	family(f, "vcpustat_vcpu_pcpu", "gauge",
+	       "Host CPU of the vCPU's last guest entry (absent while unknown).");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < vms[i]->nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &vms[i]->vcpus[j];
+
+			if (vc->pcpu == VS_NO_CPU)
+				continue;
+			fputs("vcpustat_vcpu_pcpu{", f);
+			lbl_group(f, vms[i], false, vc);
+			fprintf(f, "} %" PRIu32 "\n", vc->pcpu);
+		}
+}
+
+static int write_exits_group(FILE *f, const struct vs_vm *vm,
+			     const struct vs_vcpu *vc,
+			     const struct prom_opts *o)
+{
+	struct rset t;
+
+	if (rset_build(&t, vm, vc, o)) {
+		rset_free(&t);
+		return -1;
+	}
+	for (size_t k = 0; k < t.n; k++) {
+		fputs("vcpustat_vm_exits_total{", f);
+		lbl_group(f, vm, true, vc);
+		fprintf(f, ",isa=\"%s\",reason=", vs_isa_name(t.v[k].isa));
+		prom_label_value(f, t.v[k].name);
+		fprintf(f, "} %" PRIu64 "\n", t.v[k].count);
+	}
+	rset_free(&t);
+	return 0;
+}
+
+static int write_hist_group(FILE *f, const struct vs_vm *vm,
+			    const struct vs_vcpu *vc, const struct prom_opts *o)
+{
+	static const char name[] = "vcpustat_vm_exit_duration_seconds";
+	uint64_t hist[VCPUSTAT_HIST_BUCKETS] = { 0 }, sum_ns = 0, cum = 0;
+	const struct vs_vcpu *v0 = vc ? vc : vm->vcpus;
+	size_t nv = vc ? 1 : vm->nr_vcpus;
+	char b[PROM_SECONDS_BUF];
+
+	for (size_t j = 0; j < nv; j++) {
+		const struct vs_vcpu *v = &v0[j];
+
+		for (int h = 0; h < VCPUSTAT_HIST_BUCKETS; h++)
+			hist[h] += v->hist[h];
+		sum_ns += v->exit_time_ns;
+	}
+	/* bucket i: [2^i, 2^(i+1)) ns, so le = 2^(i+1) ns; the last bucket
+	 * holds everything above and is only in +Inf */
+	for (int h = 0; h < PROM_HIST_FINITE; h++) {
+		cum += hist[h];
+		fprintf(f, "%s_bucket{", name);
+		lbl_group(f, vm, false, vc);
+		fprintf(f, ",le=\"%s\"} %" PRIu64 "\n",
+			prom_seconds(b, sizeof(b), 2ull << h), cum);
+	}
+	cum += hist[VCPUSTAT_HIST_BUCKETS - 1];
+	fprintf(f, "%s_bucket{", name);
+	lbl_group(f, vm, false, vc);
+	fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", cum);
+	fprintf(f, "%s_sum{", name);
+	lbl_group(f, vm, false, vc);
+	fprintf(f, "} %s\n", prom_seconds(b, sizeof(b), sum_ns));
+	fprintf(f, "%s_count{", name);
+	lbl_group(f, vm, false, vc);
+	fprintf(f, "} %" PRIu64 "\n", cum);
+	(void)o;
+	return 0;
+}
+
+static int write_migr_group(FILE *f, const struct vs_vm *vm,
+			    const struct vs_vcpu *vc, const struct prom_opts *o)
+{
+	const struct vs_vcpu *v0 = vc ? vc : vm->vcpus;
+	size_t nv = vc ? 1 : vm->nr_vcpus;
+
+	for (uint32_t d = VCPUSTAT_DIST_SMT; d <= VCPUSTAT_DIST_MAX; d++) {
+		uint64_t v = 0;
+
+		for (size_t j = 0; j < nv; j++)
+			v += v0[j].migr[d];
+		fputs("vcpustat_vcpu_migrations_total{", f);
+		lbl_group(f, vm, false, vc);
+		fprintf(f, ",distance=\"%s\"} %" PRIu64 "\n",
+			vs_distance_name(d), v);
+	}
+	(void)o;
+	return 0;
+}
+
+typedef int (*group_fn)(FILE *f, const struct vs_vm *vm,
+			const struct vs_vcpu *vc, const struct prom_opts *o);
+
+/* @fn for every series group: each vCPU, or each VM with --by vm. */
+static int for_groups(FILE *f, const struct vs_vm **vms, size_t n,
+		      const struct prom_opts *o, group_fn fn)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (o->by == PROM_BY_VM) {
+			if (fn(f, vms[i], NULL, o))
+				return -1;
+			continue;
+		}
+		for (size_t j = 0; j < vms[i]->nr_vcpus; j++)
+			if (fn(f, vms[i], &vms[i]->vcpus[j], o))
+				return -1;
+	}
+	return 0;
+}
+
+int prom_write(FILE *f, const struct vs_snapshot *cur,
+	       const struct vs_snapshot *prev, const struct vs_status *st,
+	       const struct prom_self *self, const struct prom_opts *o)
+{
+	static const struct prom_opts dflt = { 0 };
+	const struct vs_vm **vms = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	if (!o)
+		o = &dflt;
+	if (self)
+		write_self(f, self);
+	if (st)
+		write_module(f, st);
+	if (cur) {
+		vms = vm_list(cur, prev, &n);
+		if (!vms)
+			return -1;
+		write_vms(f, vms, n);
+		if (o->by == PROM_BY_VCPU)
+			write_vcpu_info(f, vms, n);
+		family(f, "vcpustat_vm_exits_total", "counter",
+		       o->by == PROM_BY_VM ?
+		       "VM exits by exit reason, summed over the VM's vCPUs." :
+		       "VM exits of the vCPU by exit reason.");
+		err = for_groups(f, vms, n, o, write_exits_group);
+		family(f, "vcpustat_vm_exit_duration_seconds", "histogram",
+		       "Exit handling time, kvm_exit to the next kvm_entry, of timed exits.");
+		for_groups(f, vms, n, o, write_hist_group);
+		family(f, "vcpustat_vcpu_migrations_total", "counter",
+		       "Guest entries on another host CPU than the previous one, by distance.");
+		for_groups(f, vms, n, o, write_migr_group);
+		free(vms);
+	}
+	if (fflush(f) || ferror(f))
+		err = -1;
+	return err ? -1 : 0;
+}
+
+char *prom_render(const struct vs_snapshot *cur,
+		  const struct vs_snapshot *prev, const struct vs_status *st,
+		  const struct prom_self *self, const struct prom_opts *o,
+		  size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	int err;
+
+	if (!f)
+		return NULL;
+	err = prom_write(f, cur, prev, st, self, o);
+	if (fclose(f))
+		err = -1;
+	if (err) {
+		free(buf);
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return buf;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prometheus text exposition format 0.0.4 from vcpustat snapshots: the
+ * pure rendering half of `vcpustat export` (cmd_export.c owns netlink,
+ * files and HTTP). Everything here is a function of its arguments, so the
+ * unit tests render synthetic snapshots and compare text.
+ *
+ * Output rules: one # HELP and # TYPE per family, the samples of a family
+ * contiguous; VMs in ascending id (gone VMs merged in by id), vCPUs in
+ * snapshot order, exit reasons sorted by ISA then name; no timestamps
+ * (node_exporter's textfile collector rejects them). Label values are
+ * escaped (\\, \", \n) and invalid UTF-8 becomes U+FFFD, which Prometheus
+ * would otherwise reject for the whole scrape.
+ */
+#ifndef VS_PROM_H
+#define VS_PROM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vsnl.h"
+
+/* The Content-Type of what prom_write() produces. */
+#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Series grouping of the per-vCPU families. */
+enum prom_by {
+	PROM_BY_VCPU,		/* default: one series group per vCPU */
+	PROM_BY_VM,		/* vCPUs summed per VM, no vcpu label */
+};
+
+struct prom_opts {
+	enum prom_by by;
+	bool top;		/* --reasons top:N */
+	unsigned int top_n;	/* N: reasons kept per group, the rest is
+				 * folded into reason="other" */
+};
+
+/* The exporter's own state, rendered as vcpustat_up / _exporter_*. */
+struct prom_self {
+	bool up;			/* the last refresh read the module */
+	uint64_t refreshes;		/* refreshes so far, this one included */
+	uint64_t refresh_errors;	/* refreshes that failed (netlink) */
+	uint64_t scrape_errors;		/* files not written, HTTP responses
+					 * not built or queued */
+	uint64_t refresh_ns;		/* how long reading the module took */
+	uint64_t timestamp_ns;		/* CLOCK_REALTIME of the refresh */
+};
+
+/*
+ * Write the whole exposition to @f. @cur: the current snapshot (NULL:
+ * none, the module could not be read); @prev: the previous refresh's
+ * snapshot, whose VMs missing from @cur are rendered once more with their
+ * last values (gone VMs get one final scrape window; NULL: none);
+ * @st: module status (NULL: leave the module families out); @self: NULL
+ * leaves the exporter families out. Returns 0, or -1 when @f reports an
+ * error (ENOMEM from open_memstream, a full disk).
+ */
+int prom_write(FILE *f, const struct vs_snapshot *cur,
+	       const struct vs_snapshot *prev, const struct vs_status *st,
+	       const struct prom_self *self, const struct prom_opts *o);
+
+/* Same into a malloc'ed, NUL-terminated buffer; NULL on ENOMEM. */
+char *prom_render(const struct vs_snapshot *cur,
+		  const struct vs_snapshot *prev, const struct vs_status *st,
+		  const struct prom_self *self, const struct prom_opts *o,
+		  size_t *len);
+
+/* A label value, quoted and escaped, as prom_write() prints it. */
+void prom_label_value(FILE *f, const char *s);
+/*
+ * Nanoseconds as exact decimal seconds: 0 -> "0", 2 -> "0.000000002",
+ * 1500000000 -> "1.5". @buf: at least PROM_SECONDS_BUF bytes.
+ */
+#define PROM_SECONDS_BUF 32
+char *prom_seconds(char *buf, size_t len, uint64_t ns);
+
+/* "all" -> top = false; "top:N" -> top, top_n = N. 0 or -1 (bad). */
+int prom_parse_reasons(const char *s, struct prom_opts *o);
+/* "vcpu" / "vm". 0 or -1. */
+int prom_parse_by(const char *s, struct prom_opts *o);
+
+/* Number of exit duration histogram buckets with a finite le (the kernel's
+ * last bucket is open-ended and only shows in le="+Inf"). */
+#define PROM_HIST_FINITE (VCPUSTAT_HIST_BUCKETS - 1)
+
+#endif /* VS_PROM_H */
