@@ -106,13 +106,6 @@ static void vs_ntf_vm(const struct vs_vm *vm, u8 cmd, gfp_t gfp)
 	vs_ntf_send(skb, hdr);
 }
 
-/* Called by the sweep, after the VM was unlinked and readers are gone. */
-void vs_events_vm_gone(struct vs_vm *vm)
-{
-	if (vs_listening())
-		vs_ntf_vm(vm, VCPUSTAT_CMD_VM_GONE_NTF, GFP_KERNEL);
-}
-
 static int vs_put_ids(struct sk_buff *skb, const struct vs_vm *vm)
 {
 	if (nla_put_u64_64bit(skb, VCPUSTAT_A_VM_ID, vm->id, VCPUSTAT_A_PAD) ||
@@ -264,6 +257,23 @@ static void vs_tick_vcpu(const struct vs_vm *vm, struct vs_vcpu *vc,
 static bool vs_delta_due(const struct vs_vcpu *vc, u64 now, u64 period)
 {
 	return period && now - vc->ntf_ts >= period;
+}
+
+/*
+ * Called by the sweep, after the VM was unlinked and readers are gone.
+ * Moves made since the last tick are reported first, or they would never
+ * be: the vCPUs are gone before the next tick looks at them.
+ */
+void vs_events_vm_gone(struct vs_vm *vm)
+{
+	bool listening = vs_listening();
+	u64 now = ktime_get_ns();
+	struct vs_vcpu *vc;
+
+	list_for_each_entry(vc, &vm->vcpus, vm_node)
+		vs_tick_vcpu(vm, vc, listening, now);
+	if (listening)
+		vs_ntf_vm(vm, VCPUSTAT_CMD_VM_GONE_NTF, GFP_KERNEL);
 }
 
 static void vs_tick(struct work_struct *work)

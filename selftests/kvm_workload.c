@@ -1497,6 +1497,14 @@ static void json_report(FILE *f, struct vm *vms, const char *status,
 	fprintf(f, "}\n");
 }
 
+/* True if @path is a regular file or does not exist: safe to rename over. */
+static bool is_regular_or_absent(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? errno == ENOENT : S_ISREG(st.st_mode);
+}
+
 static int write_report(struct vm *vms, const char *status, double elapsed,
 			const struct churn_info *ci)
 {
@@ -1515,11 +1523,17 @@ static int write_report(struct vm *vms, const char *status, double elapsed,
 		free(buf);
 		return -1;
 	}
-	if (!o.json || !strcmp(o.json, "-")) {
-		if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) {
+	if (!o.json || !strcmp(o.json, "-") || !is_regular_or_absent(o.json)) {
+		/* stdout, or a device such as /dev/null: never rename over it. */
+		FILE *out = o.json && strcmp(o.json, "-") ?
+			    fopen(o.json, "w") : stdout;
+
+		if (!out || fwrite(buf, 1, len, out) != len || fflush(out)) {
 			perror("kvm_workload: write report");
 			ret = -1;
 		}
+		if (out && out != stdout)
+			fclose(out);
 	} else {
 		/* Write a temporary file and rename: readers never see half. */
 		size_t n = strlen(o.json) + 32;
