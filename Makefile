@@ -8,6 +8,9 @@
 #   make demo            boots a Debian kernel and shows vcpustat at work
 #   make install         module (modules_install + depmod), tool, man page,
 #                        uapi header, systemd units; make uninstall undoes it
+#                        (DESTDIR=, PREFIX= default /usr/local)
+#   make dkms-source     module sources into /usr/src/vcpustat-VERSION for
+#                        dkms install vcpustat/VERSION (see dkms.conf)
 #
 # Kbuild holds the kernel side (kmod/); this file only drives it.
 
@@ -19,7 +22,7 @@ VERSION := $(shell cat VERSION)
 
 .PHONY: all module tool clean check demo bench stress install uninstall \
 	install-module install-tool uninstall-module uninstall-tool \
-	modules-all checkpatch
+	modules-all checkpatch dkms-source
 
 all: module tool
 
@@ -68,11 +71,18 @@ stress:
 
 install: install-module install-tool
 
+# depmod only for a real install: into a DESTDIR (a package's staging
+# tree) it would write a modules.dep of just this module, which must never
+# be packaged; the package runs depmod on the target instead. DEPMOD=true
+# stops Kbuild's own depmod.sh, which would do the same when the headers
+# have a System.map.
+DEPMOD_CMD = $(if $(DESTDIR),@echo "vcpustat: DESTDIR is set: not running depmod $(KVER)",depmod $(KVER))
 install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
-		INSTALL_MOD_DIR=extra modules_install
-	-depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+		INSTALL_MOD_DIR=extra DEPMOD=true modules_install
+	$(DEPMOD_CMD)
 
+# The unit names the tool by its installed path: rewrite it for PREFIX.
 install-tool: tool
 	install -D -m 0755 user/vcpustat $(DESTDIR)$(PREFIX)/sbin/vcpustat
 	install -D -m 0644 user/vcpustat.8 \
@@ -81,15 +91,18 @@ install-tool: tool
 		$(DESTDIR)$(PREFIX)/include/linux/vcpustat.h
 	for u in user/*.service; do \
 		[ -e "$$u" ] || continue; \
-		install -D -m 0644 $$u \
-			$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+		d=$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+		install -d -m 0755 "$$(dirname "$$d")" && \
+		sed 's|/usr/local/sbin/vcpustat|$(PREFIX)/sbin/vcpustat|g' \
+			$$u >"$$d.tmp" && chmod 0644 "$$d.tmp" && \
+			mv -f "$$d.tmp" "$$d" || exit 1; \
 	done
 
 uninstall: uninstall-module uninstall-tool
 
 uninstall-module:
 	rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/vcpustat.ko*
-	-depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+	$(DEPMOD_CMD)
 
 uninstall-tool:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/vcpustat \
@@ -98,3 +111,18 @@ uninstall-tool:
 	for u in user/*.service; do \
 		rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
 	done
+
+# The module's sources as DKMS wants them, in /usr/src/vcpustat-VERSION
+# (under DESTDIR if set); then: dkms install vcpustat/VERSION.
+DKMS_SRC = $(DESTDIR)/usr/src/vcpustat-$(VERSION)
+dkms-source:
+	@v=$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf); \
+	[ "$$v" = "$(VERSION)" ] || { \
+		echo "vcpustat: dkms.conf has PACKAGE_VERSION=\"$$v\", VERSION is $(VERSION): update dkms.conf" >&2; \
+		exit 1; }
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/kmod/conftest $(DKMS_SRC)/include/uapi/linux
+	install -m 0644 dkms.conf Makefile Kbuild VERSION $(DKMS_SRC)/
+	install -m 0644 kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 0644 kmod/conftest/*.c $(DKMS_SRC)/kmod/conftest/
+	install -m 0644 include/uapi/linux/*.h $(DKMS_SRC)/include/uapi/linux/

@@ -17,7 +17,7 @@
 # those tests SKIP. The tool: $VCPUSTAT, ./vcpustat, ../user/vcpustat or
 # vcpustat on PATH. The workload driver: $KVM_WORKLOAD or ./kvm_workload.
 #
-# Env: VCPUSTAT_TESTS="a b" runs only those programs (in that order);
+# Env: VCPUSTAT_PROGS="a b" runs only those programs (in that order);
 #      VCPUSTAT_TEST_TIMEOUT seconds per program (default 900).
 # Exit: 0 all passed (some may have skipped), 1 a program failed, timed
 # out or crashed, 4 (KSFT_SKIP) every program skipped.
@@ -25,13 +25,14 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 top=$(dirname "$here")
 KSFT_SKIP=4
-# Same order as run_guest.sh: the module test loads and unloads the module
+# Same list and order as run_guest.sh (stress_test.sh is `make stress`,
+# not here): the module test loads and unloads the module
 # itself; the later ones want it loaded.
-DEFAULT_TESTS="workload_vs_tracefs.sh vcpustat_module_test.py tool_test.sh autopin_test.sh"
+DEFAULT_TESTS="workload_vs_tracefs.sh vcpustat_module_test.py tool_test.sh autopin_test.sh export_test.sh"
 TIMEOUT=${VCPUSTAT_TEST_TIMEOUT:-900}
 
 tests=()
-for t in ${VCPUSTAT_TESTS:-$DEFAULT_TESTS}; do
+for t in ${VCPUSTAT_PROGS:-$DEFAULT_TESTS}; do
 	[ -e "$here/$t" ] && tests+=("$t")
 done
 
@@ -81,7 +82,7 @@ echo "# kernel $(uname -r); module ${ko:-none}$([ $was_loaded = 1 ] && echo ' (a
 for f in "$here"/*_test.sh "$here"/*_test.py; do
 	[ -e "$f" ] || continue
 	case " ${tests[*]} " in *" ${f##*/} "*) continue ;; esac
-	[ -n "${VCPUSTAT_TESTS:-}" ] || echo "# not in run_vcpustat.sh's list, not run: ${f##*/}"
+	[ -n "${VCPUSTAT_PROGS:-}" ] || echo "# not in run_vcpustat.sh's list, not run: ${f##*/}"
 done
 
 n=0 passed=0 failed=0 skipped=0
