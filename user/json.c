@@ -70,8 +70,12 @@ void jw_obj_close(struct jw *w) { close_c(w, '}'); }
 void jw_arr_open(struct jw *w)  { open_c(w, '['); }
 void jw_arr_close(struct jw *w) { close_c(w, ']'); }
 
-/* Length of a valid UTF-8 sequence at @s, 0 if invalid (RFC 3629). */
-static size_t utf8_len(const unsigned char *s)
+/*
+ * Length of a valid UTF-8 sequence at @s, 0 if invalid (RFC 3629). Never
+ * reads past a NUL: a NUL fails the continuation-byte check first. Shared
+ * with prom.c's label escaping.
+ */
+size_t utf8_len(const unsigned char *s)
 {
 	unsigned char c = s[0];
 

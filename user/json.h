@@ -47,6 +47,9 @@ void jw_kdouble(struct jw *w, const char *k, double v);
 void jw_kbool(struct jw *w, const char *k, bool v);
 
 /* Write @s JSON-escaped, with quotes, to @f (used by jw_str). */
+/* Length of a valid UTF-8 sequence at @s, 0 if invalid. */
+size_t utf8_len(const unsigned char *s);
+
 void json_escape(FILE *f, const char *s);
 
 #endif /* VS_JSON_H */
