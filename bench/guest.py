@@ -723,11 +723,16 @@ def phase_events(a):
     r = watch_run(busy(4, ["--cpuid", "1000", "--io", "1000"], a.secs))
     emit({"kind": "events", "case": "delta_4busy", "snapshot_ms": 100, **r})
     log("events delta_4busy", json.dumps(r)[:300])
-    # 2. migration storm: 4 vCPUs hopping over CPUs 0-3
-    r = watch_run(busy(4, ["--io", "200", "--hop", "0-3",
-                           "--hops", str(a.hops)], a.secs))
-    emit({"kind": "events", "case": "migrate_storm", "snapshot_ms": 100, **r})
-    log("events migrate_storm", json.dumps(r)[:300])
+    # 2. migration storm: 4 vCPUs hopping over every guest CPU (needs 2+)
+    ncpu = len(os.sched_getaffinity(0))
+    if ncpu >= 2:
+        r = watch_run(busy(4, ["--io", "200", "--hop", f"0-{ncpu - 1}",
+                               "--hops", str(a.hops)], a.secs))
+        emit({"kind": "events", "case": "migrate_storm", "snapshot_ms": 100,
+              "hop_cpus": ncpu, **r})
+        log("events migrate_storm", json.dumps(r)[:300])
+    else:
+        log("events migrate_storm skipped: one guest CPU")
     # 3. deltas of many idle vCPUs: the stream scales with tracked vCPUs
     for n in (256, 1024):
         vms, vcpus = LAYOUTS[n]

@@ -247,9 +247,16 @@ class Churn:
         if lost:
             errs.append(f"module EVENTS_LOST grew by {lost}: it failed to "
                         "build or send events")
+        absurd = [e["vcpu"]["interval_ns"] for e in a
+                  if e["cmd"] == vsnl.VCPUSTAT_CMD_DELTA_NTF and
+                  e["vcpu"].get("interval_ns", 0) > 10 ** 12]
+        if absurd:
+            errs.append(f"{len(absurd)} DELTA_NTF with INTERVAL_NS > 1000 s,"
+                        f" e.g. {absurd[0]} (u64 underflow)")
         ivs = [e["vcpu"].get("interval_ns", 0) / 1e9 for e in a
                if e["cmd"] == vsnl.VCPUSTAT_CMD_DELTA_NTF and
-               e.get("pid") == self.probe.pid]
+               e.get("pid") == self.probe.pid and
+               e["vcpu"].get("interval_ns", 0) <= 10 ** 12]
         if ivs:
             ivs.sort()
             notes.append(f"DELTA_NTF of a parked vCPU at a 100 ms period "

@@ -178,12 +178,31 @@ def _rmmod_once():
     module exit spends its time) into RMMOD_STACKS."""
     p = subprocess.Popen(["rmmod", "vcpustat"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    next_report = t0 + 20
     while True:
         try:
             p.wait(timeout=0.2)
             break
         except subprocess.TimeoutExpired:
             pass
+        now = time.time()
+        if now > next_report:
+            # A module exit that does not finish: say where it is.
+            next_report = now + 20
+            try:
+                stack = open(f"/proc/{p.pid}/stack").read()
+                state = [ln for ln in open(f"/proc/{p.pid}/status")
+                         if ln.startswith("State")]
+            except OSError:
+                stack, state = "?", []
+            log(f"rmmod running for {now - t0:.0f} s, {state}; stack:\n"
+                f"{stack}")
+            if now - t0 > 60:
+                dump_blocked_tasks()
+            if now - t0 > 150:
+                log("giving up on this rmmod (left running)")
+                return 99, "rmmod hung"
         try:
             frames = [ln.split()[1].split("+")[0] for ln in
                       open(f"/proc/{p.pid}/stack").read().splitlines()]
@@ -194,6 +213,23 @@ def _rmmod_once():
                                               "x64_sys")))
         RMMOD_STACKS[key] = RMMOD_STACKS.get(key, 0) + 1
     return p.returncode, p.stderr.read().strip()
+
+
+def dump_blocked_tasks():
+    """sysrq-w (tasks in D state) and sysrq-l (CPU backtraces) into the
+    kernel log, then the new part of that log into ours."""
+    before = len(subprocess.run(["dmesg"], capture_output=True,
+                                text=True).stdout.splitlines())
+    for key in "wl":
+        try:
+            with open("/proc/sysrq-trigger", "w") as f:
+                f.write(key)
+        except OSError:
+            pass
+    time.sleep(1)
+    lines = subprocess.run(["dmesg"], capture_output=True,
+                           text=True).stdout.splitlines()[before:]
+    log("kernel log after sysrq-w/l:\n" + "\n".join(lines[-150:]))
 
 
 def rmmod(timeout=30.0):

@@ -394,6 +394,12 @@ class Storm:
                     cnt[e[1]] = cnt.get(e[1], 0) + 1
                 ivs = [e[5] for e in evs if e[1] ==
                        vsnl.VCPUSTAT_CMD_DELTA_NTF and e[5]]
+                absurd = [x for x in ivs if x > 10 ** 12]
+                if absurd:
+                    errs.append(f"listener {i} load {n}: {len(absurd)} "
+                                f"DELTA_NTF with INTERVAL_NS > 1000 s, e.g. "
+                                f"{absurd[0]} (u64 underflow)")
+                    ivs = [x for x in ivs if x <= 10 ** 12]
                 summary.append(f"load {n}: {len(evs)} events, gaps {gaps}, "
                                f"{cnt.get(vsnl.VCPUSTAT_CMD_DELTA_NTF, 0)} "
                                f"DELTA (100 ms period) with intervals up to "
