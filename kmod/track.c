@@ -48,7 +48,8 @@ atomic_t vs_nr_vcpus = ATOMIC_INIT(0);
 
 /*
  * vCPU records come from their own cache: a kmalloc'd 2.2 KiB object would
- * be rounded up to 4 KiB, and /proc/slabinfo shows exactly what we hold.
+ * be rounded up to 4 KiB. /proc/slabinfo shows the cache (count whole
+ * slabs: active_objs over-counts, see BENCHMARKS.md).
  */
 static struct kmem_cache *vs_vcpu_cache;
 static struct hlist_head *vs_vcpu_hash;

@@ -41,7 +41,16 @@ CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_MCAST_GRP_ID = 1, 2
 def _uapi():
     """Parse the enums of the uapi header: one source of truth."""
     here = os.path.dirname(os.path.abspath(__file__))
-    path = os.path.join(here, "..", "include", "uapi", "linux", "vcpustat.h")
+    # The repo layout first; then a kselftest install (header copied next
+    # to this file) and an installed header.
+    for path in (os.environ.get("VCPUSTAT_UAPI_H"),
+                 os.path.join(here, "..", "include", "uapi", "linux",
+                              "vcpustat.h"),
+                 os.path.join(here, "vcpustat.h"),
+                 "/usr/include/linux/vcpustat.h",
+                 "/usr/local/include/linux/vcpustat.h"):
+        if path and os.path.exists(path):
+            break
     text = open(path).read()
     consts = {}
     for m in re.finditer(r"#define\s+(VCPUSTAT_\w+)\s+(0x[0-9a-fA-F]+|\d+)U?\b",
