@@ -106,7 +106,7 @@ def overhead(recs, out):
                 if v is None:
                     cells.append("–")
                     continue
-                cells.append(f"{(1 - v['ratio']) * 100:.1f} % / +{v['dns']:.0f}")
+                cells.append(f"{(1 - v['ratio']) * 100:.1f} % / {v['dns']:+.0f}")
                 if c in TRACERS:
                     tr.append(v["dns"])
             cheap = min(tr) if tr else None
@@ -317,11 +317,11 @@ def main():
     recs = load(out_dir)
     out = [f"# vcpustat benchmark results ({os.path.basename(out_dir)})"]
     boots = [r for r in recs if r["kind"] == "boot"]
-    if boots:
-        b = boots[0]
-        out.append(f"\nGuest: {b['cpus']} vCPUs, clocksource {b['clocksource']}, "
-                   f"kernels {', '.join(sorted({r['kver'] for r in boots}))}; "
-                   "QEMU TCG -cpu max, nested SVM, -icount shift=0.")
+    for kv in sorted({r["kver"] for r in boots}):
+        b = [r for r in boots if r["kver"] == kv][0]
+        out.append(f"\nGuest {kv}: {b['cpus']} CPU(s), clocksource "
+                   f"{b['clocksource']}; QEMU TCG -cpu max, nested SVM, "
+                   "-icount shift=0.")
     summary = overhead(recs, out)
     ubench(recs, out)
     memory(recs, out)
