@@ -159,7 +159,7 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 			 bool send)
 {
 	bool zero = vs_vcpu_reset_pending(vc);
-	u64 exits, entries, migr, time, timed, interval;
+	u64 exits, entries, migr, time, timed, interval, base;
 	u64 dist[VCPUSTAT_DIST_MAX + 1];
 	struct sk_buff *skb;
 	struct nlattr *nest;
@@ -176,7 +176,12 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 	for (i = 0; i <= VCPUSTAT_DIST_MAX; i++)
 		dist[i] = vs_delta(zero ? 0 : READ_ONCE(vc->migr[i]),
 				   &vc->ntf_migr[i]);
-	interval = now - (vc->ntf_ts ?: vm->first_seen);
+	/*
+	 * first_seen is stamped by a probe, possibly after the tick read
+	 * @now: never report a negative (wrapped) interval.
+	 */
+	base = vc->ntf_ts ?: vm->first_seen;
+	interval = now > base ? now - base : 0;
 	vc->ntf_ts = now;
 	if (!send)
 		return;
@@ -272,19 +277,25 @@ void vs_events_vm_gone(struct vs_vm *vm)
 
 	list_for_each_entry(vc, &vm->vcpus, vm_node)
 		vs_tick_vcpu(vm, vc, listening, now);
-	if (listening)
-		vs_ntf_vm(vm, VCPUSTAT_CMD_VM_GONE_NTF, GFP_KERNEL);
+	if (!listening)
+		return;
+	/* It died before a tick announced it: no VM_GONE without VM_NEW. */
+	if (!vm->announced)
+		vs_ntf_vm(vm, VCPUSTAT_CMD_VM_NEW_NTF, GFP_KERNEL);
+	vs_ntf_vm(vm, VCPUSTAT_CMD_VM_GONE_NTF, GFP_KERNEL);
 }
 
 static void vs_tick(struct work_struct *work)
 {
 	u64 period = (u64)READ_ONCE(vs_cfg.snapshot_ms) * NSEC_PER_MSEC;
-	u64 now = ktime_get_ns();
 	struct vs_vcpu *vc;
 	struct vs_vm *vm;
 	bool listening;
+	u64 now;
 
 	vs_sweep();
+	/* After the sweep, which may have taken long (VM destruction). */
+	now = ktime_get_ns();
 
 	listening = vs_listening();
 

@@ -34,6 +34,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include "vcpustat.h"
 
 DEFINE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
@@ -52,21 +53,27 @@ atomic_t vs_nr_vcpus = ATOMIC_INIT(0);
  * slabs: active_objs over-counts, see BENCHMARKS.md).
  */
 static struct kmem_cache *vs_vcpu_cache;
-static struct hlist_head *vs_vcpu_hash;
-static unsigned int vs_vcpu_hash_bits;
+/* Read by the probes' inlined lookup, vs_vcpu_get() in vcpustat.h. */
+struct hlist_head *vs_vcpu_hash;
+unsigned int vs_vcpu_hash_bits;
 static DEFINE_HASHTABLE(vs_vm_hash, 8);
 
-static struct vs_vcpu *vs_vcpu_lookup(const struct kvm_vcpu *vcpu)
-{
-	struct hlist_head *head = &vs_vcpu_hash[hash_ptr(vcpu,
-							  vs_vcpu_hash_bits)];
-	struct vs_vcpu *vc;
+/*
+ * Dropping our reference may run kvm_destroy_vm(): an SRCU grace period and
+ * the MMU teardown, tens of ms each under load. The sweep hands that to
+ * this unbound queue so that dead VMs are destroyed in parallel and the
+ * tick (deltas, migrations, announcements) never waits for them.
+ */
+static struct workqueue_struct *vs_put_wq;
 
-	/* Callers run with preemption off (probes) or hold vs_lock. */
-	hlist_for_each_entry_rcu(vc, head, hnode, true)
-		if (vc->key == vcpu)
-			return vc;
-	return NULL;
+static void vs_vm_free(struct vs_vm *vm);
+
+static void vs_vm_put_work(struct work_struct *work)
+{
+	struct vs_vm *vm = container_of(work, struct vs_vm, put_work);
+
+	kvm_put_kvm(vm->kvm);
+	vs_vm_free(vm);
 }
 
 static struct vs_vm *vs_vm_lookup(const struct kvm *kvm)
@@ -154,7 +161,7 @@ static void vs_vcpu_init(struct vs_vcpu *vc, struct vs_vm *vm,
 	vc->tid = current->pid;
 }
 
-static noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
+noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu, bool exit)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct vs_vm *vm = vs_vm_lookup(kvm), *spare = NULL;
@@ -194,15 +201,10 @@ static noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 	if (vc)
 		kmem_cache_free(vs_vcpu_cache, vc);
 untracked:
-	vs_untracked_exit(kvm);
+	/* Both probes land here; only kvm_exit is an exit. */
+	if (exit)
+		vs_untracked_exit(kvm);
 	return NULL;
-}
-
-struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu)
-{
-	struct vs_vcpu *vc = vs_vcpu_lookup(vcpu);
-
-	return likely(vc) ? vc : vs_vcpu_first_sight(vcpu);
 }
 
 static void vs_vm_free(struct vs_vm *vm)
@@ -252,8 +254,12 @@ static void vs_release_vms(bool all, bool report)
 
 	synchronize_rcu();
 	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
-		if (report)
+		if (report) {
 			vs_events_vm_gone(vm);
+			INIT_WORK(&vm->put_work, vs_vm_put_work);
+			queue_work(vs_put_wq, &vm->put_work);
+			continue;
+		}
 		kvm_put_kvm(vm->kvm);
 		vs_vm_free(vm);
 	}
@@ -301,18 +307,24 @@ int vs_track_init(void)
 {
 	unsigned int i;
 
+	vs_put_wq = alloc_workqueue("vcpustat_put", WQ_UNBOUND, 0);
+	if (!vs_put_wq)
+		return -ENOMEM;
 	vs_vcpu_cache = kmem_cache_create("vcpustat_vcpu",
 					  struct_size_t(struct vs_vcpu, residency,
 							nr_cpu_ids),
 					  0, SLAB_HWCACHE_ALIGN, NULL);
-	if (!vs_vcpu_cache)
+	if (!vs_vcpu_cache) {
+		destroy_workqueue(vs_put_wq);
 		return -ENOMEM;
+	}
 	vs_vcpu_hash_bits = clamp_t(unsigned int,
 				    order_base_2(vs_max_vcpus), 6, 16);
 	vs_vcpu_hash = kvmalloc_array(1U << vs_vcpu_hash_bits,
 				      sizeof(*vs_vcpu_hash), GFP_KERNEL);
 	if (!vs_vcpu_hash) {
 		kmem_cache_destroy(vs_vcpu_cache);
+		destroy_workqueue(vs_put_wq);
 		return -ENOMEM;
 	}
 	for (i = 0; i < (1U << vs_vcpu_hash_bits); i++)
@@ -323,6 +335,8 @@ int vs_track_init(void)
 /* Module exit: probes, netlink and the worker are already gone. */
 void vs_track_exit(void)
 {
+	/* The tick is stopped: finish the puts it queued, then ours. */
+	destroy_workqueue(vs_put_wq);
 	vs_release_vms(true, false);
 	kvfree(vs_vcpu_hash);
 	kmem_cache_destroy(vs_vcpu_cache);

@@ -12,8 +12,10 @@
 #ifndef VCPUSTAT_H
 #define VCPUSTAT_H
 
+#include <linux/hash.h>
 #include <linux/kvm_host.h>
 #include <linux/list.h>
+#include <linux/rculist.h>
 #include <linux/types.h>
 #include <linux/vcpustat.h>
 
@@ -94,6 +96,7 @@ struct vs_vm {
 	struct list_head node;		/* vs_vms, ascending @id */
 	struct hlist_node hnode;	/* vs_vm_hash, keyed by @kvm */
 	struct list_head dead_node;	/* private to the sweep */
+	struct work_struct put_work;	/* kvm_put_kvm() away from the tick */
 	struct kvm *kvm;		/* we hold a kvm_get_kvm() reference */
 	u64 id;
 	u32 pid;
@@ -133,7 +136,9 @@ extern atomic_t vs_nr_vcpus;
 extern u32 vs_nr_vms;
 int vs_track_init(void);
 void vs_track_exit(void);
-struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu);
+extern struct hlist_head *vs_vcpu_hash;
+extern unsigned int vs_vcpu_hash_bits;
+struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu, bool exit);
 void vs_sweep(void);
 void vs_reset(u64 vm_id);
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
@@ -152,10 +157,31 @@ void vs_probes_unregister(void);
 void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 isa, u32 code, u64 now);
 void vs_vcpu_account_entry(struct vs_vcpu *vc, int cpu, u64 now);
 
+/*
+ * The probes' lookup of their vCPU, inlined into both (BENCHMARKS.md: the
+ * out-of-line calls cost as much as the accounting): a hash of the vcpu
+ * pointer and a walk of one, almost always one-entry, RCU bucket. Safe
+ * because probes run with preemption off and records are freed only after
+ * synchronize_rcu(); vs_lock holders may call it too. The first sight of a
+ * vCPU (@exit: from kvm_exit) stays out of line.
+ */
+static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu,
+						   bool exit)
+{
+	struct hlist_head *head = &vs_vcpu_hash[hash_ptr(vcpu,
+							  vs_vcpu_hash_bits)];
+	struct vs_vcpu *vc;
+
+	hlist_for_each_entry_rcu(vc, head, hnode, true)
+		if (vc->key == vcpu)
+			return vc;
+	return vs_vcpu_first_sight(vcpu, exit);
+}
+
 /* reason_svm.c / reason_vmx.c: read the hardware exit code */
 bool vs_svm_layout_ok(const struct kvm_vcpu *vcpu);
 u32 vs_svm_exit_code(const struct kvm_vcpu *vcpu);
-bool vs_vmx_exit_code(u32 *code);
+u32 vs_vmx_exit_code(void);
 
 /* topo.c */
 u32 vs_topo_distance(int from, int to);

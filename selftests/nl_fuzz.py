@@ -412,8 +412,9 @@ class Gen:
             elif e == 9:                                       # empty nest
                 out.append(vsnl.nla_nest(A_CONFIG))
             elif e == 10:                                      # nested junk
-                out.append(vsnl.nla_nest(A_CONFIG, vsnl.nla_u32(C_SNAP, 200)
-                                         + self.r.randbytes(r.randrange(1, 4))))
+                junk = self.r.randbytes(r.randrange(1, 4))
+                out.append(vsnl.nla_nest(A_CONFIG,
+                                         vsnl.nla_u32(C_SNAP, 200) + junk))
             elif e == 11:                                      # len past end
                 a = vsnl.nla_u64(A_VM_ID, self.u64())
                 out.append(struct.pack("H", len(a) + r.randrange(1, 9)) +
@@ -505,7 +506,8 @@ class Gen:
             hdr = struct.pack("BBH", r.randrange(12), 1, 0) \
                 if r.random() < 0.5 else b""
             return self.flags(), hdr + self.r.randbytes(r.randrange(4, 200))
-        return self.flags(), self.r.randbytes(r.randrange(0, 4))  # short genl hdr
+        # A genl header shorter than 4 bytes.
+        return self.flags(), self.r.randbytes(r.randrange(0, 4))
 
 
 def nlmsg(ftype, flags, seq, body, length=None, pid=0):
@@ -947,9 +949,10 @@ class Campaign:
             a1, a2 = s.answers.get(seq, []), s.answers.get(seq2, [])
             got = [x for x in a1 if x[0] == "data"]
             if how == "interleave":
-                if len(got) != total or not any(x[0] == "done" for x in a1):
+                done = any(x[0] == "done" for x in a1)
+                if len(got) != total or not done:
                     errs.append(f"interleaved dump: {len(got)} of {total} "
-                                f"vCPUs, done={any(x[0] == 'done' for x in a1)}")
+                                f"vCPUs, done={done}")
                 if not any(x[0] == "data" for x in a2):
                     errs.append("GET_CONFIG during a dump: no reply")
             elif how == "second_dump":

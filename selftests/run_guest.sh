@@ -7,7 +7,8 @@
 # (non-zero exit with no failed result) from a clean run.
 #
 # Env: VCPUSTAT_KO (module to insmod; default build/$(uname -r)/vcpustat.ko),
-#      VCPUSTAT_GUEST_TESTS (space-separated subset of the list below).
+#      VCPUSTAT_GUEST_TESTS (space-separated subset of the list below),
+#      VCPUSTAT_STRESS=1 (stress_test.sh's long mode).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -22,7 +23,12 @@ TESTS=${VCPUSTAT_GUEST_TESTS:-"
 	tool_test.sh
 	autopin_test.sh
 	export_test.sh
+	stress_test.sh
 "}
+# Each program's bound; the long stress campaigns (VCPUSTAT_STRESS=1, make
+# stress) take up to 90 minutes.
+limit=900
+[ "${VCPUSTAT_STRESS:-0}" != 0 ] && limit=7200
 
 for t in $TESTS; do
 	[ -e "$here/$t" ] || continue
@@ -31,7 +37,7 @@ for t in $TESTS; do
 	*)	lsmod | grep -q '^vcpustat ' || insmod "$VCPUSTAT_KO" ;;
 	esac
 	echo "# vcpustat-prog $t start"
-	timeout 900 "$here/$t"
+	timeout -k 30 "$limit" "$here/$t"
 	echo "# vcpustat-prog $t exit=$?"
 done
 rmmod vcpustat 2>/dev/null

@@ -347,7 +347,9 @@ def main():
     k.result("churn_ran", True, f"{time.time() - t:.1f} s")
     k.run("one_vm_gone_per_vm_ids_unique", c.check_events)
     k.run("memory_back_to_baseline", c.check_memory)
-    k.run("kvm_debugfs_of_next_vm", t_debugfs)
+    # RELIABILITY.md F2: needs the module to stop pinning dead VMs.
+    k.run("kvm_debugfs_of_next_vm", t_debugfs,
+          todo="F2: vcpustat pins the previous VM until its sweep")
     dup = [ln for ln in dm.new() if "duplicate directory" in ln]
     if dup:
         log(f"{len(dup)} 'KVM: debugfs: duplicate directory' messages "

@@ -37,7 +37,10 @@ struct vs_config vs_cfg = { .timing = true };
 DEFINE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
 
 /* Reached only from the probes, which this module never registers. */
-struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu)
+struct hlist_head *vs_vcpu_hash;
+unsigned int vs_vcpu_hash_bits;
+
+struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu, bool exit)
 {
 	return NULL;
 }
