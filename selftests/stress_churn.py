@@ -51,8 +51,11 @@ class Reader(threading.Thread):
             self.lst.recv(timeout=0.1)
             if self.slow.is_set():
                 time.sleep(0.05)
-        # Drain what is queued.
-        while self.lst.recv(timeout=0.3) is not None:
+        # Drain what is queued, for 2 s at most: the parked probe VM's
+        # DELTA every 100 ms never lets the socket go quiet for long.
+        end = time.time() + 2
+        while time.time() < end and \
+                self.lst.recv(timeout=0.3) is not None:
             pass
 
 

@@ -153,7 +153,10 @@ def listener(idx, stop, out):
                         time.sleep(0.1)
                 else:
                     st["rejoin_fail"] += 1
-    while True:             # what is still queued
+    # What is still queued, for 5 s at most: a live VM's DELTAs would
+    # never let the socket go quiet.
+    end = time.time() + 5
+    while time.time() < end:
         try:
             if lst.recv(timeout=0.3) is None:
                 break
