@@ -17,9 +17,11 @@
  *    is 1 has no VM fd and no vCPU fd left, only our reference, so no probe
  *    can fire for it again. We unhash it, wait for RCU readers (probes run
  *    with preemption off, dumps under rcu_read_lock()), send VM_GONE with
- *    our final counts, then kvm_put_kvm(), which destroys the VM in our
- *    worker. The VM outlives its last fd by at most one tick plus a grace
- *    period (about 50-100 ms).
+ *    our final counts, then queue kvm_put_kvm(), which destroys the VM,
+ *    on an unbound workqueue (dead VMs in parallel, never in the tick's
+ *    way; RELIABILITY.md F3). The VM outlives its last fd by about one tick
+ *    plus a grace period plus its own teardown. The price (F2): KVM cannot
+ *    reuse the VM's debugfs name "<pid>-<fd>" until then.
  *  - kvm_destroy_vm() releases the vendor module (kvm-amd/kvm-intel) last,
  *    so the vendor module cannot go away while we hold a VM, and kvm.ko
  *    cannot go away while we are loaded (we link its tracepoints).

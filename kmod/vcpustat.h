@@ -162,8 +162,8 @@ void vs_vcpu_account_entry(struct vs_vcpu *vc, int cpu, u64 now);
  * out-of-line calls cost as much as the accounting): a hash of the vcpu
  * pointer and a walk of one, almost always one-entry, RCU bucket. Safe
  * because probes run with preemption off and records are freed only after
- * synchronize_rcu(); vs_lock holders may call it too. The first sight of a
- * vCPU (@exit: from kvm_exit) stays out of line.
+ * synchronize_rcu(). For the probes only: the first sight of a vCPU (@exit:
+ * from kvm_exit), out of line, takes vs_lock.
  */
 static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu,
 						   bool exit)
