@@ -20,9 +20,16 @@
 #  - SIGTERM: every affinity it changed is back to the original
 #  - a pinned vCPU whose home gets a permanent hog moves once, after the
 #    dwell time, to a free CPU, and stays there
-#  - --dry-run logs the same decisions (pin, restore per vCPU) and changes
-#    no affinity (the vCPUs keep migrating)
+#  - --dry-run pins every chased vCPU within the same bound, says dry_run
+#    on every line, changes no affinity (the vCPUs keep migrating) and
+#    logs one restore per pin at exit
 #  - two VMs: no two vCPUs share a pCPU while free ones exist
+#
+# Nothing here can hang: every background job is the leader of its own
+# process group (setsid) and is stopped as a group with a deadline; no
+# `wait` is ever made on a process that is still alive; every call of the
+# tool is bounded by timeout(1); the EXIT trap (which bash also runs on
+# SIGTERM, e.g. from run_guest.sh's timeout) never blocks.
 #
 # Usage: autopin_test.sh   (root; the vcpustat module loaded; kvm_workload
 #        built next to it, user/vcpustat built; or KVM_WORKLOAD=..., VCPUSTAT=...)
@@ -60,18 +67,66 @@ ALL=$(cat /sys/devices/system/cpu/online)
 	skip_all "isolated CPUs present; the test assumes none"
 
 TMP=$(mktemp -d /tmp/autopin_test.XXXXXX) || exit 1
-BG=()		# every background pid we started
+BG=()		# every background job we started: process group leaders
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# spawn CMD...: run CMD in the background as the leader of a new process
+# group, so that a stop reaches everything it started (hogs, children).
+# Sets SPAWNED. (A background child of a non-interactive bash is no group
+# leader, so setsid(1) calls setsid() itself and execs: $! is the leader.)
+spawn() {
+	setsid "$@" &
+	SPAWNED=$!
+	BG+=("$SPAWNED")
+}
+
+# stop PID [SECS]: SIGTERM to its group, SIGKILL after SECS (default 10),
+# never blocks on a process that ignores both. Sets STOP_RC: its exit
+# status, 137 if it had to be killed, 255 if it would not die (reported).
+stop() {
+	local pid=$1 secs=${2:-10} i
+	STOP_RC=255
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	for i in $(seq $((secs * 5))); do
+		alive "$pid" || break
+		sleep 0.2
+	done
+	if alive "$pid"; then
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+		for i in $(seq 25); do
+			alive "$pid" || break
+			sleep 0.2
+		done
+	fi
+	if alive "$pid"; then
+		echo "# pid $pid survives SIGKILL: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) state $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) wchan $(cat "/proc/$pid/wchan" 2>/dev/null)"
+		return
+	fi
+	kill -KILL -- "-$pid" 2>/dev/null	# what it left in its group
+	wait "$pid" 2>/dev/null		# dead: returns at once
+	STOP_RC=$?
+}
 
 cleanup() {
 	local p
+	trap - EXIT
 	for p in "${BG[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+		kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
 	done
 	sleep 0.5
 	for p in "${BG[@]}"; do
-		kill -KILL "$p" 2>/dev/null
+		kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
 	done
-	wait 2>/dev/null
+	# No wait: a child stuck in the kernel must not hang the test; init
+	# reaps whatever is left. Keep the logs for the rig's output dir.
+	[ -n "${RIG_OUT:-}" ] && [ -d "$RIG_OUT" ] &&
+		cp "$TMP"/*.jsonl "$TMP"/*.err "$RIG_OUT/" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -83,8 +138,7 @@ echo "KTAP version 1"
 echo "1..$NTESTS"
 echo "# $NCPUS CPUs ($ALL), tool $VS"
 
-# result NAME STATUS [why...]: STATUS 0 ok, 4 skip, 5 known failure
-# (KTAP TODO: shown, not counted as a failure), else not ok.
+# result NAME STATUS [why...]: STATUS 0 ok, 4 skip, else not ok.
 result() {
 	local name=$1 st=$2
 	shift 2
@@ -92,7 +146,6 @@ result() {
 	case $st in
 	0) echo "ok $n $name" ;;
 	4) echo "ok $n $name # SKIP $*" ;;
-	5) echo "not ok $n $name # TODO $*" ;;
 	*)
 		echo "not ok $n $name"
 		[ $# -gt 0 ] && echo "# $*"
@@ -101,7 +154,16 @@ result() {
 	esac
 }
 
+# fail MSG: the current case fails; every reason is kept, in order.
+fail() {
+	st=1
+	why="${why:+$why; }$*"
+}
+
 py() { python3 -c "$@"; }
+
+# vs ARGS...: the tool, bounded (a hung netlink call must not hang us).
+vs() { timeout -k 5 60 "$VS" "$@"; }
 
 # start_vm VCPUS: a VM whose vCPU threads spin in the guest (port I/O
 # exits) until killed; sets STARTED to its pid once the module shows every
@@ -110,14 +172,13 @@ py() { python3 -c "$@"; }
 start_vm() {
 	local nv=$1 pid i v
 	STARTED=
-	"$WL" --vcpus "$nv" --io 4000000000 --seconds 3600 --hops 0 \
-		--json /dev/null >/dev/null 2>>"$TMP/wl.err" &
-	pid=$!
-	BG+=("$pid")
+	spawn "$WL" --vcpus "$nv" --io 4000000000 --seconds 3600 --hops 0 \
+		--json /dev/null >/dev/null 2>>"$TMP/wl.err"
+	pid=$SPAWNED
 	for i in $(seq 150); do
 		if [ "$(vcpu_tids "$pid" | wc -w)" -eq "$nv" ]; then
 			for v in $(seq 0 $((nv - 1))); do
-				"$VS" pin -P "$pid" "$v" "$ALL" >/dev/null || return 1
+				vs pin -P "$pid" "$v" "$ALL" >/dev/null || return 1
 			done
 			STARTED=$pid
 			return 0
@@ -129,65 +190,123 @@ start_vm() {
 
 # vcpu_tids PID: the vCPU threads the module reports, in vCPU id order.
 vcpu_tids() {
-	"$VS" pin -P "$1" -j 2>/dev/null | py '
+	vs pin -P "$1" -j 2>/dev/null | py '
 import json, sys
 d = json.load(sys.stdin)
 v = sorted((c for vm in d["vms"] for c in vm["vcpus"]), key=lambda c: c["vcpu"])
 print(" ".join(str(c["tid"]) for c in v if c["tid"]))' 2>/dev/null
 }
 
-# migrations PID...: sum of the module's migration counters.
+# migrations PID [VCPU]: the module's migration counters, summed over the
+# VM's vCPUs or of one vCPU.
 migrations() {
-	local p s=0 m
-	for p in "$@"; do
-		m=$("$VS" pin -P "$p" -j | py '
+	vs pin -P "$1" -j | py '
 import json, sys
 d = json.load(sys.stdin)
-print(sum(c["migrations"] for vm in d["vms"] for c in vm["vcpus"]))')
-		s=$((s + m))
-	done
-	echo "$s"
+print(sum(c["migrations"] for vm in d["vms"] for c in vm["vcpus"]
+          if len(sys.argv) < 2 or str(c["vcpu"]) == sys.argv[1]))' ${2:+"$2"}
 }
 
 affinity() { taskset -pc "$1" 2>/dev/null | sed 's/.*: //'; }
 cur_cpu() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f37; }
+run_ns() { cut -d' ' -f1 "/proc/$1/schedstat" 2>/dev/null; }
 
-# chase TID...: one hog per vCPU thread, moved every 0.3 s onto the CPU
-# that thread runs on, until killed. Sets CH to its pid.
-chase() {
-	(
-		hogs=()
-		trap 'kill "${hogs[@]}" 2>/dev/null; exit 0' TERM
-		for t in "$@"; do
-			sh -c 'while :; do :; done' &
-			hogs+=($!)
-		done
-		while :; do
-			i=0
-			for t in "$@"; do
-				c=$(cur_cpu "$t")
-				[ -n "$c" ] && taskset -pc "$c" "${hogs[$i]}" >/dev/null 2>&1
-				i=$((i + 1))
-			done
-			sleep 0.3
-		done
-	) >/dev/null 2>&1 &
-	CH=$!
-	BG+=("$CH")
-}
-
-stop() {	# stop PID: SIGTERM and wait (10 s, then SIGKILL)
-	local i
-	kill -TERM "$1" 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.2
+# vcpus_running PID TID...: every thread got CPU time in the last second
+# (a vCPU of kvm_workload that hit an error parks, and a parked vCPU
+# neither migrates nor gets pinned: say so instead of timing out).
+# Prints what is wrong, with the workload's own errors.
+vcpus_running() {
+	local pid=$1 t bad='' i=0
+	local -a tids before
+	shift
+	tids=("$@")
+	for t in "${tids[@]}"; do
+		before+=("$(run_ns "$t")")
 	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	sleep 1
+	for t in "${tids[@]}"; do
+		[ "$(run_ns "$t")" -gt "${before[$i]:-0}" ] 2>/dev/null ||
+			bad="$bad tid $t ($(sed 's/.*) //' "/proc/$t/stat" 2>/dev/null | cut -d' ' -f1))"
+		i=$((i + 1))
+	done
+	alive "$pid" || bad="$bad (kvm_workload $pid exited)"
+	[ -z "$bad" ] && return 0
+	echo "vCPU thread(s) not running:$bad; workload: $(tr '\n' ' ' <"$TMP/wl.err" 2>/dev/null)"
+	return 1
 }
 
-# count LOG ACTION [VCPU]: decisions of that action in a JSON-lines log
+# The chase: one hog per vCPU thread, moved every 0.3 s onto the CPU that
+# thread runs on, until its group is stopped (one python process: a shell
+# loop forking sed and taskset is too slow under TCG to chase anything).
+# With `unpinned`, a hog is retired as soon as its vCPU has a single-CPU
+# affinity (autopin pinned it): the rehome case wants its hog alone, not a
+# chaser that follows the vCPU from home to home (autopin's back-off is
+# for that, and unit-tested).
+CHASE='
+import os, sys, time
+mode, tids = sys.argv[1], [int(t) for t in sys.argv[2:]]
+hogs = []
+for t in tids:
+    pid = os.fork()
+    if pid == 0:
+        while True:
+            pass
+    hogs.append(pid)
+
+def cpu(t):
+    try:
+        with open("/proc/%d/stat" % t) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[36])
+    except (OSError, ValueError, IndexError):
+        return None
+
+while True:
+    for i, t in enumerate(tids):
+        if hogs[i] is None:
+            continue
+        if mode == "unpinned":
+            try:
+                one = len(os.sched_getaffinity(t)) == 1
+            except OSError:
+                one = False
+            if one:
+                os.kill(hogs[i], 9)
+                os.waitpid(hogs[i], 0)
+                hogs[i] = None
+                continue
+        c = cpu(t)
+        if c is not None:
+            try:
+                os.sched_setaffinity(hogs[i], {c})
+            except OSError:
+                pass
+    time.sleep(0.3)
+'
+
+# chase [--unpinned] TID...: start the chase; sets CH.
+chase() {
+	local mode=all
+	[ "$1" = --unpinned ] && { mode=unpinned; shift; }
+	spawn python3 -c "$CHASE" "$mode" "$@" >/dev/null 2>&1
+	CH=$SPAWNED
+}
+
+# autopin LOG ARGS...: start `vcpustat autopin -j ARGS` logging to LOG;
+# sets AP.
+autopin() {
+	local log=$1
+	shift
+	spawn "$VS" autopin -j "$@" >"$log" 2>>"$TMP/ap.err"
+	AP=$SPAWNED
+}
+
+# stop_autopin LOG: SIGTERM; it must exit 0 by itself (restoring), in 10 s.
+stop_autopin() {
+	stop "$AP"
+	[ "$STOP_RC" -eq 0 ] || fail "autopin exit status $STOP_RC after SIGTERM (137: killed, 255: unkillable): $(tail -n 2 "$1" | tr '\n' ' ')"
+}
+
+# count LOG ACTION [PID:VCPU]: decisions of that action in a JSON-lines log
 count() {
 	py '
 import json, sys
@@ -198,7 +317,7 @@ for line in open(sys.argv[1]):
     except ValueError:
         continue
     if d.get("action") == sys.argv[2] and (len(sys.argv) < 4 or
-            (str(d.get("pid")), str(d.get("vcpu"))) == tuple(sys.argv[3].split(":"))):
+            "%s:%s" % (d.get("pid"), d.get("vcpu")) == sys.argv[3]):
         n += 1
 print(n)' "$@"
 }
@@ -229,21 +348,20 @@ for k in sorted(h):
     print("%s=%s" % (k, h[k]))' "$1"
 }
 
-# decisions LOG: "action vcpu" lines of a run, sorted. (The reason, rate
-# or numa, depends on which migrations each run happened to see; the unit
-# tests check that the same input gives the very same decisions.)
-decisions() {
-	py '
-import json, sys
-out = []
-for line in open(sys.argv[1]):
-    try:
-        d = json.loads(line)
-    except ValueError:
-        continue
-    if d.get("action") in ("pin", "move", "restore", "skip", "release"):
-        out.append("%s vcpu %s" % (d["action"], d["vcpu"]))
-print("\n".join(sorted(out)))' "$1"
+# pinned_report LOG PID TID...: on a failure to pin, the numbers that say
+# why: per vCPU its pins, module migrations, thread state and affinity.
+pinned_report() {
+	local log=$1 pid=$2 v=0 t
+	shift 2
+	for t in "$@"; do
+		printf 'vCPU %s: %s pin(s), %s migrations, state %s, affinity %s; ' \
+			"$v" "$(count "$log" pin "$pid:$v")" \
+			"$(migrations "$pid" "$v")" \
+			"$(sed 's/.*) //' "/proc/$t/stat" 2>/dev/null | cut -d' ' -f1)" \
+			"$(affinity "$t")"
+		v=$((v + 1))
+	done
+	vcpus_running "$pid" "$@" >/dev/null || vcpus_running "$pid" "$@"
 }
 
 # ---------------------------------------------------------------- pin
@@ -252,28 +370,28 @@ VM=$STARTED
 read -r T0 T1 <<<"$(vcpu_tids "$VM")"
 
 st=0 why=
-out=$("$VS" pin -P "$VM") || { st=1; why="pin -P exited $?"; }
+out=$(vs pin -P "$VM") || { st=1; why="pin -P exited $?"; }
 [ $st -eq 0 ] && ! grep -q "^0  *[0-9]*  *$T0 " <<<"$out" && { st=1; why="vCPU 0 / tid $T0 missing: $out"; }
-j=$("$VS" pin -P "$VM" -j | py 'import json,sys; d=json.load(sys.stdin); print(len(d["vms"][0]["vcpus"]), d["vms"][0]["vcpus"][0]["affinity"])')
+j=$(vs pin -P "$VM" -j | py 'import json,sys; d=json.load(sys.stdin); print(len(d["vms"][0]["vcpus"]), d["vms"][0]["vcpus"][0]["affinity"])')
 [ $st -eq 0 ] && [ "$j" != "2 $ALL" ] && { st=1; why="JSON says '$j', want '2 $ALL'"; }
 result pin_shows_vcpus $st "$why"
 
 st=0 why=
-"$VS" pin -P "$VM" 1 0 >/dev/null || { st=1; why="pin 1 0 failed"; }
+vs pin -P "$VM" 1 0 >/dev/null || { st=1; why="pin 1 0 failed"; }
 [ "$(affinity "$T1")" = 0 ] || { st=1; why="tid $T1 affinity $(affinity "$T1"), want 0"; }
-"$VS" pin -P "$VM" 1 "$ALL" >/dev/null
+vs pin -P "$VM" 1 "$ALL" >/dev/null
 [ "$(affinity "$T1")" = "$ALL" ] || { st=1; why="tid $T1 not restored to $ALL"; }
 result pin_sets_vcpu_affinity $st "$why"
 
 st=0 why=
 for args in "0 1-x" "0 $NCPUS" "0 1," "7 0" "0"; do
 	# shellcheck disable=SC2086
-	"$VS" pin -P "$VM" $args >/dev/null 2>"$TMP/err"
+	vs pin -P "$VM" $args >/dev/null 2>"$TMP/err"
 	rc=$?
 	[ $rc -eq 2 ] || { st=1; why="pin $args: exit $rc, want 2"; }
 	[ -s "$TMP/err" ] || { st=1; why="pin $args: no message"; }
 done
-"$VS" pin -P $$ 0 0 >/dev/null 2>&1
+vs pin -P $$ 0 0 >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] || { st=1; why="pin -P (not a VM): exit $rc, want 2"; }
 if [ "$(affinity "$T0")" != "$ALL" ] || [ "$(affinity "$T1")" != "$ALL" ]; then
@@ -282,7 +400,7 @@ fi
 result pin_bad_input_changes_nothing $st "$why"
 
 st=0 why=
-"$VS" pin -P "$VM" --emulator 0 >/dev/null || { st=1; why="--emulator failed"; }
+vs pin -P "$VM" --emulator 0 >/dev/null || { st=1; why="--emulator failed"; }
 for d in /proc/"$VM"/task/*; do
 	t=${d##*/}
 	case " $T0 $T1 " in
@@ -291,7 +409,7 @@ for d in /proc/"$VM"/task/*; do
 	esac
 	[ "$(affinity "$t")" = "$want" ] || { st=1; why="thread $t: $(affinity "$t"), want $want"; }
 done
-"$VS" pin -P "$VM" --emulator "$ALL" >/dev/null
+vs pin -P "$VM" --emulator "$ALL" >/dev/null
 result pin_emulator_threads $st "$why"
 
 # EPERM: another user's threads, no CAP_SYS_NICE (but CAP_NET_ADMIN for
@@ -299,7 +417,7 @@ result pin_emulator_threads $st "$why"
 if command -v setpriv >/dev/null &&
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 		--inh-caps=+net_admin --ambient-caps=+net_admin true 2>/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	timeout -k 5 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
 		--inh-caps=+net_admin --ambient-caps=+net_admin \
 		"$VS" pin -P "$VM" 0 0 >/dev/null 2>"$TMP/err"
 	rc=$?
@@ -313,22 +431,26 @@ else
 fi
 
 # ---------------------------------------------------------------- autopin
+# Under TCG the chase is slow (every step forks sed, cut and taskset): a
+# chased vCPU migrates every few seconds, not several times per window.
+# So the chase cases pin on any migration within a window
+# (--max-migrations 0); the thresholds themselves are unit-tested.
 LOG=$TMP/real.jsonl
-"$VS" autopin -P "$VM" -j --window 3 --max-migrations 1 --dwell 600 >"$LOG" 2>"$TMP/ap.err" &
-AP=$!
-BG+=("$AP")
+autopin "$LOG" -P "$VM" --window 3 --max-migrations 0 --dwell 600
 sleep 1
 chase "$T0" "$T1"
 t0=$SECONDS
 st=0 why=
-wait_count "$LOG" pin 2 "$PIN_BOUND" || { st=1; why="after ${PIN_BOUND}s: $(count "$LOG" pin) pins, migrations $(migrations "$VM")"; }
+if ! wait_count "$LOG" pin 2 "$PIN_BOUND"; then
+	fail "after ${PIN_BOUND}s: $(pinned_report "$LOG" "$VM" "$T0" "$T1")"
+fi
 echo "# pinned in $((SECONDS - t0)) s: $(homes "$LOG" | tr '\n' ' ')"
 for h in $(homes "$LOG"); do
 	v=${h#*:}
 	v=${v%=*}
 	t=$T0
 	[ "$v" = 1 ] && t=$T1
-	[ "$(affinity "$t")" = "${h#*=}" ] || { st=1; why="vCPU $v affinity $(affinity "$t"), logged ${h#*=}"; }
+	[ "$(affinity "$t")" = "${h#*=}" ] || fail "vCPU $v affinity $(affinity "$t"), logged ${h#*=}"
 done
 result autopin_pins_chased_vcpus $st "$why"
 
@@ -338,7 +460,7 @@ if [ "$(count "$LOG" pin)" -ge 2 ]; then
 	m0=$(migrations "$VM")
 	sleep 10
 	m1=$(migrations "$VM")
-	[ "$m1" -eq "$m0" ] || { st=1; why="migrations $m0 -> $m1 while pinned"; }
+	[ "$m1" -eq "$m0" ] || fail "migrations $m0 -> $m1 while pinned"
 	echo "# migrations while pinned and chased for 10 s: $m0 -> $m1"
 	result autopin_migrations_flat $st "$why"
 else
@@ -346,114 +468,175 @@ else
 fi
 stop "$CH"
 
-stop "$AP"
 st=0 why=
+stop_autopin "$LOG"
 if [ "$(affinity "$T0")" != "$ALL" ] || [ "$(affinity "$T1")" != "$ALL" ]; then
-	st=1 why="after SIGTERM: $(affinity "$T0") / $(affinity "$T1"), want $ALL"
+	fail "after SIGTERM: $(affinity "$T0") / $(affinity "$T1"), want $ALL"
 fi
 [ "$(count "$LOG" restore)" -eq "$(count "$LOG" pin)" ] ||
-	{ st=1; why="$(count "$LOG" restore) restores for $(count "$LOG" pin) pins"; }
-grep -q '"action":"stop"' "$LOG" || { st=1; why="no stop line: $(tail -n 3 "$LOG")"; }
+	fail "$(count "$LOG" restore) restores for $(count "$LOG" pin) pins"
+grep -q '"action":"stop"' "$LOG" || fail "no stop line: $(tail -n 3 "$LOG")"
 result autopin_sigterm_restores $st "$why"
 
-# Rehome: after the vCPUs are pinned, a hog sits for good on vCPU 0's
-# home; after the dwell it moves once, to a CPU with no vCPU, and stays.
+# Rehome: once the vCPUs are pinned (the chase stops chasing a vCPU as soon
+# as it is pinned), a hog sits for good on vCPU 0's home; after the dwell
+# it moves once, to a CPU that is no vCPU's home, and stays there.
 if [ "$NCPUS" -ge 3 ]; then
 	RLOG=$TMP/rehome.jsonl
-	"$VS" autopin -P "$VM" -j --window 2 --max-migrations 1 --dwell 8 \
-		--rq-windows 2 --rq-threshold 25 --rq-growth 1 >"$RLOG" 2>>"$TMP/ap.err" &
-	AP=$!
-	BG+=("$AP")
-	sleep 1
-	chase "$T0" "$T1"
 	st=0 why=
+	w=$(vcpus_running "$VM" "$T0" "$T1") || fail "before: $w"
+	autopin "$RLOG" -P "$VM" --window 2 --max-migrations 0 --dwell 8 \
+		--rq-windows 2 --rq-threshold 25 --rq-growth 1
+	sleep 1
+	chase --unpinned "$T0" "$T1"
 	if wait_count "$RLOG" pin 2 "$PIN_BOUND"; then
 		stop "$CH"
+		nm0=$(count "$RLOG" move)
+		[ "$nm0" -eq 0 ] || fail "$nm0 move(s) before the hog: $(homes "$RLOG" | tr '\n' ' ')"
 		h0=$(affinity "$T0")
 		h1=$(affinity "$T1")
-		taskset -c "$h0" sh -c 'while :; do :; done' &
-		HOG=$!
-		BG+=("$HOG")
-		wait_count "$RLOG" move 1 60 || { st=1; why="no move in 60 s"; }
-		sleep 10
+		spawn taskset -c "$h0" sh -c 'while :; do :; done'
+		HOG=$SPAWNED
+		wait_count "$RLOG" move 1 60 || fail "no move in 60 s"
+		# 20 s: past the 8 s dwell after the move, and past the dwell
+		# plus two windows that moved it every 8 s before (issue 5).
+		sleep 20
 		nm=$(count "$RLOG" move)
 		n0=$(affinity "$T0")
-		[ "$nm" -eq 1 ] || { st=1; why="$nm moves, want exactly 1"; }
+		[ "$nm" -eq 1 ] || fail "$nm moves, want exactly 1: $(grep '"move"' "$RLOG" | py '
+import json, sys
+print(" ".join("%s->%s" % (d["from"], d["to"]) for d in map(json.loads, sys.stdin)))')"
 		if [ "$n0" = "$h0" ] || [ "$n0" = "$h1" ]; then
-			st=1 why="vCPU 0 now on $n0 (old home $h0, vCPU 1 on $h1)"
+			fail "vCPU 0 now on $n0 (old home $h0, vCPU 1 on $h1)"
 		fi
-		grep -q '"action":"move","reason":"rq-delay"' "$RLOG" || { st=1; why="no rq-delay move"; }
+		[ "$(affinity "$T1")" = "$h1" ] || fail "vCPU 1 left its home $h1: $(affinity "$T1")"
+		grep -q '"action":"move","reason":"rq-delay"' "$RLOG" || fail "no rq-delay move"
 		echo "# vCPU 0: home $h0 with a hog -> $n0"
-		kill "$HOG" 2>/dev/null
+		stop "$HOG"
 	else
+		fail "not pinned in ${PIN_BOUND}s: $(pinned_report "$RLOG" "$VM" "$T0" "$T1")"
 		stop "$CH"
-		st=1 why="not pinned in ${PIN_BOUND}s"
 	fi
-	stop "$AP"
-	[ "$(affinity "$T0")" = "$ALL" ] || { st=1; why="not restored"; }
-	# Known issue (issue 5): on a loaded 8-CPU rig (6.1) the rq-delay
-	# rehome moved 4 times instead of once: the hysteresis is not yet
-	# enough there. Reported as TODO, with the numbers, until fixed.
-	[ "$st" -eq 0 ] || st=5 why="known flapping under load: $why"
+	stop_autopin "$RLOG"
+	[ "$(affinity "$T0")" = "$ALL" ] || fail "vCPU 0 not restored: $(affinity "$T0")"
+	[ "$(affinity "$T1")" = "$ALL" ] || fail "vCPU 1 not restored: $(affinity "$T1")"
 	result autopin_rehomes_once_on_runqueue_delay $st "$why"
 else
 	result autopin_rehomes_once_on_runqueue_delay 4 "needs 3 CPUs"
 fi
 
-# Dry run on the same VM: same decisions, no change.
+# Dry run on the same VM: the chase makes both vCPUs pin-worthy, so the
+# dry run must log a pin for each within the same bound as a real run
+# (which vCPU triggers first, and why, varies from run to run: the
+# decisions themselves are compared on identical input by the unit test
+# policy_dry_run_same_decisions). Nothing may change: the vCPUs keep
+# their affinity and keep migrating, every line says dry_run, and the
+# exit logs the restore a real run would make for each pin.
 DLOG=$TMP/dry.jsonl
-"$VS" autopin -P "$VM" -j --dry-run --window 3 --max-migrations 1 --dwell 600 >"$DLOG" 2>>"$TMP/ap.err" &
-AP=$!
-BG+=("$AP")
+st=0 why=
+if [ "$(affinity "$T0")" != "$ALL" ] || [ "$(affinity "$T1")" != "$ALL" ]; then
+	fail "before: affinities $(affinity "$T0") / $(affinity "$T1"), want $ALL (autopin would take them as fixed)"
+fi
+w=$(vcpus_running "$VM" "$T0" "$T1") || fail "before: $w"
+autopin "$DLOG" -P "$VM" --dry-run --window 3 --max-migrations 0 --dwell 600
 sleep 1
 chase "$T0" "$T1"
-st=0 why=
-wait_count "$DLOG" pin 2 "$PIN_BOUND" || { st=1; why="dry run: $(count "$DLOG" pin) pins in ${PIN_BOUND}s"; }
-m0=$(migrations "$VM")
-sleep 8
-m1=$(migrations "$VM")
+t0=$SECONDS
+if wait_count "$DLOG" pin 2 "$PIN_BOUND"; then
+	echo "# dry run: pinned in $((SECONDS - t0)) s: $(homes "$DLOG" | tr '\n' ' ')"
+else
+	fail "dry run, after ${PIN_BOUND}s: $(pinned_report "$DLOG" "$VM" "$T0" "$T1")"
+fi
+for v in 0 1; do
+	np=$(count "$DLOG" pin "$VM:$v")
+	[ "$np" -eq 1 ] || fail "vCPU $v: $np pin lines, want 1"
+done
+# Still chased and not really pinned: each vCPU migrates again (30 s is
+# several chase steps even under TCG).
+a0=$(migrations "$VM" 0)
+a1=$(migrations "$VM" 1)
+end=$((SECONDS + 30))
+while :; do
+	sleep 2
+	b0=$(migrations "$VM" 0)
+	b1=$(migrations "$VM" 1)
+	[ "$b0" -gt "$a0" ] && [ "$b1" -gt "$a1" ] && break
+	[ $SECONDS -lt $end ] && continue
+	[ "$b0" -gt "$a0" ] || fail "vCPU 0 stopped migrating in 30 s ($a0 -> $b0)"
+	[ "$b1" -gt "$a1" ] || fail "vCPU 1 stopped migrating in 30 s ($a1 -> $b1)"
+	break
+done
 if [ "$(affinity "$T0")" != "$ALL" ] || [ "$(affinity "$T1")" != "$ALL" ]; then
-	st=1 why="dry run changed an affinity: $(affinity "$T0") / $(affinity "$T1")"
+	fail "dry run changed an affinity: $(affinity "$T0") / $(affinity "$T1")"
 fi
-[ "$m1" -gt "$m0" ] || { st=1; why="dry run: vCPUs stopped migrating ($m0 -> $m1)"; }
 stop "$CH"
-stop "$AP"
-if [ "$(decisions "$LOG")" != "$(decisions "$DLOG")" ]; then
-	st=1
-	why="decisions differ: real [$(decisions "$LOG" | tr '\n' ';')] dry [$(decisions "$DLOG" | tr '\n' ';')]"
+stop_autopin "$DLOG"
+if [ "$(affinity "$T0")" != "$ALL" ] || [ "$(affinity "$T1")" != "$ALL" ]; then
+	fail "after the dry run: $(affinity "$T0") / $(affinity "$T1")"
 fi
-grep -q '"dry_run":false' "$DLOG" && { st=1; why="a dry-run line says dry_run false"; }
-result autopin_dry_run_same_decisions_no_change $st "$why"
+bad=$(py '
+import json, sys
+pins, rest, bad = {}, {}, []
+for i, line in enumerate(open(sys.argv[1]), 1):
+    try:
+        d = json.loads(line)
+    except ValueError:
+        bad.append("line %d is not JSON" % i)
+        continue
+    if d.get("dry_run") is not True:
+        bad.append("line %d (%s) dry_run %r" % (i, d.get("action"), d.get("dry_run")))
+    if d.get("action") in ("move", "release", "skip"):
+        bad.append("line %d: %s vcpu %s" % (i, d["action"], d.get("vcpu")))
+    k = d.get("vcpu")
+    if d.get("action") == "pin":
+        pins[k] = pins.get(k, 0) + 1
+    if d.get("action") == "restore":
+        rest[k] = rest.get(k, 0) + 1
+        if d.get("reason") != "exit" or d.get("cpus") != sys.argv[2]:
+            bad.append("restore vcpu %s: %s to %s" % (k, d.get("reason"), d.get("cpus")))
+    if d.get("action") == "exit" and "msg" in d and not d["msg"].startswith("0 affinity change(s), 0 restored, 0 failed"):
+        bad.append("exit: %s" % d["msg"])
+if pins != rest:
+    bad.append("pins %s but restores %s" % (pins, rest))
+print("; ".join(bad))' "$DLOG" "$ALL")
+[ -z "$bad" ] || fail "$bad"
+result autopin_dry_run_pins_each_and_changes_nothing $st "$why"
 stop "$VM"
 
 # Two VMs of 2 vCPUs: all four pinned to four different pCPUs.
 if [ "$NCPUS" -ge 4 ]; then
-	start_vm 2 && VA=$STARTED && start_vm 2 && VB=$STARTED
-	TLOG=$TMP/two.jsonl
-	"$VS" autopin -j --window 3 --max-migrations 1 --dwell 600 >"$TLOG" 2>>"$TMP/ap.err" &
-	AP=$!
-	BG+=("$AP")
-	sleep 1
-	# shellcheck disable=SC2046
-	chase $(vcpu_tids "$VA") $(vcpu_tids "$VB")
 	st=0 why=
-	wait_count "$TLOG" pin 4 $((PIN_BOUND * 2)) || { st=1; why="$(count "$TLOG" pin) of 4 pinned"; }
-	used=$(homes "$TLOG" | sed 's/.*=//' | sort | uniq -d)
-	[ -z "$used" ] || { st=1; why="pCPU(s) $used home to two vCPUs: $(homes "$TLOG" | tr '\n' ' ')"; }
-	grep -q '"sharers":[1-9]' "$TLOG" && { st=1; why="a pin shared a pCPU"; }
-	echo "# homes: $(homes "$TLOG" | tr '\n' ' ')"
-	stop "$CH"
-	stop "$AP"
-	for t in $(vcpu_tids "$VA") $(vcpu_tids "$VB"); do
-		[ "$(affinity "$t")" = "$ALL" ] || { st=1; why="tid $t not restored"; }
-	done
+	VA='' VB=''
+	start_vm 2 && VA=$STARTED && start_vm 2 && VB=$STARTED
+	if [ -n "$VA" ] && [ -n "$VB" ]; then
+		TLOG=$TMP/two.jsonl
+		autopin "$TLOG" --window 3 --max-migrations 0 --dwell 600
+		sleep 1
+		# shellcheck disable=SC2046
+		chase $(vcpu_tids "$VA") $(vcpu_tids "$VB")
+		# shellcheck disable=SC2046
+		wait_count "$TLOG" pin 4 $((PIN_BOUND * 2)) ||
+			fail "$(count "$TLOG" pin) of 4 pinned: $(pinned_report "$TLOG" "$VA" $(vcpu_tids "$VA")) $(pinned_report "$TLOG" "$VB" $(vcpu_tids "$VB"))"
+		used=$(homes "$TLOG" | sed 's/.*=//' | sort | uniq -d)
+		[ -z "$used" ] || fail "pCPU(s) $used home to two vCPUs: $(homes "$TLOG" | tr '\n' ' ')"
+		grep -q '"sharers":[1-9]' "$TLOG" && fail "a pin shared a pCPU"
+		echo "# homes: $(homes "$TLOG" | tr '\n' ' ')"
+		stop "$CH"
+		stop_autopin "$TLOG"
+		for t in $(vcpu_tids "$VA") $(vcpu_tids "$VB"); do
+			[ "$(affinity "$t")" = "$ALL" ] || fail "tid $t not restored"
+		done
+	else
+		fail "kvm_workload did not start: $(tr '\n' ' ' <"$TMP/wl.err")"
+	fi
 	result autopin_two_vms_distinct_pcpus $st "$why"
-	stop "$VA"
-	stop "$VB"
+	[ -n "$VA" ] && stop "$VA"
+	[ -n "$VB" ] && stop "$VB"
 else
 	result autopin_two_vms_distinct_pcpus 4 "needs 4 CPUs"
 fi
 
+[ -s "$TMP/wl.err" ] && sed 's/^/# kvm_workload stderr: /' "$TMP/wl.err"
 [ -s "$TMP/ap.err" ] && sed 's/^/# autopin stderr: /' "$TMP/ap.err"
 echo "# totals: pass:$((n - failed)) fail:$failed"
 [ $failed -eq 0 ]

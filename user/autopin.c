@@ -47,6 +47,7 @@ struct autopin {
 	bool tty;
 	bool early;		/* an early snapshot was asked for */
 	uint64_t last_snap;
+	uint64_t *cpu_busy, *cpu_total;	/* [nr_cpus], /proc/stat ticks */
 	unsigned long applied, failed, restored;
 };
 
@@ -94,7 +95,9 @@ static void autopin_help(FILE *f)
 "dominant NUMA node, then where it ran most in the window, then the nearest\n"
 "CPU to that. A pinned vCPU moves again only after --dwell, when its\n"
 "run-queue wait stayed high (--rq-*) or a free CPU appeared for a vCPU that\n"
-"had to share. A vCPU whose affinity someone else changes is left alone.\n"
+"had to share; never onto another vCPU's home or a CPU other work keeps\n"
+"busy, and each run-queue move in a row doubles the dwell (up to 8x).\n"
+"A vCPU whose affinity someone else changes is left alone.\n"
 "\n"
 "  -P, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
 "      --vm ID            manage only VM ID\n"
@@ -547,6 +550,45 @@ static void feed_snapshot(struct autopin *a, const struct vs_snapshot *snap,
 	}
 }
 
+/*
+ * Busy and total ticks of every CPU from <procfs>/stat, for the policy's
+ * view of CPU load ("cpuN user nice system idle iowait irq softirq
+ * steal ..."; guest time is inside user and nice). Idle and iowait are
+ * the CPU being free; steal is the CPU being taken, so it counts as busy.
+ * A CPU missing from the file (offline) stays unknown.
+ */
+static void feed_cpu_times(struct autopin *a, uint64_t now)
+{
+	int n = a->topo.nr_cpus;
+	char path[512], line[512];
+	FILE *f;
+
+	if (!a->cpu_busy)
+		return;
+	snprintf(path, sizeof(path), "%s/stat", aff_procfs);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	memset(a->cpu_busy, 0, (size_t)n * sizeof(*a->cpu_busy));
+	memset(a->cpu_total, 0, (size_t)n * sizeof(*a->cpu_total));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long t[8] = { 0 };
+		int cpu;
+
+		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+			continue;
+		if (sscanf(line + 3,
+			   "%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
+			   &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6],
+			   &t[7]) < 5 || cpu < 0 || cpu >= n)
+			continue;
+		a->cpu_busy[cpu] = t[0] + t[1] + t[2] + t[5] + t[6] + t[7];
+		a->cpu_total[cpu] = a->cpu_busy[cpu] + t[3] + t[4];
+	}
+	fclose(f);
+	ap_cpu_times(a->pol, a->cpu_busy, a->cpu_total, n, now);
+}
+
 static int snapshot_and_decide(struct autopin *a)
 {
 	struct vs_snapshot snap = { 0 };
@@ -568,6 +610,7 @@ static int snapshot_and_decide(struct autopin *a)
 	now = vs_now_ns();
 	a->last_snap = now;
 	a->early = false;
+	feed_cpu_times(a, now);
 	feed_snapshot(a, &snap, now);
 	vs_snapshot_free(&snap);
 	apply_decisions(a);	/* releases found while sampling */
@@ -820,6 +863,15 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 		return VS_EXIT_ERR;
 	}
 	a.pol = ap_new(&a.cfg, &a.topo);
+	/* Without them the policy only lacks CPU load: no CPU is busy. */
+	a.cpu_busy = calloc((size_t)a.topo.nr_cpus, sizeof(*a.cpu_busy));
+	a.cpu_total = calloc((size_t)a.topo.nr_cpus, sizeof(*a.cpu_total));
+	if (!a.cpu_busy || !a.cpu_total) {
+		free(a.cpu_busy);
+		free(a.cpu_total);
+		a.cpu_busy = NULL;
+		a.cpu_total = NULL;
+	}
 	if (!a.pol) {
 		fprintf(stderr, "vcpustat autopin: out of memory\n");
 		rc = VS_EXIT_ERR;
@@ -827,6 +879,8 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 		rc = autopin_loop(&a);
 	}
 	ap_free(a.pol);
+	free(a.cpu_busy);
+	free(a.cpu_total);
 	vs_topo_free(&a.topo);
 	vs_close(a.ctx);
 	return rc;

@@ -12,6 +12,13 @@
 #include <string.h>
 
 #define NS_PER_SEC 1000000000ULL
+/*
+ * Each run-queue move in a row doubles the dwell before the next one, up
+ * to 2^AP_BACKOFF_MAX times --dwell: contention that follows a vCPU to
+ * every new home (a co-scheduled partner, another tool's placement) must
+ * not turn autopin into a chaser that moves it every dwell period.
+ */
+#define AP_BACKOFF_MAX 3
 
 struct ap_vcpu {
 	uint32_t vcpu_id;
@@ -38,13 +45,16 @@ struct ap_vcpu {
 	uint64_t evt_migr, evt_remote;	/* from events, for early triggers */
 	bool eval_requested;
 
-	/* run-queue wait */
+	/* run-queue wait: a measurement runs from (rq_wait, rq_ts) */
 	bool rq_have;
 	uint64_t rq_wait, rq_ts;
+	uint64_t rq_last_wait, rq_last_ts;	/* the latest sample */
 	bool rq_valid, rq_fresh;
 	double rq_share;
 	double rq_baseline;
-	uint32_t rq_over;
+	uint32_t rq_over;		/* measurements over, in a row */
+	uint32_t rq_moves;		/* rq-delay moves in a row */
+	uint64_t rq_calm_since;		/* no measurement over since */
 
 	uint64_t skip_key;		/* last SKIP logged, 0: none */
 };
@@ -63,6 +73,11 @@ struct ap_policy {
 	struct ap_vm *vms;		/* ascending id */
 	size_t nvm, capvm;
 	uint64_t *cool_until;		/* [nr_cpus] */
+	/* CPU load from ap_cpu_times(), [nr_cpus] */
+	bool cpu_have;
+	uint64_t cpu_ts;
+	uint64_t *cpu_busy, *cpu_total;	/* cumulative, at cpu_ts */
+	double *cpu_load;		/* busy share lately, <0: unknown */
 	struct ap_decision *q, *out;
 	size_t nq, capq, capout;
 	/* scratch for choose_home, [nr_cpus] */
@@ -258,10 +273,16 @@ struct ap_policy *ap_new(const struct ap_config *cfg,
 	p->cool_until = calloc(n, sizeof(*p->cool_until));
 	p->same_cnt = calloc(n, sizeof(int));
 	p->other_cnt = calloc(n, sizeof(int));
-	if (!p->topo.cpu || !p->cool_until || !p->same_cnt || !p->other_cnt) {
+	p->cpu_busy = calloc(n, sizeof(*p->cpu_busy));
+	p->cpu_total = calloc(n, sizeof(*p->cpu_total));
+	p->cpu_load = calloc(n, sizeof(*p->cpu_load));
+	if (!p->topo.cpu || !p->cool_until || !p->same_cnt || !p->other_cnt ||
+	    !p->cpu_busy || !p->cpu_total || !p->cpu_load) {
 		ap_free(p);
 		return NULL;
 	}
+	for (size_t c = 0; c < n; c++)
+		p->cpu_load[c] = -1.0;
 	for (int c = 0; c < p->topo.nr_cpus; c++) {
 		struct vs_topo_cpu *tc = &p->topo.cpu[c];
 
@@ -287,6 +308,9 @@ void ap_free(struct ap_policy *p)
 	free(p->cool_until);
 	free(p->same_cnt);
 	free(p->other_cnt);
+	free(p->cpu_busy);
+	free(p->cpu_total);
+	free(p->cpu_load);
 	free(p->q);
 	free(p->out);
 	free(p);
@@ -463,6 +487,26 @@ static void why(struct ap_decision *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Drop a trailing ';' of d->why: the last clause needs none. */
+static void why_trim(struct ap_decision *d)
+{
+	size_t n = strlen(d->why);
+
+	if (n && d->why[n - 1] == ';')
+		d->why[n - 1] = '\0';
+}
+
+/* End the current clause of d->why, so that the next why() starts one. */
+static void why_sep(struct ap_decision *d)
+{
+	size_t n = strlen(d->why);
+
+	if (n && d->why[n - 1] != ';' && n < sizeof(d->why) - 1) {
+		d->why[n] = ';';
+		d->why[n + 1] = '\0';
+	}
+}
+
 const struct ap_decision *ap_take(struct ap_policy *p, size_t *n)
 {
 	struct ap_decision *t = p->out;
@@ -529,6 +573,48 @@ static int single_cpu(const struct cpuset *s)
 	return cpuset_count(s) == 1 ? cpuset_next(s, 0) : -1;
 }
 
+/*
+ * Run-queue wait: a share is measured over at least half a window, from
+ * (rq_wait, rq_ts) to this sample. The latest sample is kept so that a
+ * pin or move can start a measurement of the new home (rq_restart()).
+ */
+static void rq_sample(struct ap_policy *p, struct ap_vcpu *v, uint64_t wait,
+		      uint64_t now)
+{
+	v->rq_last_wait = wait;
+	v->rq_last_ts = now;
+	if (!v->rq_have || now <= v->rq_ts || wait < v->rq_wait) {
+		/* first sample, clock or counter went back: start over */
+		v->rq_have = true;
+		v->rq_wait = wait;
+		v->rq_ts = now;
+		return;
+	}
+	if (now - v->rq_ts < p->cfg.window_ns / 2)
+		return;
+	v->rq_share = (double)(wait - v->rq_wait) / (double)(now - v->rq_ts);
+	v->rq_valid = true;
+	v->rq_fresh = true;
+	v->rq_wait = wait;
+	v->rq_ts = now;
+}
+
+/*
+ * The vCPU was just placed on a new home: what it waited before (on the
+ * old home, or floating) says nothing about the new one, so the next
+ * measurement starts at the latest sample and the streak starts at zero.
+ */
+static void rq_restart(struct ap_vcpu *v, uint64_t now)
+{
+	if (v->rq_have) {
+		v->rq_wait = v->rq_last_wait;
+		v->rq_ts = v->rq_last_ts;
+	}
+	v->rq_fresh = false;
+	v->rq_over = 0;
+	v->rq_calm_since = now;
+}
+
 int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now)
 {
 	struct ap_vm *vm = vm_find(p, s->vm_id);
@@ -575,11 +661,8 @@ int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now)
 				v->prev_resid[s->residency[i].cpu] =
 					s->residency[i].entries;
 		window_reset(p, v, now);
-		if (s->have_rq) {
-			v->rq_have = true;
-			v->rq_wait = s->rq_wait_ns;
-			v->rq_ts = now;
-		}
+		if (s->have_rq)
+			rq_sample(p, v, s->rq_wait_ns, now);
 		return 0;
 	}
 
@@ -643,21 +726,8 @@ int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now)
 	}
 	v->win_data = true;
 
-	if (s->have_rq) {
-		if (!v->rq_have || now <= v->rq_ts) {
-			v->rq_have = true;
-			v->rq_wait = s->rq_wait_ns;
-			v->rq_ts = now;
-		} else if (now - v->rq_ts >= p->cfg.window_ns / 2) {
-			uint64_t dw = vs_delta(s->rq_wait_ns, v->rq_wait);
-
-			v->rq_share = (double)dw / (double)(now - v->rq_ts);
-			v->rq_valid = true;
-			v->rq_fresh = true;
-			v->rq_wait = s->rq_wait_ns;
-			v->rq_ts = now;
-		}
-	}
+	if (s->have_rq)
+		rq_sample(p, v, s->rq_wait_ns, now);
 	return 0;
 }
 
@@ -681,6 +751,55 @@ bool ap_migration(struct ap_policy *p, uint64_t vm_id, uint32_t vcpu_id,
 		return true;
 	}
 	return false;
+}
+
+/* Keep the counters of every CPU as they are at `now`. */
+static void cpu_times_store(struct ap_policy *p, const uint64_t *busy,
+			    const uint64_t *total, int n, uint64_t now)
+{
+	for (int c = 0; c < ncpu(p); c++) {
+		p->cpu_busy[c] = c < n ? busy[c] : 0;
+		p->cpu_total[c] = c < n ? total[c] : 0;
+	}
+	p->cpu_ts = now;
+	p->cpu_have = true;
+}
+
+void ap_cpu_times(struct ap_policy *p, const uint64_t *busy,
+		  const uint64_t *total, int n, uint64_t now)
+{
+	if (!p->cpu_have || now <= p->cpu_ts) {
+		cpu_times_store(p, busy, total, n, now);
+		return;
+	}
+	/* Like the run-queue share: over at least half a window. */
+	if (now - p->cpu_ts < p->cfg.window_ns / 2)
+		return;
+	for (int c = 0; c < ncpu(p); c++) {
+		uint64_t db, dt;
+
+		p->cpu_load[c] = -1.0;
+		if (c >= n || total[c] <= p->cpu_total[c] ||
+		    busy[c] < p->cpu_busy[c])
+			continue;	/* unknown, offline or reset */
+		db = busy[c] - p->cpu_busy[c];
+		dt = total[c] - p->cpu_total[c];
+		p->cpu_load[c] = db >= dt ? 1.0 : (double)db / (double)dt;
+	}
+	cpu_times_store(p, busy, total, n, now);
+}
+
+/*
+ * Is CPU c busy for a vCPU that would move there? A CPU-bound vCPU on a
+ * CPU that something else keeps busy L of the time waits about L of the
+ * time: at or above --rq-threshold the move would trade one over-committed
+ * CPU for another.
+ */
+static bool cpu_busy(const struct ap_policy *p, int c)
+{
+	double l = p->cpu_load[c];
+
+	return l > 0 && l >= p->cfg.rq_threshold;
 }
 
 /* ---- choosing a home ------------------------------------------------ */
@@ -727,6 +846,7 @@ static int topo_distance(const struct ap_policy *p, int a, int b)
 
 struct cand_key {
 	int shared_other;	/* home to another VM's vCPU */
+	int busy;		/* moves only: loaded by others, cpu_busy() */
 	int cooling;
 	int off_node;
 	uint64_t entries;	/* more is better */
@@ -740,6 +860,8 @@ static bool key_better(const struct cand_key *a, const struct cand_key *b)
 {
 	if (a->shared_other != b->shared_other)
 		return a->shared_other < b->shared_other;
+	if (a->busy != b->busy)
+		return a->busy < b->busy;
 	if (a->cooling != b->cooling)
 		return a->cooling < b->cooling;
 	if (a->off_node != b->off_node)
@@ -755,6 +877,7 @@ static bool key_better(const struct cand_key *a, const struct cand_key *b)
 
 struct choice {
 	int cpu;		/* -1: none */
+	bool moving;		/* a pinned vCPU moves: avoid busy CPUs */
 	struct cand_key key;
 	int top;		/* most resident CPU, -1 */
 	int vm_node;
@@ -765,9 +888,10 @@ struct choice {
 /* Why was CPU c not the choice? Appends to d->why. */
 static void explain(const struct ap_policy *p, const struct ap_vm *vm,
 		    const struct ap_vcpu *self, int c, const struct cpuset *cands,
-		    const struct cand_key *best, struct ap_decision *d,
+		    const struct choice *ch, struct ap_decision *d,
 		    const char *what)
 {
+	const struct cand_key *best = &ch->key;
 	const struct vs_topo_cpu *tc;
 
 	if (c < 0 || c >= ncpu(p))
@@ -807,11 +931,14 @@ static void explain(const struct ap_policy *p, const struct ap_vm *vm,
 			return;
 		}
 	}
-	if (!best)
-		return;
 	if (p->other_cnt[c] && !best->shared_other) {
 		why(d, "%s cpu %d is home to %d vCPU(s) of other VMs;", what, c,
 		    p->other_cnt[c]);
+		return;
+	}
+	if (ch->moving && cpu_busy(p, c) && !best->busy) {
+		why(d, "%s cpu %d is busy (%.0f%% load);", what, c,
+		    p->cpu_load[c] * 100.0);
 		return;
 	}
 	if (p->cool_until[c] && !best->cooling) {
@@ -828,13 +955,17 @@ static void explain(const struct ap_policy *p, const struct ap_vm *vm,
 
 /*
  * Pick the best home for v among its candidates, ignoring `exclude`.
+ * `moving`: v is pinned and moves, so the load of the other CPUs is that
+ * of other tasks and busy ones rank last (a floating vCPU's own load is
+ * all over the CPUs it ran on, so pins do not look at load).
  * Fills the numbers of d (window, residency, node) and explains in d->why.
  */
 static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
-				 struct ap_vcpu *v, int exclude, uint64_t now,
-				 struct ap_decision *d)
+				 struct ap_vcpu *v, int exclude, bool moving,
+				 uint64_t now, struct ap_decision *d)
 {
-	struct choice ch = { .cpu = -1, .top = -1, .vm_node = -1 };
+	struct choice ch = { .cpu = -1, .moving = moving, .top = -1,
+			     .vm_node = -1 };
 	struct cpuset cands;
 	uint64_t top_entries = 0;
 	int c;
@@ -904,6 +1035,7 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 			continue;
 		ch.nfree_same++;
 		k.shared_other = p->other_cnt[c] > 0;
+		k.busy = moving && cpu_busy(p, c);
 		k.cooling = p->cool_until[c] > now;
 		k.off_node = ch.vm_node >= 0 && tc->node != ch.vm_node;
 		k.entries = v->win_resid[c];
@@ -922,7 +1054,7 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 		d->home_entries = v->win_resid[ch.cpu];
 		d->sharers = p->other_cnt[ch.cpu];
 		if (ch.top >= 0 && ch.top != ch.cpu && ch.top != exclude) {
-			explain(p, vm, v, ch.top, &cands, &ch.key, d,
+			explain(p, vm, v, ch.top, &cands, &ch, d,
 				"most resident");
 		} else if (ch.top == ch.cpu) {
 			why(d, "cpu %d is where it ran most;", ch.cpu);
@@ -939,11 +1071,13 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 				}
 			}
 			if (best >= 0)
-				explain(p, vm, v, best, &cands, &ch.key, d,
+				explain(p, vm, v, best, &cands, &ch, d,
 					"nearer");
 		}
 		if (ch.key.shared_other)
 			why(d, "no CPU free of other VMs' vCPUs;");
+		else if (ch.key.busy)
+			why(d, "every other candidate CPU is busy;");
 	} else if (!ch.ncand) {
 		char orig[256];
 
@@ -956,9 +1090,7 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 		why(d, "each of its %d allowed CPUs is home%s to another vCPU of this VM;",
 		    ch.ncand, p->cfg.no_smt_share ? " (or SMT sibling of the home)" : "");
 	}
-	/* Trim a trailing ';'. */
-	if (d->why[0] && d->why[strlen(d->why) - 1] == ';')
-		d->why[strlen(d->why) - 1] = '\0';
+	why_trim(d);
 	return ch;
 }
 
@@ -988,7 +1120,7 @@ static void place(struct ap_vcpu *v, int cpu, uint64_t now,
 	v->placed_at = now;
 	v->dirty = true;
 	v->skip_key = 0;
-	v->rq_over = 0;
+	rq_restart(v, now);
 	cpuset_zero(&d->cpus);
 	cpuset_set(&d->cpus, cpu);
 }
@@ -1023,7 +1155,7 @@ static void decide_floating(struct ap_policy *p, struct ap_vm *vm,
 		d->migrations = v->win_migr;
 		d->remote = v->win_remote;
 		d->rq_share = v->rq_valid ? v->rq_share : 0;
-		ch = choose_home(p, vm, v, -1, now, d);
+		ch = choose_home(p, vm, v, -1, false, now, d);
 		if (ch.cpu >= 0) {
 			d->rq_baseline = v->rq_valid ? v->rq_share : 0;
 			v->rq_baseline = d->rq_baseline;
@@ -1053,67 +1185,133 @@ static int others_on(const struct ap_policy *p, const struct ap_vm *vm,
 	return n;
 }
 
+/*
+ * The dwell before v may move again: --dwell, doubled by each rq-delay
+ * move in a row (saturating, so a huge --dwell cannot wrap).
+ */
+static uint64_t dwell_needed(const struct ap_policy *p,
+			     const struct ap_vcpu *v)
+{
+	uint32_t k = v->rq_moves < AP_BACKOFF_MAX ? v->rq_moves :
+						    AP_BACKOFF_MAX;
+
+	if (p->cfg.dwell_ns > (UINT64_MAX >> k))
+		return UINT64_MAX;
+	return p->cfg.dwell_ns << k;
+}
+
+/*
+ * Count a fresh run-queue measurement of the home into the streak. A home
+ * that stayed calm for a whole --dwell ends the back-off: the next
+ * contention there is a new story, not the one that followed the vCPU.
+ */
+static void rq_account(struct ap_policy *p, struct ap_vcpu *v, uint64_t now)
+{
+	bool over;
+
+	if (!v->rq_fresh)
+		return;
+	v->rq_fresh = false;
+	over = v->rq_share >= p->cfg.rq_threshold &&
+	       v->rq_share >= p->cfg.rq_growth * v->rq_baseline;
+	if (over) {
+		v->rq_over++;
+		v->rq_calm_since = now;
+		return;
+	}
+	v->rq_over = 0;
+	if (now - v->rq_calm_since >= p->cfg.dwell_ns)
+		v->rq_moves = 0;
+}
+
+/*
+ * The home was over-committed for --rq-windows measurements in a row:
+ * move, but only to a CPU that is no vCPU's home, not busy with other
+ * work and not cooling down. Anything else would trade one contended CPU
+ * for another and come back here after the next dwell (flapping); then
+ * staying is better, and a skip says why.
+ */
+static void move_rqdelay(struct ap_policy *p, struct ap_vm *vm,
+			 struct ap_vcpu *v, uint64_t dwell, uint64_t now)
+{
+	struct ap_decision *d;
+	struct choice ch;
+	int old = v->home;
+
+	v->rq_over = 0;
+	d = queue(p, AP_MOVE, AP_R_RQDELAY, vm, v);
+	if (!d)
+		return;
+	d->rq_share = v->rq_share;
+	d->rq_baseline = v->rq_baseline;
+	d->dwell_ns = dwell;
+	ch = choose_home(p, vm, v, old, true, now, d);
+	if (ch.cpu >= 0 && !ch.key.shared_other && !ch.key.busy &&
+	    !ch.key.cooling) {
+		uint64_t next;
+
+		why_sep(d);
+		if (p->cpu_load[ch.cpu] >= 0)
+			why(d, "cpu %d: %.0f%% load from other work;", ch.cpu,
+			    p->cpu_load[ch.cpu] * 100.0);
+		if (v->rq_moves)
+			why(d, "rq-delay move %u in a row;", v->rq_moves + 1);
+		why_trim(d);
+		place(v, ch.cpu, now, d);
+		v->rq_moves++;
+		next = dwell_needed(p, v);
+		/*
+		 * The old home stays out of reach for twice the next dwell:
+		 * no ping-pong back to it while its cause may persist.
+		 */
+		p->cool_until[old] = next > (UINT64_MAX - now) / 2 ?
+				     UINT64_MAX : now + 2 * next;
+		return;
+	}
+	why_sep(d);
+	if (ch.cpu >= 0)
+		why(d, "best other cpu %d is %s; staying", ch.cpu,
+		    ch.key.shared_other ? "home to another VM's vCPU" :
+		    ch.key.busy ? "busy" : "cooling down");
+	skip(p, v, d, &ch);
+}
+
+/* Home shared with another VM's vCPU while a free, idle CPU exists? */
+static void move_shared(struct ap_policy *p, struct ap_vm *vm,
+			struct ap_vcpu *v, uint64_t dwell, uint64_t now)
+{
+	struct ap_decision *d;
+	struct choice ch;
+	int old = v->home;
+
+	d = queue(p, AP_MOVE, AP_R_SHARED, vm, v);
+	if (!d)
+		return;
+	d->dwell_ns = dwell;
+	ch = choose_home(p, vm, v, -1, true, now, d);
+	if (ch.cpu >= 0 && ch.cpu != old && !ch.key.shared_other &&
+	    !ch.key.busy && !ch.key.cooling) {
+		why_sep(d);
+		why(d, "cpu %d was also home to %d vCPU(s) of other VMs",
+		    old, p->other_cnt[old]);
+		place(v, ch.cpu, now, d);
+	} else {
+		p->nq--;	/* nothing better: no decision */
+	}
+}
+
 static void decide_pinned(struct ap_policy *p, struct ap_vm *vm,
 			  struct ap_vcpu *v, uint64_t now)
 {
 	uint64_t dwell = now - v->placed_at;
-	struct ap_decision *d;
-	struct choice ch;
 
-	if (v->rq_fresh) {
-		bool over = v->rq_share >= p->cfg.rq_threshold &&
-			    v->rq_share >= p->cfg.rq_growth * v->rq_baseline;
-
-		v->rq_fresh = false;
-		v->rq_over = over ? v->rq_over + 1 : 0;
-	}
-	if (!p->cfg.rehome || dwell < p->cfg.dwell_ns)
+	rq_account(p, v, now);
+	if (!p->cfg.rehome || dwell < dwell_needed(p, v))
 		goto out;
-
-	if (v->rq_over >= p->cfg.rq_windows) {
-		int old = v->home, shared_now;
-
-		d = queue(p, AP_MOVE, AP_R_RQDELAY, vm, v);
-		if (!d)
-			goto out;
-		d->rq_share = v->rq_share;
-		d->rq_baseline = v->rq_baseline;
-		d->dwell_ns = dwell;
-		ch = choose_home(p, vm, v, old, now, d);
-		shared_now = p->other_cnt[old] > 0;
-		if (ch.cpu >= 0 && !ch.key.cooling &&
-		    ch.key.shared_other <= shared_now) {
-			place(v, ch.cpu, now, d);
-			p->cool_until[old] = now + 2 * p->cfg.dwell_ns;
-		} else {
-			if (ch.cpu >= 0)
-				why(d, "best other cpu %d is %s; staying",
-				    ch.cpu, ch.key.cooling ? "cooling down" :
-				    "shared with another VM");
-			skip(p, v, d, &ch);
-		}
-		v->rq_over = 0;
-		goto out;
-	}
-
-	/* Home shared with another VM's vCPU while a free CPU exists? */
-	if (others_on(p, vm, v->home)) {
-		int old = v->home;
-
-		d = queue(p, AP_MOVE, AP_R_SHARED, vm, v);
-		if (!d)
-			goto out;
-		d->dwell_ns = dwell;
-		ch = choose_home(p, vm, v, -1, now, d);
-		if (ch.cpu >= 0 && ch.cpu != old && !ch.key.shared_other &&
-		    !ch.key.cooling) {
-			why(d, "cpu %d was also home to %d vCPU(s) of other VMs",
-			    old, p->other_cnt[old]);
-			place(v, ch.cpu, now, d);
-		} else {
-			p->nq--;	/* nothing better: no decision */
-		}
-	}
+	if (v->rq_over >= p->cfg.rq_windows)
+		move_rqdelay(p, vm, v, dwell, now);
+	else if (others_on(p, vm, v->home))
+		move_shared(p, vm, v, dwell, now);
 out:
 	if (now - v->win_start >= p->cfg.window_ns)
 		window_reset(p, v, now);

@@ -29,14 +29,21 @@
  *  sharers; lowest number. No candidate: a "skip" decision, logged once
  *  until something changes.
  *
- *  A pinned vCPU stays put unless, after at least dwell_ns on its home,
+ *  A pinned vCPU stays put unless, after the dwell on its home,
  *    - its run-queue wait share (wait ns / wall ns, from schedstat) was
  *      >= rq_threshold and >= rq_growth x its share before it was pinned
- *      for rq_windows windows in a row: it moves to the best other
- *      candidate; its old home cools down for 2 x dwell_ns; or
+ *      for rq_windows measurements in a row, all taken on this home (a
+ *      measurement restarts at every pin and move): it moves to the best
+ *      other candidate that is no vCPU's home (of any VM), not busy (its
+ *      load from other tasks in the last window, ap_cpu_times(), below
+ *      rq_threshold) and not cooling down; with none, it stays and a skip
+ *      says why. Its old home cools down for twice the next dwell; or
  *    - its home is shared with a vCPU of another VM and a CPU free of
- *      managed vCPUs is now available: it moves there.
- *  Both moves need a strictly better candidate, so nothing flaps.
+ *      managed vCPUs, and not busy, is now available: it moves there.
+ *  The dwell is dwell_ns after a pin; every rq-delay move in a row doubles
+ *  it (up to 8 x), and a home that stayed calm for dwell_ns resets that:
+ *  contention that follows a vCPU from home to home gets ever rarer moves,
+ *  not one per dwell. Both moves need a strictly better candidate.
  *
  *  Hands off: a vCPU whose affinity was a single CPU when first seen is
  *  "fixed" (counted as occupying that CPU, never touched). If the
@@ -153,6 +160,16 @@ struct ap_sample {
 
 /* Feed one sample (unknown VMs are ignored). 0 or -ENOMEM. */
 int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now);
+
+/*
+ * Cumulative time each CPU 0..n-1 was busy and in total, in one unit (the
+ * driver uses the ticks of /proc/stat); total[c] == 0: unknown. Over
+ * intervals of at least half a window it gives every CPU's load, which
+ * keeps moves of pinned vCPUs off CPUs that other work keeps busy. Never
+ * fed: no CPU counts as busy.
+ */
+void ap_cpu_times(struct ap_policy *p, const uint64_t *busy,
+		  const uint64_t *total, int n, uint64_t now);
 
 /*
  * A MIGRATE_NTF (n = 1 + suppressed) or the migrations of a DELTA_NTF.

@@ -100,7 +100,7 @@ T_TEST(autopin_mock_loop_until_sigterm)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-		 "VS_MOCK_VMS=2 timeout --preserve-status -s TERM 1.5 %s autopin -j -v --dry-run --window 0.5 --max-migrations 0",
+		 "VS_MOCK_VMS=2 timeout --preserve-status -k 20 -s TERM 1.5 %s autopin -j -v --dry-run --window 0.5 --max-migrations 0",
 		 t_mock_tool());
 	rc = tool(cmd, &out);
 	T_EQ(rc, 0);
@@ -115,7 +115,7 @@ T_TEST(autopin_mock_loop_until_sigterm)
 
 	/* Text mode, dry run, one VM by pid filter that matches nothing. */
 	snprintf(cmd, sizeof(cmd),
-		 "VS_MOCK_VMS=1 timeout --preserve-status -s INT 1 %s autopin --dry-run --vm 9",
+		 "VS_MOCK_VMS=1 timeout --preserve-status -k 20 -s INT 1 %s autopin --dry-run --vm 9",
 		 t_mock_tool());
 	rc = tool(cmd, &out);
 	T_EQ(rc, 0);

@@ -669,10 +669,11 @@ T_TEST(policy_rq_delay_hysteresis)
 	T_EQ(d[0].dwell_ns, t - 5 * SEC);
 	v.aff = d[0].cpus;
 
-	/* Still bad on the new home: nothing before another dwell... */
+	/* Still bad on the new home (the contention followed it): nothing
+	 * before twice the dwell, the back-off of a second move in a row... */
 	uint64_t moved = t;
 
-	while (t + 5 * SEC < moved + cfg.dwell_ns) {
+	while (t + 5 * SEC < moved + 2 * cfg.dwell_ns) {
 		t += 5 * SEC;
 		T_EQ(rq_window(p, &v, t, 0.30, &d), 0);
 	}
@@ -681,8 +682,10 @@ T_TEST(policy_rq_delay_hysteresis)
 	T_EQ(rq_window(p, &v, t, 0.30, &d), 1);
 	T_EQ(d[0].action, AP_MOVE);
 	T_EQ(d[0].from, 3);
+	T_EQ(d[0].dwell_ns, 2 * cfg.dwell_ns);
 	T_ASSERT(d[0].to != 2 && d[0].to != 3);
 	T_ASSERT(strstr(d[0].why, "nearer cpu 2 is cooling down") != NULL);
+	T_ASSERT(strstr(d[0].why, "rq-delay move 2 in a row") != NULL);
 	ap_free(p);
 }
 
@@ -1138,5 +1141,297 @@ T_TEST(policy_random_invariants)
 	T_ASSERT(pins > 4);
 	ap_restore_all(p);
 	take(p, &n);
+	ap_free(p);
+}
+
+/* ---- rehome under load: flapping, back-off, measurement restarts -------- */
+
+/*
+ * A host as the rig's autopin_test.sh case 9 sees it, as far as the
+ * policy can: each CPU's load from tasks other than the VM's vCPUs, a
+ * CPU-bound vCPU waiting about half the load of the CPU it sits on, and
+ * /proc/stat-like busy/total counters. Options as the selftest's: 2 s
+ * windows, 8 s dwell, 2 windows over 25%, growth 1.
+ */
+struct host {
+	double load[8];		/* other tasks, 0..1 */
+	uint64_t busy[8], total[8];
+};
+
+static struct ap_config rehome_cfg(void)
+{
+	struct ap_config c = defcfg();
+
+	c.window_ns = 2 * SEC;
+	c.dwell_ns = 8 * SEC;
+	c.rq_windows = 2;
+	c.rq_threshold = 0.25;
+	c.rq_growth = 1.0;
+	return c;
+}
+
+/* One window of dt on the host: vCPUs run on their home (their affinity
+ * is one CPU once pinned) and wait half the load there. */
+static void host_run(struct host *h, struct fake_vcpu **fv, size_t nfv,
+		     uint64_t dt)
+{
+	double use[8];
+
+	for (int c = 0; c < 8; c++)
+		use[c] = h->load[c];
+	for (size_t i = 0; i < nfv; i++) {
+		int c = cpuset_count(&fv[i]->aff) == 1 ?
+			cpuset_next(&fv[i]->aff, 0) : 0;
+		double wait = h->load[c] / 2;
+
+		fv[i]->rq_wait += (uint64_t)(wait * (double)dt);
+		fv[i]->resid[c] += 100;
+		use[c] += 1.0 - wait;
+	}
+	for (int c = 0; c < 8; c++) {
+		h->busy[c] += (uint64_t)((use[c] < 1.0 ? use[c] : 1.0) *
+					 (double)dt);
+		h->total[c] += dt;
+	}
+}
+
+/* Sample everything at t, decide, apply; returns the moves made. */
+static int host_step(struct ap_policy *p, struct host *h, bool cpu_times,
+		     struct fake_vcpu **fv, size_t nfv, uint64_t t,
+		     int *to)
+{
+	const struct ap_decision *d;
+	size_t n;
+	int moves = 0;
+
+	if (cpu_times)
+		ap_cpu_times(p, h->busy, h->total, 8, t);
+	for (size_t i = 0; i < nfv; i++)
+		feed(p, fv[i], t);
+	ap_decide(p, t);
+	d = take(p, &n);
+	for (size_t i = 0; i < n; i++) {
+		T_ASSERT(d[i].action == AP_MOVE || d[i].action == AP_SKIP);
+		if (d[i].action == AP_MOVE) {
+			moves++;
+			*to = d[i].to;
+			t_diag("t=%.0fs %d -> %d: %s", (double)t / 1e9,
+			       d[i].from, d[i].to, d[i].why);
+		}
+	}
+	apply(d, n, fv, nfv);
+	return moves;
+}
+
+/* Pin vCPU 0 of VM 1 on cpu 2 and vCPU 1 on cpu 0, as the chase does. */
+static void pin_two(struct ap_policy *p, struct fake_vcpu *v)
+{
+	struct fake_vcpu *all[2] = { &v[0], &v[1] };
+	const struct ap_decision *d;
+	size_t n;
+
+	ap_vm_add(p, 1, 100);
+	fv_init(&v[0], 1, 0, 101, "0-7");
+	fv_init(&v[1], 1, 1, 102, "0-7");
+	feed(p, &v[0], 0);
+	feed(p, &v[1], 0);
+	hop(&v[0], 20, 2, "3");
+	hop(&v[1], 20, 0, "1");
+	/* chased: it waited 10% of the time before the pin */
+	v[0].rq_wait += SEC / 5;
+	v[1].rq_wait += SEC / 5;
+	feed(p, &v[0], 2 * SEC);
+	feed(p, &v[1], 2 * SEC);
+	ap_decide(p, 2 * SEC);
+	d = take(p, &n);
+	T_EQ(n, 2);
+	T_EQ(d[0].to, 2);
+	T_EQ(d[1].to, 0);
+	apply(d, n, all, 2);
+}
+
+/*
+ * The flapping of issue 5: a hog sits for good on vCPU 0's home (cpu 2)
+ * of a loaded host whose other free CPUs near it (3, its SMT sibling, and
+ * 1 on the same LLC; 0 is vCPU 1's home) are busy with other work.
+ * Without knowing the load, the policy went 2 -> 3 -> 1 -> 2 (back on the
+ * hog once its cool-down ended) -> 3: 4 moves in 40 s, and on. It must
+ * move exactly once, to an idle CPU that is no vCPU's home, and stay.
+ */
+static int flapping_moves(bool cpu_times, int *last)
+{
+	struct ap_config cfg = rehome_cfg();
+	struct ap_policy *p = mkpol(&cfg);
+	struct fake_vcpu v[2];
+	struct fake_vcpu *all[2] = { &v[0], &v[1] };
+	struct host h = { .load = { [1] = 0.6, [2] = 1.0, [3] = 0.6 } };
+	int moves = 0;
+
+	pin_two(p, v);
+	for (uint64_t t = 4 * SEC; t <= 40 * SEC; t += 2 * SEC) {
+		host_run(&h, all, 2, 2 * SEC);
+		moves += host_step(p, &h, cpu_times, all, 2, t, last);
+	}
+	ap_free(p);
+	return moves;
+}
+
+T_TEST(policy_rq_rehome_on_loaded_host_moves_once)
+{
+	int to = -1;
+
+	T_EQ(flapping_moves(true, &to), 1);
+	/* Idle (4-7, the other node), neither vCPU 1's home (0) nor the
+	 * busy 1 and 3; of the equally near ones the lowest. */
+	T_EQ(to, 4);
+}
+
+T_TEST(policy_rq_rehome_without_load_info_no_ping_pong)
+{
+	int to = -1;
+
+	/* A driver that cannot read /proc/stat: the busy sibling is taken,
+	 * it turns out bad too, but the back-off and the cool-downs keep it
+	 * from going round 2 -> 3 -> 1 -> 2 within the 40 s. */
+	T_ASSERT(flapping_moves(false, &to) <= 2);
+	T_ASSERT(to != 2);
+}
+
+/*
+ * A move must not go to another VM's vCPU home, even if the vCPU's own
+ * home is shared too (the old rule allowed shared -> shared).
+ */
+T_TEST(policy_rq_move_never_onto_a_home)
+{
+	struct ap_config cfg = rehome_cfg();
+	struct ap_policy *p = mkpol(&cfg);
+	struct fake_vcpu v[2], o[6];
+	struct fake_vcpu *all[8] = { &v[0], &v[1], &o[0], &o[1], &o[2],
+				     &o[3], &o[4], &o[5] };
+	struct host h = { .load = { [2] = 1.0 } };
+	const char *own[6] = { "1", "3", "4", "5", "6", "7" };
+	int to = -1, moves = 0;
+
+	pin_two(p, v);
+	/* VM 2's vCPUs are fixed on every other CPU. */
+	ap_vm_add(p, 2, 200);
+	for (int i = 0; i < 6; i++) {
+		fv_init(&o[i], 2, (uint32_t)i, 201 + (uint32_t)i, own[i]);
+		feed(p, &o[i], 2 * SEC);
+	}
+	for (uint64_t t = 4 * SEC; t <= 60 * SEC; t += 2 * SEC) {
+		host_run(&h, all, 2, 2 * SEC);
+		moves += host_step(p, &h, true, all, 2, t, &to);
+	}
+	T_EQ(moves, 0);
+	T_EQ(ap_vcpu_state(p, 1, 0, &to), AP_ST_PINNED);
+	T_EQ(to, 2);
+	ap_free(p);
+}
+
+/*
+ * Contention that follows the vCPU (the selftest's chaser hog, or any
+ * partner task placed with it): every home it gets turns bad at once.
+ * Moves must come ever more rarely (dwell x 1, 2, 4, 8, 8...), and once a
+ * home stays calm for a dwell the back-off is over.
+ */
+T_TEST(policy_rq_contention_that_follows_backs_off)
+{
+	struct ap_config cfg = rehome_cfg();
+	struct ap_policy *p = mkpol(&cfg);
+	struct fake_vcpu v[2];
+	struct fake_vcpu *all[2] = { &v[0], &v[1] };
+	struct host h = { .load = { [2] = 1.0 } };
+	uint64_t t, last = 2 * SEC, gaps[16];
+	int to = -1, moves = 0, home = 2;
+
+	pin_two(p, v);
+	for (t = 4 * SEC; t <= 600 * SEC; t += 2 * SEC) {
+		host_run(&h, all, 2, 2 * SEC);
+		if (host_step(p, &h, true, all, 2, t, &to)) {
+			T_ASSERT(moves < 16);
+			gaps[moves++] = t - last;
+			last = t;
+			/* the chaser follows within the next window */
+			h.load[home] = 0;
+			h.load[to] = 1.0;
+			home = to;
+		}
+	}
+	/* Moves at 10, 26, 58, 122 s, then every 64 s: 11 in 600 s;
+	 * without the back-off one per dwell + 2 windows, 50. */
+	T_EQ(moves, 11);
+	for (int i = 0; i < moves; i++) {
+		uint64_t want = cfg.dwell_ns << (i < 3 ? i : 3);
+
+		if (gaps[i] < want)
+			t_fail(__FILE__, __LINE__, "move %d after %.0fs < %.0fs",
+			       i + 1, (double)gaps[i] / 1e9,
+			       (double)want / 1e9);
+	}
+	/* The chaser stops; after a calm dwell a new hog gets the plain
+	 * dwell again. */
+	h.load[home] = 0;
+	for (uint64_t end = t + 20 * SEC; t <= end; t += 2 * SEC) {
+		host_run(&h, all, 2, 2 * SEC);
+		T_EQ(host_step(p, &h, true, all, 2, t, &to), 0);
+	}
+	h.load[home] = 1.0;
+	last = t;
+	for (; t <= last + 60 * SEC; t += 2 * SEC) {
+		host_run(&h, all, 2, 2 * SEC);
+		if (host_step(p, &h, true, all, 2, t, &to))
+			break;
+	}
+	T_ASSERT(t - last <= cfg.dwell_ns + 2 * cfg.window_ns);
+	ap_free(p);
+}
+
+/*
+ * A run-queue measurement that began before a move (a snapshot between
+ * two windows, e.g. one taken early for another vCPU's migrations) must
+ * not count against the new home: with a short dwell it made the vCPU
+ * move on right away for wait it had on the old home.
+ */
+T_TEST(policy_rq_measurement_restarts_on_move)
+{
+	struct ap_config cfg = defcfg();
+	struct ap_policy *p;
+	struct fake_vcpu v;
+	const struct ap_decision *d;
+	size_t n;
+
+	cfg.dwell_ns = 3 * SEC;
+	cfg.rq_windows = 1;
+	cfg.rq_growth = 1.0;
+	p = mkpol(&cfg);
+	ap_vm_add(p, 1, 100);
+	T_EQ(pin_one(p, &v, 0.0), 2);		/* pinned at 5 s */
+	/* 7.5 s: half the time waiting on 2; the dwell is not over. */
+	v.rq_wait += (uint64_t)(0.5 * 2.5 * SEC);
+	feed(p, &v, 7500000000ULL);
+	ap_decide(p, 7500000000ULL);
+	take(p, &n);
+	T_EQ(n, 0);
+	/* 9 s, an early snapshot (no new measurement): it moves. */
+	v.rq_wait += (uint64_t)(0.5 * 1.5 * SEC);
+	feed(p, &v, 9 * SEC);
+	ap_decide(p, 9 * SEC);
+	d = take(p, &n);
+	T_EQ(n, 1);
+	T_EQ(d[0].action, AP_MOVE);
+	v.aff = d[0].cpus;
+	/* 12.5 s: no wait at all on the new home. Measured from 7.5 s this
+	 * was 15% (over), and 3.5 s > the dwell: a second move. */
+	feed(p, &v, 12500000000ULL);
+	ap_decide(p, 12500000000ULL);
+	take(p, &n);
+	T_EQ(n, 0);
+	for (uint64_t t = 15 * SEC; t <= 60 * SEC; t += 5 * SEC) {
+		feed(p, &v, t);
+		ap_decide(p, t);
+		take(p, &n);
+		T_EQ(n, 0);
+	}
 	ap_free(p);
 }
