@@ -3,28 +3,34 @@
  * The VM and vCPU tables, and when their entries live and die.
  *
  * Lifecycle design. KVM has no tracepoint or notifier for VM or vCPU
- * destruction, and kprobes on kvm_destroy_vm() (a static function) tie us
- * to symbol names and inlining decisions of each build. Instead:
+ * destruction. Two ways, chosen at load (parameter destroy_hook):
  *
- *  - On the first probe hit of any vCPU of a VM, that VM is registered and
- *    we take a reference with kvm_get_kvm() (GPL-exported, stable since
- *    3.x). A vCPU is running, so its VM is alive: the increment is safe in
- *    the probe's atomic context.
- *  - While we hold it, the struct kvm and all its struct kvm_vcpu (freed
- *    only from kvm_destroy_vm()) stay allocated, so no pointer we keep can
- *    go stale, and no new VM or vCPU can reuse those addresses.
- *  - The tick worker (events.c) sweeps every VS_TICK: a VM whose users_count
- *    is 1 has no VM fd and no vCPU fd left, only our reference, so no probe
- *    can fire for it again. We unhash it, wait for RCU readers (probes run
- *    with preemption off, dumps under rcu_read_lock()), send VM_GONE with
- *    our final counts, then queue kvm_put_kvm(), which destroys the VM,
- *    on an unbound workqueue (dead VMs in parallel, never in the tick's
- *    way; RELIABILITY.md F3). The VM outlives its last fd by about one tick
- *    plus a grace period plus its own teardown. The price (F2): KVM cannot
- *    reuse the VM's debugfs name "<pid>-<fd>" until then.
- *  - kvm_destroy_vm() releases the vendor module (kvm-amd/kvm-intel) last,
- *    so the vendor module cannot go away while we hold a VM, and kvm.ko
- *    cannot go away while we are loaded (we link its tracepoints).
+ *  - Hooked (default): a kprobe on kvm_destroy_vm(), which KVM calls once
+ *    the last reference (VM fd, vCPU fds, KVM's own users) is gone, before
+ *    it frees the struct kvm and its vCPUs. Its handler unhashes our VM at
+ *    once; the tick's sweep sends VM_GONE with our final counts and frees
+ *    our records after an RCU grace period. We hold no reference, so a VM
+ *    dies exactly when it would without vcpustat (RELIABILITY.md F2: a
+ *    pinned VM kept its debugfs name "<pid>-<fd>" from the process's next
+ *    VM). This is safe because nothing here dereferences a struct kvm or
+ *    kvm_vcpu after first sight: identity is copied then, and the pointers
+ *    are only hash keys, unhashed before KVM can free or reuse them.
+ *    kvm_destroy_vm() is a static function of kvm.ko; if the kprobe cannot
+ *    be placed (renamed, inlined, no CONFIG_KPROBES), we fall back to:
+ *  - Pinned: on the first probe hit of any vCPU of a VM, we take a
+ *    reference with kvm_get_kvm() (a vCPU is running, so the VM is alive:
+ *    the increment is safe in the probe's atomic context). While we hold
+ *    it, the struct kvm and its vCPUs stay allocated. The tick sweeps
+ *    every VS_TICK: a VM whose users_count is 1 has no fd left, only our
+ *    reference, so no probe can fire for it again. We unhash it, wait for
+ *    RCU readers (probes run with preemption off, dumps under
+ *    rcu_read_lock()), send VM_GONE, then queue kvm_put_kvm(), which
+ *    destroys the VM, on an unbound workqueue (dead VMs in parallel, never
+ *    in the tick's way; F3). The price: the VM outlives its last fd by a
+ *    tick plus a grace period, and its debugfs name stays taken (F2).
+ *  - Either way, a probe can only fire for a live VM (a running vCPU holds
+ *    its fd), and kvm.ko cannot go away while we are loaded (we link its
+ *    tracepoints); the vendor module is released by kvm_destroy_vm() last.
  *
  * Hot path: a lookup in a fixed-size RCU hash keyed by the vcpu pointer.
  * Only first sight takes vs_lock (once per vCPU) and allocates, with
@@ -32,6 +38,7 @@
  */
 #include <linux/hash.h>
 #include <linux/hashtable.h>
+#include <linux/kprobes.h>
 #include <linux/log2.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -89,6 +96,44 @@ static struct vs_vm *vs_vm_lookup(const struct kvm *kvm)
 	return NULL;
 }
 
+/*
+ * VM destruction hook (preferred lifecycle, see the top): a kprobe on
+ * kvm_destroy_vm(), which runs once a VM's last reference is gone. Its
+ * handler unhashes our VM before KVM frees anything and leaves it on
+ * vs_destroyed for the sweep, which reports and frees it after an RCU
+ * grace period. Nothing of ours dereferences a struct kvm or kvm_vcpu
+ * after first sight (identity is copied, pointers are hash keys only), so
+ * KVM may free them at once.
+ */
+static bool vs_hooked = true;
+module_param_named(destroy_hook, vs_hooked, bool, 0444);
+MODULE_PARM_DESC(destroy_hook,
+		 "hook VM destruction with a kprobe (default Y); N, or no kprobe, pins each VM with a reference until a sweep finds it unused. Reads back the mode in use");
+static LIST_HEAD(vs_destroyed);		/* unhashed by the hook; vs_lock */
+
+static void vs_vm_unlink_locked(struct vs_vm *vm);
+
+static int vs_destroy_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	unsigned long flags;
+	struct vs_vm *vm;
+
+	spin_lock_irqsave(&vs_lock, flags);
+	vm = vs_vm_lookup(kvm);
+	if (vm) {
+		vs_vm_unlink_locked(vm);
+		list_add_tail(&vm->dead_node, &vs_destroyed);
+	}
+	spin_unlock_irqrestore(&vs_lock, flags);
+	return 0;
+}
+
+static struct kprobe vs_destroy_kp = {
+	.symbol_name = "kvm_destroy_vm",
+	.pre_handler = vs_destroy_pre,
+};
+
 static struct vs_vm *vs_vm_alloc(struct kvm *kvm)
 {
 	struct vs_vm *vm = kzalloc(sizeof(*vm), GFP_NOWAIT | __GFP_NOWARN);
@@ -115,7 +160,8 @@ static struct vs_vm *vs_vm_get_locked(struct kvm *kvm, struct vs_vm **spare)
 		return vm;
 	vm = *spare;
 	*spare = NULL;
-	kvm_get_kvm(kvm);
+	if (!vs_hooked)
+		kvm_get_kvm(kvm);
 	vm->id = ++vs_vms_seen;		/* never reused while loaded */
 	list_add_tail_rcu(&vm->node, &vs_vms);
 	hash_add_rcu(vs_vm_hash, &vm->hnode, (unsigned long)kvm);
@@ -233,8 +279,9 @@ static void vs_vm_unlink_locked(struct vs_vm *vm)
 }
 
 /*
- * Unlink the VMs that are dead (only our reference left), or all of them,
- * wait until no reader can still see them, then report and release them.
+ * Unlink the VMs that are dead, or all of them, wait until no reader can
+ * still see them, then report and release them. Dead: destroyed (the hook
+ * already unlinked them) or, without the hook, only our reference left.
  * Process context only: kvm_put_kvm() may destroy the VM, which sleeps.
  */
 static void vs_release_vms(bool all, bool report)
@@ -244,8 +291,11 @@ static void vs_release_vms(bool all, bool report)
 	LIST_HEAD(dead);
 
 	spin_lock_irqsave(&vs_lock, flags);
+	list_splice_init(&vs_destroyed, &dead);
 	list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
-		if (!all && refcount_read(&vm->kvm->users_count) > 1)
+		/* With the hook, a struct kvm may be freed: never read it. */
+		if (!all && (vs_hooked ||
+			     refcount_read(&vm->kvm->users_count) > 1))
 			continue;
 		vs_vm_unlink_locked(vm);
 		list_add_tail(&vm->dead_node, &dead);
@@ -256,14 +306,17 @@ static void vs_release_vms(bool all, bool report)
 
 	synchronize_rcu();
 	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
-		if (report) {
+		if (report)
 			vs_events_vm_gone(vm);
+		if (vs_hooked) {
+			vs_vm_free(vm);
+		} else if (report) {
 			INIT_WORK(&vm->put_work, vs_vm_put_work);
 			queue_work(vs_put_wq, &vm->put_work);
-			continue;
+		} else {
+			kvm_put_kvm(vm->kvm);
+			vs_vm_free(vm);
 		}
-		kvm_put_kvm(vm->kvm);
-		vs_vm_free(vm);
 	}
 }
 
@@ -331,12 +384,24 @@ int vs_track_init(void)
 	}
 	for (i = 0; i < (1U << vs_vcpu_hash_bits); i++)
 		INIT_HLIST_HEAD(&vs_vcpu_hash[i]);
+	/* Before the probes: no VM may be tracked in the wrong mode. */
+	if (vs_hooked) {
+		int err = register_kprobe(&vs_destroy_kp);
+
+		if (err)
+			pr_warn("vcpustat: no kprobe on kvm_destroy_vm (%d): VMs are pinned until a sweep finds them unused\n",
+				err);
+		vs_hooked = !err;
+	}
 	return 0;
 }
 
 /* Module exit: probes, netlink and the worker are already gone. */
 void vs_track_exit(void)
 {
+	/* Waits for running handlers; later destructions are not ours. */
+	if (vs_hooked)
+		unregister_kprobe(&vs_destroy_kp);
 	/* The tick is stopped: finish the puts it queued, then ours. */
 	destroy_workqueue(vs_put_wq);
 	vs_release_vms(true, false);

@@ -96,8 +96,8 @@ struct vs_vm {
 	struct list_head node;		/* vs_vms, ascending @id */
 	struct hlist_node hnode;	/* vs_vm_hash, keyed by @kvm */
 	struct list_head dead_node;	/* private to the sweep */
-	struct work_struct put_work;	/* kvm_put_kvm() away from the tick */
-	struct kvm *kvm;		/* we hold a kvm_get_kvm() reference */
+	struct work_struct put_work;	/* pinned: kvm_put_kvm() off the tick */
+	struct kvm *kvm;		/* key; read only while pinned */
 	u64 id;
 	u32 pid;
 	char comm[TASK_COMM_LEN];

@@ -766,13 +766,63 @@ def t_overflow():
     return errs
 
 
+def destroy_hook():
+    with open("/sys/module/vcpustat/parameters/destroy_hook") as f:
+        return f.read().strip()
+
+
+def kvm_debugfs_dirs(pid):
+    try:
+        return [d for d in os.listdir("/sys/kernel/debug/kvm")
+                if d.startswith(f"{pid}-")]
+    except OSError:
+        return None
+
+
+def t_next_vm_debugfs():
+    """Hooked lifecycle (default): the module pins no VM, so a process that
+    closes a VM and creates the next one gets KVM's debugfs directory
+    "<pid>-<fd>" for it (RELIABILITY.md F2)."""
+    drv = Driver("--churn", 3, "--vcpus", 1, "--cpuid", 10)
+    try:
+        time.sleep(0.5)
+        dirs = kvm_debugfs_dirs(drv.pid)
+    finally:
+        drv.stop()
+    if dirs is None:
+        return [], "no /sys/kernel/debug/kvm: not checked"
+    if len(dirs) != 1:
+        return [f"held VM after 3 back-to-back VMs: debugfs {dirs}"]
+    return [], f"held VM's debugfs: {dirs}"
+
+
+def t_pinned_lifecycle(g0):
+    """destroy_hook=N: the fallback lifecycle (a reference per VM, the
+    sweep). Exact counts and a 100-VM churn as in the default mode."""
+    errs = []
+    sh("rmmod vcpustat", check=False)
+    sh(f"insmod {KO} destroy_hook=0")
+    try:
+        if destroy_hook() != "N":
+            errs.append(f"destroy_hook reads {destroy_hook()}, want N")
+        g = vsnl.Genl()
+        errs += t_exact(g, 2, ["--cpuid", 300, "--io", 100])
+        errs += t_churn(g, 100)
+    finally:
+        module_load()
+    if destroy_hook() != "Y":
+        errs.append("default load: destroy_hook is not Y")
+    return errs
+
+
 def main():
     names = ["module_loads", "exact_counts_1vcpu", "exact_counts_2vcpus",
              "exact_counts_8vcpus", "migrations_exact_by_distance",
              "exit_times_and_histogram", "vm_identity", "reset_scope",
              "bad_input_rejected_with_extack", "privilege_and_netns",
              "dump_split_64_vcpus", "events_stream", "churn_1000_vms",
-             "tracked_vcpu_cap_overflow", "unload_reload_under_load"]
+             "tracked_vcpu_cap_overflow", "next_vm_has_kvm_debugfs",
+             "pinned_lifecycle_fallback", "unload_reload_under_load"]
     k = Ktap(names)
     if os.geteuid():
         k.skip_rest("must run as root")
@@ -790,7 +840,10 @@ def main():
         k.result("module_loads", False, e)
         k.skip_rest("module did not load")
         return 1
-    k.result("module_loads", True)
+    # The kprobe on kvm_destroy_vm must take on these kernels.
+    hook = destroy_hook()
+    k.result("module_loads", hook == "Y",
+             None if hook == "Y" else f"destroy_hook={hook}, want Y: dmesg")
 
     only = set(filter(None, os.environ.get("VCPUSTAT_TESTS", "").split(",")))
 
@@ -833,6 +886,9 @@ def main():
     run("events_stream", t_events, g)
     run("churn_1000_vms", t_churn, g, 1000)
     run("tracked_vcpu_cap_overflow", t_overflow)
+    run("next_vm_has_kvm_debugfs", t_next_vm_debugfs)
+    run("pinned_lifecycle_fallback", t_pinned_lifecycle, g)
+    g = vsnl.Genl()
     run("unload_reload_under_load", lambda: (lambda e, c: (
         e, f"{c} unload/reload cycles"))(*t_unload_under_load(g)))
     sh("rmmod vcpustat", check=False)
