@@ -5,7 +5,7 @@
 # (kvm_workload) and the loaded vcpustat module. KTAP output.
 #
 # Migrations are made the way a busy host makes them: one CPU hog per vCPU
-# chases that vCPU (taskset moves the hog onto the pCPU the vCPU runs on)
+# chases that vCPU (chase.py moves the hog onto the pCPU the vCPU runs on)
 # and the scheduler's load balancer moves the vCPU away. Nothing but
 # vcpustat ever touches the vCPU threads' affinity after the start (the
 # workload runs with --hops 0: it pins each thread once, at start, and
@@ -235,59 +235,15 @@ vcpus_running() {
 	return 1
 }
 
-# The chase: one hog per vCPU thread, moved every 0.3 s onto the CPU that
-# thread runs on, until its group is stopped (one python process: a shell
-# loop forking sed and taskset is too slow under TCG to chase anything).
-# With `unpinned`, a hog is retired as soon as its vCPU has a single-CPU
+# The chase (selftests/chase.py): one hog per vCPU thread, moved every
+# 0.3 s onto the CPU that thread runs on, until its group is stopped. With
+# --unpinned, a hog is retired as soon as its vCPU has a single-CPU
 # affinity (autopin pinned it): the rehome case wants its hog alone, not a
 # chaser that follows the vCPU from home to home (autopin's back-off is
 # for that, and unit-tested).
-CHASE='
-import os, sys, time
-mode, tids = sys.argv[1], [int(t) for t in sys.argv[2:]]
-hogs = []
-for t in tids:
-    pid = os.fork()
-    if pid == 0:
-        while True:
-            pass
-    hogs.append(pid)
-
-def cpu(t):
-    try:
-        with open("/proc/%d/stat" % t) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[36])
-    except (OSError, ValueError, IndexError):
-        return None
-
-while True:
-    for i, t in enumerate(tids):
-        if hogs[i] is None:
-            continue
-        if mode == "unpinned":
-            try:
-                one = len(os.sched_getaffinity(t)) == 1
-            except OSError:
-                one = False
-            if one:
-                os.kill(hogs[i], 9)
-                os.waitpid(hogs[i], 0)
-                hogs[i] = None
-                continue
-        c = cpu(t)
-        if c is not None:
-            try:
-                os.sched_setaffinity(hogs[i], {c})
-            except OSError:
-                pass
-    time.sleep(0.3)
-'
-
 # chase [--unpinned] TID...: start the chase; sets CH.
 chase() {
-	local mode=all
-	[ "$1" = --unpinned ] && { mode=unpinned; shift; }
-	spawn python3 -c "$CHASE" "$mode" "$@" >/dev/null 2>&1
+	spawn python3 "$DIR/chase.py" "$@" >/dev/null 2>&1
 	CH=$SPAWNED
 }
 
@@ -431,8 +387,8 @@ else
 fi
 
 # ---------------------------------------------------------------- autopin
-# Under TCG the chase is slow (every step forks sed, cut and taskset): a
-# chased vCPU migrates every few seconds, not several times per window.
+# Under TCG the chase is slow (emulated CPUs, a 0.3 s step): a chased vCPU
+# migrates every few seconds, not several times per window.
 # So the chase cases pin on any migration within a window
 # (--max-migrations 0); the thresholds themselves are unit-tested.
 LOG=$TMP/real.jsonl
