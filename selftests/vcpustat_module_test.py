@@ -747,9 +747,9 @@ def t_overflow():
             vms = [vm for vm in vsnl.dump_vms(g) if vm["pid"] == drv.pid]
             tracked = dump_by_tid(g, drv.pid)
             trace = hist.read()
+            untracked = {v["tid"] for _, v in drv.vcpus()} - set(tracked)
             lost = sum(n for (tid, _), n in trace.items()
-                       if tid in {v["tid"] for _, v in drv.vcpus()} and
-                       tid not in tracked)
+                       if tid in untracked)
             over = st[vsnl.VCPUSTAT_STATUS_A_OVERFLOW]
             if st[vsnl.VCPUSTAT_STATUS_A_VCPUS] != 2 or len(tracked) != 2:
                 errs.append(f"tracked {st[vsnl.VCPUSTAT_STATUS_A_VCPUS]}")
