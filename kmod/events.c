@@ -159,7 +159,7 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 			 bool send)
 {
 	bool zero = vs_vcpu_reset_pending(vc);
-	u64 exits, entries, migr, time, timed, interval, base;
+	u64 exits, migr, time, timed, interval, base;
 	u64 dist[VCPUSTAT_DIST_MAX + 1];
 	struct sk_buff *skb;
 	struct nlattr *nest;
@@ -167,8 +167,6 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 	int i;
 
 	exits = vs_delta(zero ? 0 : READ_ONCE(vc->exits), &vc->ntf_exits);
-	entries = vs_delta(zero ? 0 : READ_ONCE(vc->entries),
-			   &vc->ntf_entries);
 	migr = vs_delta(zero ? 0 : READ_ONCE(vc->migrations),
 			&vc->ntf_migrations);
 	time = vs_delta(zero ? 0 : READ_ONCE(vc->time_sum), &vc->ntf_time_sum);
@@ -194,8 +192,6 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 		nest = nla_nest_start(skb, VCPUSTAT_A_VCPU);
 	if (!nest || vs_fill_vcpu_ident(skb, vc) ||
 	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_EXITS, exits,
-			      VCPUSTAT_VCPU_A_PAD) ||
-	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_ENTRIES, entries,
 			      VCPUSTAT_VCPU_A_PAD) ||
 	    nla_put_u64_64bit(skb, VCPUSTAT_VCPU_A_MIGRATIONS, migr,
 			      VCPUSTAT_VCPU_A_PAD) ||
@@ -241,7 +237,7 @@ static bool vs_take_token(u64 now)
 static void vs_tick_vcpu(const struct vs_vm *vm, struct vs_vcpu *vc,
 			 bool listening, u64 now)
 {
-	/* Pairs with the release in vs_vcpu_account_entry(): last_move. */
+	/* Pairs with the release in vs_vcpu_moved(): last_move. */
 	u64 total = smp_load_acquire(&vc->migrations);
 	u64 moved;
 

@@ -17,6 +17,7 @@ MODULE_PARM_DESC(max_vcpus,
 struct vs_config vs_cfg = {
 	.snapshot_ms = 1000,
 	.migr_rate = 1000,
+	.timing_every = 1,
 	.timing = true,
 };
 module_param_named(snapshot_ms, vs_cfg.snapshot_ms, uint, 0444);
@@ -24,6 +25,9 @@ MODULE_PARM_DESC(snapshot_ms,
 		 "initial DELTA_NTF period in ms, 0 = off (runtime: SET_CONFIG)");
 module_param_named(timing, vs_cfg.timing, bool, 0444);
 MODULE_PARM_DESC(timing, "initially time exits (runtime: SET_CONFIG)");
+module_param_named(timing_every, vs_cfg.timing_every, uint, 0444);
+MODULE_PARM_DESC(timing_every,
+		 "initially time one exit in N, at random; 1 = every exit (runtime: SET_CONFIG)");
 module_param_named(migr_rate, vs_cfg.migr_rate, uint, 0444);
 MODULE_PARM_DESC(migr_rate,
 		 "initial max MIGRATE_NTF per second, 0 = none (runtime: SET_CONFIG)");
@@ -37,8 +41,10 @@ static int __init vs_init(void)
 		return -ENODEV;
 	}
 	if (!vs_max_vcpus ||
-	    (vs_cfg.snapshot_ms && vs_cfg.snapshot_ms < 100)) {
-		pr_err("vcpustat: max_vcpus must be > 0 and snapshot_ms 0 or >= 100\n");
+	    (vs_cfg.snapshot_ms && vs_cfg.snapshot_ms < 100) ||
+	    !vs_cfg.timing_every || vs_cfg.timing_every > VS_TIMING_EVERY_MAX) {
+		pr_err("vcpustat: max_vcpus must be > 0, snapshot_ms 0 or >= 100, timing_every 1..%u\n",
+		       VS_TIMING_EVERY_MAX);
 		return -EINVAL;
 	}
 	err = vs_track_init();
@@ -50,7 +56,7 @@ static int __init vs_init(void)
 	vs_events_start();
 	err = vs_probes_register();
 	if (err) {
-		pr_err("vcpustat: cannot attach to kvm_exit/kvm_entry: %d\n",
+		pr_err("vcpustat: cannot attach to kvm_exit (or kvm_entry, for timing): %d\n",
 		       err);
 		goto err_events;
 	}

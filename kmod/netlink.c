@@ -33,12 +33,19 @@ static struct netlink_range_validation vs_migr_rate_range = {
 	.max = 1000000,
 };
 
+static struct netlink_range_validation vs_timing_every_range = {
+	.min = 1,
+	.max = VS_TIMING_EVERY_MAX,
+};
+
 static const struct nla_policy vs_config_policy[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_SNAPSHOT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_snapshot_range),
 	[VCPUSTAT_CONFIG_A_TIMING] = NLA_POLICY_MAX(NLA_U8, 1),
 	[VCPUSTAT_CONFIG_A_MIGR_RATE] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_migr_rate_range),
+	[VCPUSTAT_CONFIG_A_TIMING_EVERY] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_timing_every_range),
 };
 
 static const struct nla_policy vs_get_vm_policy[VCPUSTAT_A_PID + 1] = {
@@ -163,7 +170,7 @@ static int vs_fill_residency(struct sk_buff *skb, const struct vs_vcpu *vc)
 		entry = nla_nest_start(skb, VCPUSTAT_RESIDENCY_ENTRY);
 		if (!entry ||
 		    nla_put_u32(skb, VCPUSTAT_RESIDENCY_A_CPU, cpu) ||
-		    VS_PUT_U64(skb, VCPUSTAT_RESIDENCY_A_ENTRIES, n,
+		    VS_PUT_U64(skb, VCPUSTAT_RESIDENCY_A_EXITS, n,
 			       VCPUSTAT_RESIDENCY_A_PAD)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
@@ -202,8 +209,6 @@ static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc)
 	if (!nest || vs_fill_vcpu_ident(skb, vc))
 		goto cancel;
 	if (VS_PUT_U64(skb, VCPUSTAT_VCPU_A_EXITS, V(vc->exits),
-		       VCPUSTAT_VCPU_A_PAD) ||
-	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_ENTRIES, V(vc->entries),
 		       VCPUSTAT_VCPU_A_PAD) ||
 	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_MIGRATIONS, V(vc->migrations),
 		       VCPUSTAT_VCPU_A_PAD) ||
@@ -493,7 +498,9 @@ static int vs_fill_config(struct sk_buff *skb)
 			READ_ONCE(vs_cfg.snapshot_ms)) ||
 	    nla_put_u8(skb, VCPUSTAT_CONFIG_A_TIMING, READ_ONCE(vs_cfg.timing)) ||
 	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_MIGR_RATE,
-			READ_ONCE(vs_cfg.migr_rate)))
+			READ_ONCE(vs_cfg.migr_rate)) ||
+	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_TIMING_EVERY,
+			READ_ONCE(vs_cfg.timing_every)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -582,14 +589,24 @@ static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
+	/* Timing (un)hooks kvm_entry, the one change that can fail: first. */
+	if (tb[VCPUSTAT_CONFIG_A_TIMING]) {
+		err = vs_probes_set_timing(nla_get_u8(tb[VCPUSTAT_CONFIG_A_TIMING]));
+		if (err) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    tb[VCPUSTAT_CONFIG_A_TIMING],
+					    "cannot attach to kvm_entry for exit timing");
+			return err;
+		}
+	}
 	if (a)
 		WRITE_ONCE(vs_cfg.snapshot_ms, nla_get_u32(a));
-	a = tb[VCPUSTAT_CONFIG_A_TIMING];
-	if (a)
-		WRITE_ONCE(vs_cfg.timing, nla_get_u8(a));
 	a = tb[VCPUSTAT_CONFIG_A_MIGR_RATE];
 	if (a)
 		WRITE_ONCE(vs_cfg.migr_rate, nla_get_u32(a));
+	a = tb[VCPUSTAT_CONFIG_A_TIMING_EVERY];
+	if (a)
+		WRITE_ONCE(vs_cfg.timing_every, nla_get_u32(a));
 	return 0;
 }
 

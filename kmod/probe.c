@@ -10,25 +10,38 @@
  * So everything below writes only its own vCPU's data, takes no lock and
  * allocates nothing once the vCPU is known (first sight: track.c).
  *
- * Exits are counted in the kvm_exit probe, keyed by the same (isa, code)
- * the kvm_exit event records. Exit time runs from kvm_exit to the vCPU's
- * next kvm_entry, so it includes any userspace handling (QEMU emulating a
- * port) and run-queue wait before KVM_RUN resumes. The clock is
- * ktime_get_mono_fast_ns(): global and monotonic, because on SVM up to 6.4
- * the exit probe and the next entry may run on different CPUs, and it
- * keeps its resolution where sched_clock() falls back to jiffies (an
- * unstable TSC, as under TCG). Migrations are counted
- * at kvm_entry: an entry on another CPU than the previous entry.
+ * Everything is counted in the kvm_exit probe: exits keyed by the same
+ * (isa, code) the kvm_exit event records, the CPU each exit was handled on
+ * (residency), and migrations (an exit on another CPU than the previous
+ * exit). kvm_entry is hooked only while exit timing is on, because timing
+ * is all it is needed for: every tracepoint probe costs a dispatch, and
+ * counting at entry as well would double it (BENCHMARKS.md).
+ *
+ * Exit time runs from kvm_exit to the vCPU's next kvm_entry, so it
+ * includes any userspace handling (QEMU emulating a port) and run-queue
+ * wait before KVM_RUN resumes. The clock is ktime_get_mono_fast_ns():
+ * global and monotonic, because on SVM up to 6.4 the exit probe and the
+ * next entry may run on different CPUs, and it keeps its resolution where
+ * sched_clock() falls back to jiffies (an unstable TSC, as under TCG).
  */
 #include <linux/ktime.h>
+#include <linux/mutex.h>
 #include <linux/tracepoint.h>
 #include "compat.h"
+#include "reason_svm.h"
 #include "vcpustat.h"
 
-static struct vs_reason *vs_reason_slot(struct vs_vcpu *vc, u32 isa, u32 code)
+/* Fibonacci hashing spreads SVM's 0x60..0x9f and 0x400 codes. */
+static __always_inline u32 vs_reason_hash(u32 code)
 {
-	/* Fibonacci hashing spreads SVM's 0x60..0x9f and 0x400 codes. */
-	u32 i = (code * 0x9e3779b1U) >> (32 - ilog2(VS_NR_REASONS));
+	return (code * 0x9e3779b1U) >> (32 - ilog2(VS_NR_REASONS));
+}
+
+/* The rest of the open-addressing walk: a collision, or a new reason. */
+static noinline struct vs_reason *vs_reason_slot(struct vs_vcpu *vc,
+						 u32 isa, u32 code)
+{
+	u32 i = vs_reason_hash(code);
 	u32 n;
 
 	for (n = 0; n < VS_NR_REASONS; n++) {
@@ -52,8 +65,22 @@ static struct vs_reason *vs_reason_slot(struct vs_vcpu *vc, u32 isa, u32 code)
 	return &vc->other;
 }
 
+/*
+ * A reason's slot: almost always its home slot, checked inline. A vCPU has
+ * one isa, so any used slot (isa != 0) of this code is the one.
+ */
+static __always_inline struct vs_reason *
+vs_reason_get(struct vs_vcpu *vc, u32 code)
+{
+	struct vs_reason *r = &vc->reasons[vs_reason_hash(code)];
+
+	if (likely(r->code == code && r->isa))
+		return r;
+	return vs_reason_slot(vc, vc->isa, code);
+}
+
 /* Zero the counters; runs in this vCPU's own probe (single writer). */
-static void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
+static noinline void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
 {
 	memset_startat(vc, 0, exits);
 	memset(vc->residency, 0, nr_cpu_ids * sizeof(vc->residency[0]));
@@ -61,8 +88,46 @@ static void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
 	smp_store_release(&vc->reset_done, req);
 }
 
+/* An exit on another CPU than the previous one. */
+static noinline void vs_vcpu_moved(struct vs_vcpu *vc, int prev, int cpu)
+{
+	if (prev >= 0) {
+		u32 dist = vs_topo_distance(prev, cpu);
+
+		WRITE_ONCE(vc->migr[dist], vc->migr[dist] + 1);
+		WRITE_ONCE(vc->last_move, VS_MOVE(prev, cpu, dist));
+		/* Last: the tick worker reads it before last_move. */
+		smp_store_release(&vc->migrations, vc->migrations + 1);
+	}
+	WRITE_ONCE(vc->last_cpu, cpu);
+}
+
+/* @vc->isa is set (at its first exit, vs_exit_code_slow()). */
+/*
+ * A timed exit's start. With timing_every = N > 1, the number of exits to
+ * skip before the next timed one is drawn uniformly from 0..2N-2 (mean
+ * N-1): one exit in N is timed on average, and at random, so no periodic
+ * exit pattern can alias with the sampling. Skipped exits cost a test and
+ * a decrement, and no clock read; the kvm_entry probe ignores them.
+ */
+static noinline u64 vs_exit_stamp(struct vs_vcpu *vc)
+{
+	u32 every = READ_ONCE(vs_cfg.timing_every);
+
+	if (every > 1) {
+		u32 x = vc->rng;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		vc->rng = x;
+		vc->time_skip = x % (2 * every - 1);
+	}
+	return ktime_get_mono_fast_ns();
+}
+
 static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
-						   u32 isa, u32 code, u64 now)
+						   u32 code, int cpu)
 {
 	u32 req = READ_ONCE(vc->reset_req);
 	struct vs_reason *r;
@@ -70,11 +135,23 @@ static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
 	if (unlikely(req != vc->reset_done))
 		vs_vcpu_apply_reset(vc, req);
 
-	r = vs_reason_slot(vc, isa, code);
+	r = vs_reason_get(vc, code);
 	WRITE_ONCE(r->count, r->count + 1);
 	WRITE_ONCE(vc->exits, vc->exits + 1);
+	WRITE_ONCE(vc->residency[cpu], vc->residency[cpu] + 1);
+	if (unlikely(vc->last_cpu != cpu))
+		vs_vcpu_moved(vc, vc->last_cpu, cpu);
+	if (unlikely(vc->tid != current->pid))
+		WRITE_ONCE(vc->tid, current->pid);
+	/* For the kvm_entry probe: exit_ts stays 0 for an untimed exit. */
 	vc->pending = r;
-	vc->exit_ts = now;
+	vc->exit_ts = 0;
+	if (READ_ONCE(vs_cfg.timing)) {
+		if (likely(!vc->time_skip))
+			vc->exit_ts = vs_exit_stamp(vc);
+		else
+			vc->time_skip--;
+	}
 }
 
 static void vs_account_time(struct vs_vcpu *vc, u64 now)
@@ -95,93 +172,82 @@ static void vs_account_time(struct vs_vcpu *vc, u64 now)
 	smp_store_release(&r->timed, r->timed + 1);
 }
 
+/*
+ * Close the pending exit if it was timed: exit_ts is 0 when it was not,
+ * and set together with pending otherwise (both by this vCPU's exit).
+ */
 static __always_inline void __vs_vcpu_account_entry(struct vs_vcpu *vc,
-						    int cpu, u64 now)
+						    u64 now)
 {
-	int prev = vc->last_cpu;
-
-	if (vc->pending) {
-		/* Timing may have been switched on or off in between. */
-		if (now && vc->exit_ts)
-			vs_account_time(vc, now);
-		vc->pending = NULL;
+	if (vc->exit_ts) {
+		vs_account_time(vc, now);
+		vc->exit_ts = 0;
 	}
-	if (unlikely(prev != cpu)) {
-		if (prev >= 0) {
-			u32 dist = vs_topo_distance(prev, cpu);
-
-			WRITE_ONCE(vc->migr[dist], vc->migr[dist] + 1);
-			WRITE_ONCE(vc->last_move, VS_MOVE(prev, cpu, dist));
-			/* Last: the tick worker reads it before last_move. */
-			smp_store_release(&vc->migrations, vc->migrations + 1);
-		}
-		vc->last_cpu = cpu;
-	}
-	WRITE_ONCE(vc->residency[cpu], vc->residency[cpu] + 1);
-	WRITE_ONCE(vc->entries, vc->entries + 1);
-	if (unlikely(vc->tid != current->pid))
-		WRITE_ONCE(vc->tid, current->pid);
 }
 
 /*
  * Out-of-line copies for callers other than the probes: the accounting
- * micro-benchmark (bench/ubench) measures exactly the bodies inlined above.
+ * micro-benchmark (bench/ubench) measures exactly the bodies inlined below.
  */
-void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 isa, u32 code, u64 now)
+void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 code, int cpu)
 {
-	__vs_vcpu_account_exit(vc, isa, code, now);
+	__vs_vcpu_account_exit(vc, code, cpu);
 }
 
-void vs_vcpu_account_entry(struct vs_vcpu *vc, int cpu, u64 now)
+void vs_vcpu_account_entry(struct vs_vcpu *vc, u64 now)
 {
-	__vs_vcpu_account_entry(vc, cpu, now);
+	__vs_vcpu_account_entry(vc, now);
 }
 
-/* First exit of a vCPU: decide once whether its exit codes can be read. */
-static noinline void vs_vcpu_set_isa(struct vs_vcpu *vc,
-				     const struct kvm_vcpu *vcpu, u32 isa)
+/*
+ * Exit code of a vCPU not (yet) on the SVM fast path: decide at its first
+ * exit whether its codes can be read, then read them or give up.
+ */
+static noinline u32 vs_exit_code_slow(struct vs_vcpu *vc,
+				      const struct kvm_vcpu *vcpu, u32 isa)
 {
-	if (isa == VCPUSTAT_ISA_SVM)
-		vc->layout_ok = vs_svm_layout_ok(vcpu);
-	else
-		vc->layout_ok = isa == VCPUSTAT_ISA_VMX;
-	if (!vc->layout_ok)
-		pr_err_once("vcpustat: cannot validate the exit reason source of this kernel (isa %u); exits are counted as unknown\n",
-			    isa);
-	WRITE_ONCE(vc->isa, isa);
+	if (vc->src == VS_SRC_UNSET) {
+		if (isa == VCPUSTAT_ISA_SVM && vs_svm_layout_ok(vcpu))
+			vc->src = VS_SRC_SVM;
+		else if (isa == VCPUSTAT_ISA_VMX)
+			vc->src = VS_SRC_VMX;
+		else
+			vc->src = VS_SRC_NONE;
+		if (vc->src == VS_SRC_NONE)
+			pr_err_once("vcpustat: cannot validate the exit reason source of this kernel (isa %u); exits are counted as unknown\n",
+				    isa);
+		WRITE_ONCE(vc->isa, isa);
+	}
+	if (vc->src == VS_SRC_SVM)
+		return vs_svm_exit_code(vcpu);
+	if (vc->src == VS_SRC_VMX)
+		return vs_vmx_exit_code();
+	return VCPUSTAT_CODE_UNKNOWN;
 }
 
 static void vs_probe_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 {
-	struct vs_vcpu *vc = vs_vcpu_get(vcpu, true);
-	u32 code = VCPUSTAT_CODE_UNKNOWN;
+	struct vs_vcpu *vc = vs_vcpu_get(vcpu);
+	u32 code;
 
 	if (!vc)
 		return;
-	if (unlikely(vc->isa != isa))
-		vs_vcpu_set_isa(vc, vcpu, isa);
-	if (likely(vc->layout_ok)) {
-		if (isa == VCPUSTAT_ISA_SVM)
-			code = vs_svm_exit_code(vcpu);
-		else
-			code = vs_vmx_exit_code();
-	}
+	if (likely(vc->src == VS_SRC_SVM))
+		code = vs_svm_exit_code(vcpu);
+	else
+		code = vs_exit_code_slow(vc, vcpu, isa);
 	if (unlikely(code == VCPUSTAT_CODE_UNKNOWN))
 		this_cpu_inc(vs_pcpu_stats.bad_layout);
-	__vs_vcpu_account_exit(vc, isa, code,
-			       READ_ONCE(vs_cfg.timing) ?
-			       ktime_get_mono_fast_ns() : 0);
+	__vs_vcpu_account_exit(vc, code, smp_processor_id());
 }
 
 static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)
 {
-	struct vs_vcpu *vc = vs_vcpu_get(vcpu, false);
+	/* First sight belongs to kvm_exit: an untracked vCPU has no exit. */
+	struct vs_vcpu *vc = vs_vcpu_find(vcpu);
 
-	if (!vc)
-		return;
-	__vs_vcpu_account_entry(vc, smp_processor_id(),
-				vc->pending && READ_ONCE(vs_cfg.timing) ?
-				ktime_get_mono_fast_ns() : 0);
+	if (vc && vc->exit_ts)
+		__vs_vcpu_account_entry(vc, ktime_get_mono_fast_ns());
 }
 
 /* kvm_entry since 6.9 and in 6.1.149+ (see compat.h). */
@@ -198,30 +264,78 @@ static void *vs_entry_probe(void)
 				       (void *)vs_probe_entry;
 }
 
+/* What is registered; changed only under vs_probe_mutex. */
+static DEFINE_MUTEX(vs_probe_mutex);
+static bool vs_attached;		/* the kvm_exit probe: the module is live */
+static bool vs_entry_hooked;		/* the kvm_entry probe */
+
+static int vs_entry_hook(bool on)
+{
+	int ret = 0;
+
+	lockdep_assert_held(&vs_probe_mutex);
+	if (on && !vs_entry_hooked) {
+		ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
+						vs_entry_probe(), NULL);
+		vs_entry_hooked = !ret;
+	} else if (!on && vs_entry_hooked) {
+		tracepoint_probe_unregister(&__tracepoint_kvm_entry,
+					    vs_entry_probe(), NULL);
+		vs_entry_hooked = false;
+	}
+	return ret;
+}
+
+/*
+ * Switch exit timing (SET_CONFIG): the kvm_entry probe is registered only
+ * while it is on, and entries are hooked before exits carry a time. Off:
+ * exits stop carrying one; an exit still open when the entry probe goes
+ * stays open until its vCPU's next exit replaces it (or a new entry probe
+ * closes it, with its true length). Before the module is attached or once
+ * it is detaching, only the setting changes.
+ */
+int vs_probes_set_timing(bool on)
+{
+	int ret = 0;
+
+	mutex_lock(&vs_probe_mutex);
+	if (!on)
+		WRITE_ONCE(vs_cfg.timing, false);
+	if (vs_attached)
+		ret = vs_entry_hook(on);
+	if (!ret)
+		WRITE_ONCE(vs_cfg.timing, on);
+	mutex_unlock(&vs_probe_mutex);
+	return ret;
+}
+
 int vs_probes_register(void)
 {
 	int ret;
 
-	ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
-					vs_probe_exit, NULL);
-	if (ret)
-		return ret;
-	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
-					vs_entry_probe(), NULL);
-	if (ret) {
-		tracepoint_probe_unregister(&__tracepoint_kvm_exit,
-					    vs_probe_exit, NULL);
-		tracepoint_synchronize_unregister();
+	mutex_lock(&vs_probe_mutex);
+	ret = vs_entry_hook(READ_ONCE(vs_cfg.timing));
+	if (!ret) {
+		ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
+						vs_probe_exit, NULL);
+		if (ret)
+			vs_entry_hook(false);
 	}
+	vs_attached = !ret;
+	mutex_unlock(&vs_probe_mutex);
+	if (ret)
+		tracepoint_synchronize_unregister();
 	return ret;
 }
 
 void vs_probes_unregister(void)
 {
-	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
-				    vs_entry_probe(), NULL);
+	mutex_lock(&vs_probe_mutex);
+	vs_attached = false;
 	tracepoint_probe_unregister(&__tracepoint_kvm_exit,
 				    vs_probe_exit, NULL);
+	vs_entry_hook(false);
+	mutex_unlock(&vs_probe_mutex);
 	/* No probe may still run when the caller frees what they touch. */
 	tracepoint_synchronize_unregister();
 }

@@ -20,27 +20,7 @@
  * are reported as VCPUSTAT_CODE_UNKNOWN instead of as wrong reasons.
  */
 #include <linux/mm.h>
-#include <asm/svm.h>
-#include "vcpustat.h"
-
-struct vs_vmcb_info {
-	struct vmcb *ptr;
-	unsigned long pa;
-	int cpu;
-	u64 asid_generation;
-};
-
-struct vs_svm_head {
-	struct kvm_vcpu vcpu;
-	struct vmcb *vmcb;
-	struct vs_vmcb_info vmcb01;
-	struct vs_vmcb_info *current_vmcb;
-};
-
-static const struct vs_svm_head *vs_svm(const struct kvm_vcpu *vcpu)
-{
-	return container_of(vcpu, struct vs_svm_head, vcpu);
-}
+#include "reason_svm.h"
 
 static bool vs_vmcb_page_ok(const struct vmcb *p)
 {
@@ -68,9 +48,4 @@ bool vs_svm_layout_ok(const struct kvm_vcpu *vcpu)
 		return false;
 	return vs_vmcb_page_ok(vmcb) && cur->ptr == vmcb &&
 	       __pa(vmcb) == cur->pa;
-}
-
-u32 vs_svm_exit_code(const struct kvm_vcpu *vcpu)
-{
-	return READ_ONCE(vs_svm(vcpu)->vmcb)->control.exit_code;
 }

@@ -62,7 +62,7 @@ atomic_t vs_nr_vcpus = ATOMIC_INIT(0);
  * slabs: active_objs over-counts, see BENCHMARKS.md).
  */
 static struct kmem_cache *vs_vcpu_cache;
-/* Read by the probes' inlined lookup, vs_vcpu_get() in vcpustat.h. */
+/* Read by the probes' inlined lookup, vs_vcpu_find() in vcpustat.h. */
 struct hlist_head *vs_vcpu_hash;
 unsigned int vs_vcpu_hash_bits;
 static DEFINE_HASHTABLE(vs_vm_hash, 8);
@@ -207,9 +207,12 @@ static void vs_vcpu_init(struct vs_vcpu *vc, struct vs_vm *vm,
 	vc->idx = vcpu->vcpu_idx;
 	vc->last_cpu = -1;
 	vc->tid = current->pid;
+	/* Any non-zero seed will do: it only decorrelates sampled timing. */
+	vc->rng = (u32)hash_ptr(vc, 32) ^ (u32)ktime_get_mono_fast_ns();
+	vc->rng |= 1;
 }
 
-noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu, bool exit)
+noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct vs_vm *vm = vs_vm_lookup(kvm), *spare = NULL;
@@ -249,9 +252,7 @@ noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu, bool exit)
 	if (vc)
 		kmem_cache_free(vs_vcpu_cache, vc);
 untracked:
-	/* Both probes land here; only kvm_exit is an exit. */
-	if (exit)
-		vs_untracked_exit(kvm);
+	vs_untracked_exit(kvm);
 	return NULL;
 }
 

@@ -3,11 +3,11 @@
  * vcpustat internals shared by the module's files.
  *
  * Object lifetime in one paragraph (the argument is in track.c): a VM is
- * tracked from the first kvm_exit/kvm_entry of any of its vCPUs; at that
- * moment the module takes a reference on the struct kvm with kvm_get_kvm().
- * The tick worker drops VMs whose only remaining reference is ours. Hence
- * a struct kvm or struct kvm_vcpu we point at can never be freed under us,
- * and no other VM can be allocated at its address while we still know it.
+ * tracked from the first kvm_exit of any of its vCPUs and untracked when
+ * KVM destroys it (a kprobe on kvm_destroy_vm(), or, without one, when our
+ * own kvm_get_kvm() reference is the last). A struct kvm or kvm_vcpu
+ * pointer kept here is a hash key, dereferenced only by the probes of that
+ * running vCPU; it is unhashed before KVM can free or reuse the memory.
  */
 #ifndef VCPUSTAT_H
 #define VCPUSTAT_H
@@ -49,9 +49,11 @@ struct vs_vcpu {
 	/* probe block, identity: not zeroed by a reset */
 	u32 isa;
 	u32 tid;
-	int last_cpu;			/* CPU of the previous entry, -1: none */
+	int last_cpu;			/* CPU of the previous exit, -1: none */
 	u32 reset_done;			/* last reset_req applied */
-	bool layout_ok;			/* the reason source was validated */
+	u32 time_skip;			/* exits left to skip before a timed one */
+	u32 rng;			/* xorshift32 state for time_skip */
+	u8 src;				/* enum vs_src: how to read exit codes */
 
 	/* written by netlink (reset), read by the probes */
 	u32 reset_req;
@@ -60,7 +62,6 @@ struct vs_vcpu {
 	u64 ntf_moves;			/* migrations covered by MIGRATE_NTF */
 	u64 ntf_migrations;
 	u64 ntf_exits;
-	u64 ntf_entries;
 	u64 ntf_time_sum;
 	u64 ntf_timed;
 	u64 ntf_migr[VCPUSTAT_DIST_MAX + 1];
@@ -72,7 +73,6 @@ struct vs_vcpu {
 	 * them last.
 	 */
 	u64 exits;
-	u64 entries;
 	u64 migrations;
 	u64 migr[VCPUSTAT_DIST_MAX + 1];
 	u64 last_move;			/* VS_MOVE(): packed, one store */
@@ -83,8 +83,14 @@ struct vs_vcpu {
 	u64 hist[VCPUSTAT_HIST_BUCKETS];
 	struct vs_reason reasons[VS_NR_REASONS];
 	struct vs_reason other;
-	u64 residency[];		/* guest entries per CPU, nr_cpu_ids */
+	u64 residency[];		/* exits per CPU, nr_cpu_ids */
 };
+
+/*
+ * How the kvm_exit probe reads a vCPU's exit code, decided at its first
+ * exit (probe.c): the vendor layout validated, or no way (UNKNOWN).
+ */
+enum vs_src { VS_SRC_UNSET, VS_SRC_SVM, VS_SRC_VMX, VS_SRC_NONE };
 
 #define VS_MOVE(from, to, dist) \
 	(((u64)(u32)(from) << 32) | ((u64)((to) & 0xffffff) << 8) | (dist))
@@ -113,8 +119,11 @@ struct vs_vm {
 struct vs_config {
 	u32 snapshot_ms;
 	u32 migr_rate;
+	u32 timing_every;		/* time one exit in N (random), 1: all */
 	bool timing;
 };
+
+#define VS_TIMING_EVERY_MAX	65536
 
 extern struct vs_config vs_cfg;
 extern unsigned int vs_max_vcpus;
@@ -138,7 +147,7 @@ int vs_track_init(void);
 void vs_track_exit(void);
 extern struct hlist_head *vs_vcpu_hash;
 extern unsigned int vs_vcpu_hash_bits;
-struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu, bool exit);
+struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu);
 void vs_sweep(void);
 void vs_reset(u64 vm_id);
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
@@ -154,19 +163,18 @@ extern struct tracepoint __tracepoint_kvm_entry;
 /* probe.c */
 int vs_probes_register(void);
 void vs_probes_unregister(void);
-void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 isa, u32 code, u64 now);
-void vs_vcpu_account_entry(struct vs_vcpu *vc, int cpu, u64 now);
+int vs_probes_set_timing(bool on);
+void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 code, int cpu);
+void vs_vcpu_account_entry(struct vs_vcpu *vc, u64 now);
 
 /*
- * The probes' lookup of their vCPU, inlined into both (BENCHMARKS.md: the
+ * The probes' lookup of their vCPU, inlined (BENCHMARKS.md: the
  * out-of-line calls cost as much as the accounting): a hash of the vcpu
  * pointer and a walk of one, almost always one-entry, RCU bucket. Safe
  * because probes run with preemption off and records are freed only after
- * synchronize_rcu(). For the probes only: the first sight of a vCPU (@exit:
- * from kvm_exit), out of line, takes vs_lock.
+ * synchronize_rcu().
  */
-static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu,
-						   bool exit)
+static __always_inline struct vs_vcpu *vs_vcpu_find(const struct kvm_vcpu *vcpu)
 {
 	struct hlist_head *head = &vs_vcpu_hash[hash_ptr(vcpu,
 							  vs_vcpu_hash_bits)];
@@ -175,12 +183,19 @@ static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu,
 	hlist_for_each_entry_rcu(vc, head, hnode, true)
 		if (vc->key == vcpu)
 			return vc;
-	return vs_vcpu_first_sight(vcpu, exit);
+	return NULL;
+}
+
+/* For kvm_exit: a vCPU not found is seen for the first time (out of line). */
+static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu)
+{
+	struct vs_vcpu *vc = vs_vcpu_find(vcpu);
+
+	return likely(vc) ? vc : vs_vcpu_first_sight(vcpu);
 }
 
 /* reason_svm.c / reason_vmx.c: read the hardware exit code */
 bool vs_svm_layout_ok(const struct kvm_vcpu *vcpu);
-u32 vs_svm_exit_code(const struct kvm_vcpu *vcpu);
 u32 vs_vmx_exit_code(void);
 
 /* topo.c */

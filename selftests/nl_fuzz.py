@@ -53,9 +53,10 @@ CMD_SET_CONFIG = vsnl.VCPUSTAT_CMD_SET_CONFIG
 A_VM_ID, A_PID, A_VCPU_ID = (vsnl.VCPUSTAT_A_VM_ID, vsnl.VCPUSTAT_A_PID,
                              vsnl.VCPUSTAT_A_VCPU_ID)
 A_CONFIG = vsnl.VCPUSTAT_A_CONFIG
-C_SNAP, C_TIMING, C_RATE = (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
-                            vsnl.VCPUSTAT_CONFIG_A_TIMING,
-                            vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE)
+C_SNAP, C_TIMING, C_RATE, C_EVERY = (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
+                                     vsnl.VCPUSTAT_CONFIG_A_TIMING,
+                                     vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE,
+                                     vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY)
 
 # The module's policies (kmod/netlink.c), as the core applies them with
 # NL_VALIDATE_STRICT. Type -> (kind, min, max) or ("nest", (max, pol)).
@@ -67,6 +68,7 @@ CONFIG_POLICY = (vsnl.VCPUSTAT_CONFIG_A_MAX, {
     C_SNAP: ("u32", 0, 3600000),
     C_TIMING: ("u8", 0, 1),
     C_RATE: ("u32", 0, 1000000),
+    C_EVERY: ("u32", 1, 65536),
 })
 POLICY = {
     CMD_GET_VM: (A_PID, {A_VM_ID: ("u64", 1, U64_MAX),
@@ -286,7 +288,8 @@ class Gen:
         inner = b""
         for t, f, gen in ((C_SNAP, vsnl.nla_u32, self.u32),
                           (C_TIMING, vsnl.nla_u8, self.u8),
-                          (C_RATE, vsnl.nla_u32, self.u32)):
+                          (C_RATE, vsnl.nla_u32, self.u32),
+                          (C_EVERY, vsnl.nla_u32, self.u32)):
             if r.random() < 0.5:
                 if t == C_SNAP and r.random() < 0.5:
                     v = r.choice([0, 100, 250, 1000, 60000, 3600000])
@@ -294,6 +297,8 @@ class Gen:
                     v = r.choice([0, 1, 1000, 1000000])
                 elif t == C_TIMING and r.random() < 0.6:
                     v = r.choice([0, 1])
+                elif t == C_EVERY and r.random() < 0.6:
+                    v = r.choice([0, 1, 2, 16, 65536, 65537])
                 else:
                     v = gen()
                 inner += f(t, v)
@@ -345,7 +350,7 @@ class Gen:
         r = self.r
         t = r.choice([r.randrange(0, 12), r.randrange(0, 12),
                       r.randrange(0, 0x4000), A_VM_ID, A_PID, A_VCPU_ID,
-                      A_CONFIG, C_SNAP, C_TIMING, C_RATE])
+                      A_CONFIG, C_SNAP, C_TIMING, C_RATE, C_EVERY])
         kind = r.choice(["u8", "u16", "u32", "u64", "u64", "bytes", "empty",
                          "nest", "nest"])
         if kind == "nest" and depth < 4:
@@ -423,7 +428,7 @@ class Gen:
                 out.append(self.r.randbytes(r.randrange(1, 4)))
             elif e == 13:                                      # config edges
                 out.append(vsnl.nla_nest(A_CONFIG, vsnl.nla(
-                    r.choice([C_SNAP, C_TIMING, C_RATE, 1, 5]),
+                    r.choice([C_SNAP, C_TIMING, C_RATE, C_EVERY, 1, 6]),
                     self.r.randbytes(r.choice([0, 1, 2, 4, 8])))))
             elif e == 14:                                      # valid value
                 out.append(vsnl.nla_u64(A_VM_ID, self.u64()) if typ == A_VM_ID
@@ -594,7 +599,7 @@ def vm_state(g, vm_id):
     return vm, sorted(out, key=lambda v: v["idx"])
 
 
-ZEROED = ("exits", "entries", "migrations", "migr_smt", "migr_llc",
+ZEROED = ("exits", "migrations", "migr_smt", "migr_llc",
           "migr_node", "migr_remote", "exit_time_ns", "timed_exits")
 
 
@@ -715,7 +720,7 @@ class Campaign:
     def restore(self):
         c = self.cfg0
         sl.set_config(self.g, snapshot_ms=c[C_SNAP], timing=c[C_TIMING],
-                      migr_rate=c[C_RATE])
+                      migr_rate=c[C_RATE], timing_every=c[C_EVERY])
 
     # ---- the fuzz loop
 

@@ -172,7 +172,7 @@ def held_state(g, pid):
     out = []
     for m in vsnl.dump_vcpus(g, vsnl.nla_u32(vsnl.VCPUSTAT_A_PID, pid)):
         v = m["vcpu"]
-        out.append((m["vm_id"], v["idx"], v["exits"], v["entries"],
+        out.append((m["vm_id"], v["idx"], v["exits"],
                     len(v["reasons"])))
     return sorted(out)
 

@@ -455,7 +455,8 @@ class Storm:
                      f"{st['events_lost']}")
         c = self.cfg0
         sl.set_config(g, snapshot_ms=c["snapshot_ms"], timing=c["timing"],
-                      migr_rate=c["migr_rate"])
+                      migr_rate=c["migr_rate"],
+                      timing_every=c["timing_every"])
         g.close()
         ok, _ = sl.wait_until(lambda: sl.module_refcnt() == self.ref0, 10)
         if not ok:

@@ -9,7 +9,7 @@
 # Cases:
 #  - dump -j: per vCPU, the exits of every exact reason (by code and name),
 #    vcpu_id, tid, pid, comm, stats_id, migrations == forced moves (and by
-#    distance class as sysfs says), pCPU, entries, residency, histogram and
+#    distance class as sysfs says), pCPU, residency, histogram and
 #    exit time sums; VM totals == sums of its vCPUs
 #  - dump filters (-P, --vm, --vcpu, global option before the command),
 #    -p == -j, the text form
@@ -315,7 +315,7 @@ if ! vs cfg0 config -j; then
 fi
 CFG_SAVED=$(py <<'EOF'
 c = load("cfg0.out")["config"]
-print(f"snapshot_ms={c['snapshot_ms']} timing={'on' if c['timing'] else 'off'} migr_rate={c['migr_rate']}")
+print(f"snapshot_ms={c['snapshot_ms']} timing={'on' if c['timing'] else 'off'} migr_rate={c['migr_rate']} timing_every={c['timing_every']}")
 EOF
 )
 export A_PID B_PID
@@ -380,7 +380,6 @@ for v in rvcpus(r):
             check(x["time_min_ns"] is None and x["time_avg_ns"] is None, f"{tag}: {x['name']} untimed but min/avg not null")
     check(c["exits"] == sum(x["count"] for x in c["reasons"]),
           f"{tag}: exits {c['exits']} != sum of reasons")
-    check(c["entries"] == c["exits"], f"{tag}: entries {c['entries']} != exits {c['exits']}")
     check(c["migrations"] == e["migrations"] == v["moves_count"],
           f"{tag}: migrations {c['migrations']}, driver moves {v['moves_count']}")
     check(sum(c["migrations_by_distance"].values()) == c["migrations"],
@@ -390,8 +389,8 @@ for v in rvcpus(r):
         want[sysfs_distance(x, y)] += 1
     check(c["migrations_by_distance"] == want, f"{tag}: by distance {c['migrations_by_distance']} != sysfs {want} for moves {v['moves']}")
     check(c["pcpu"] == v["end_cpu"], f"{tag}: pcpu {c['pcpu']} != end_cpu {v['end_cpu']}")
-    res = {x["cpu"]: x["entries"] for x in c["residency"]}
-    check(sum(res.values()) == c["entries"], f"{tag}: residency sum {sum(res.values())} != entries")
+    res = {x["cpu"]: x["exits"] for x in c["residency"]}
+    check(sum(res.values()) == c["exits"], f"{tag}: residency sum {sum(res.values())} != exits {c['exits']}")
     visited = {v["start_cpu"]} | {cpu for mv in v["moves"] for cpu in mv}
     check(set(res) <= visited, f"{tag}: residency on {sorted(res)}, visited {sorted(visited)}")
     check(len(c["hist"]) == 40, f"{tag}: hist has {len(c['hist'])} buckets")
@@ -452,7 +451,7 @@ if vm:
     check(re.search(rf"^VM {vm['vm_id']}  pid {a}  kvm_workload  kvm-{a} .* vCPUs 2  exits {vm['exits']}  migrations {vm['migrations']}", t, re.M),
           "text dump: no VM line with id, pid, comm, stats_id, exits, migrations")
     for c in vm["vcpus"]:
-        check(re.search(rf"^  vCPU {c['vcpu_id']} \(idx {c['idx']}\)  tid {c['tid']}  pCPU {c['pcpu']}  \S+  exits {c['exits']}  entries {c['entries']}$", t, re.M),
+        check(re.search(rf"^  vCPU {c['vcpu_id']} \(idx {c['idx']}\)  tid {c['tid']}  pCPU {c['pcpu']}  \S+  exits {c['exits']}$", t, re.M),
               f"text dump: no line for vCPU {c['vcpu_id']}")
         for x in c["reasons"]:
             check(re.search(rf"^    {re.escape(x['name'])} +{x['count']} ", t, re.M),
@@ -1109,7 +1108,7 @@ for vm in d["vms"]:
                 exp.add(("same-cpu-pinned", vm["vm_id"]))
             elif pins[k] in sib.get(pins[i], ()):
                 exp.add(("smt-pinned", vm["vm_id"]))
-    ran = {x["cpu"] for c in vm["vcpus"] for x in c["residency"] if x["entries"]}
+    ran = {x["cpu"] for c in vm["vcpus"] for x in c["residency"] if x["exits"]}
     if len(want) > 1 and len({node_of.get(c) for c in ran} - {None}) > 1:
         exp.add(("numa-spread", vm["vm_id"]))
 got = {(f["check"], f.get("vm_id")) for f in l.get("findings", [])}
@@ -1207,6 +1206,8 @@ t_kernel_rejects() {
 	grep -q "kernel reports: " "$TMP/er.err" || { echo "config snapshot_ms=50: no kernel message: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel config migr_rate=99999999 || rc=1
 	grep -q "kernel reports: " "$TMP/er.err" || { echo "config migr_rate=99999999: no kernel message: $(cat "$TMP/er.err")"; rc=1; }
+	expect_rc 1 kernel config timing_every=0 || rc=1
+	grep -q "kernel reports: " "$TMP/er.err" || { echo "config timing_every=0: no kernel message: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel reset --vm 4000000000 || rc=1
 	grep -q "kernel reports: no such VM" "$TMP/er.err" || { echo "reset --vm unknown: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel reset -P 4194303 || rc=1
@@ -1263,10 +1264,11 @@ EOF
 
 t_config() {
 	local rc=0
-	vs ca config snapshot_ms=300 timing=off migr_rate=77 || { cat "$TMP/ca.err"; return 1; }
+	vs ca config snapshot_ms=300 timing=off migr_rate=77 timing_every=16 || { cat "$TMP/ca.err"; return 1; }
 	grep -qE "^snapshot_ms +300$" "$TMP/ca.out" || { echo "config output: no snapshot_ms 300"; rc=1; }
 	grep -qE "^timing +off$" "$TMP/ca.out" || { echo "config output: no timing off"; rc=1; }
 	grep -qE "^migr_rate +77/s$" "$TMP/ca.out" || { echo "config output: no migr_rate 77/s"; rc=1; }
+	grep -qE "^timing_every +16 \(sampled\)$" "$TMP/ca.out" || { echo "config output: no timing_every 16"; rc=1; }
 	vs cb config -j || rc=1
 	vs cc dump -j -P "$B_PID" || rc=1
 	vs cd config migr_rate=0 || rc=1
@@ -1277,8 +1279,8 @@ t_config() {
 	vs cg config || rc=1
 	vs ch config -p || rc=1
 	py <<'EOF' || rc=1
-check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77}, f"config -j after set: {load('cb.out')['config']}")
-check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77}, f"dump -j config after set: {load('cc.out')['config']}")
+check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16}, f"config -j after set: {load('cb.out')['config']}")
+check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16}, f"dump -j config after set: {load('cc.out')['config']}")
 check(load("cf.out")["config"] == load("cfg0.out")["config"], f"restored {load('cf.out')['config']} != original {load('cfg0.out')['config']}")
 st = load("cf.out")["status"]
 check(load("ch.out")["config"] == load("cf.out")["config"] and text("ch.out").count("\n") > 5, "config -p")
@@ -1315,7 +1317,7 @@ before, after, last = load("ra.out"), load("rc.out"), load("re.out")
 def zero(vm, tag):
     check(vm["exits"] == 0 and vm["migrations"] == 0 and vm["exit_time_ns"] == 0, f"{tag}: VM totals not zero")
     for c in vm["vcpus"]:
-        check(all(c[k] == 0 for k in ("exits", "entries", "migrations", "timed_exits", "exit_time_ns")),
+        check(all(c[k] == 0 for k in ("exits", "migrations", "timed_exits", "exit_time_ns")),
               f"{tag}: vCPU {c['vcpu_id']} counters not zero")
         check(c["reasons"] == [] and not any(c["hist"]) and c["residency"] == []
               and not any(c["migrations_by_distance"].values()), f"{tag}: vCPU {c['vcpu_id']} arrays not empty")

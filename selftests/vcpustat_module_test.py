@@ -156,25 +156,29 @@ class ExitHist:
         pass  # kept for the whole run; see the class comment
 
 
-class EntryTrace:
-    """kvm_entry events to the ring buffer: which CPU each entry ran on."""
+class ExitCpuTrace:
+    """kvm_exit events to the ring buffer: which CPU handled each exit.
+
+    The module counts migrations and residency at kvm_exit, on the CPU the
+    probe runs on, which is the CPU this event records.
+    """
 
     def __init__(self):
         with open(f"{TRACING}/buffer_size_kb", "w") as f:
             f.write("16384")
         with open(f"{TRACING}/trace", "w") as f:
             f.write("")
-        with open(f"{TRACING}/events/kvm/kvm_entry/enable", "w") as f:
+        with open(f"{TRACING}/events/kvm/kvm_exit/enable", "w") as f:
             f.write("1")
 
     def moves(self):
-        """tid -> number of entries on another CPU than its previous."""
-        with open(f"{TRACING}/events/kvm/kvm_entry/enable", "w") as f:
+        """tid -> number of exits on another CPU than its previous exit."""
+        with open(f"{TRACING}/events/kvm/kvm_exit/enable", "w") as f:
             f.write("0")
         last, moves = {}, {}
         with open(f"{TRACING}/trace") as f:
             for line in f:
-                if line.startswith("#") or "kvm_entry" not in line:
+                if line.startswith("#") or "kvm_exit" not in line:
                     continue
                 task, rest = line.split("[", 1)
                 tid = int(task.strip().rsplit("-", 1)[1])
@@ -265,11 +269,11 @@ def t_exact(g, nvcpus, work):
 def t_migrations(g, cpus):
     """Forced moves: migrations exact, per distance class as sysfs says."""
     errs, classes = [], set()
-    entries = EntryTrace()
+    exits = ExitCpuTrace()
     drv = Driver("--vcpus", 2, "--io", 200, "--cpuid", 100, "--hop",
                  ",".join(map(str, cpus)), "--hops", 12, "--chunk", 20)
     try:
-        traced = entries.moves()
+        traced = exits.moves()
         mod = dump_by_tid(g, drv.pid)
         for _, v in drv.vcpus():
             m = mod[v["tid"]]["vcpu"]
@@ -292,9 +296,9 @@ def t_migrations(g, cpus):
                 errs.append(f"tid {v['tid']}: pcpu {m.get('pcpu')} != "
                             f"{v['end_cpu']}")
             res = m["residency"]
-            if sum(res.values()) != m["entries"]:
+            if sum(res.values()) != m["exits"]:
                 errs.append(f"tid {v['tid']}: residency sums to "
-                            f"{sum(res.values())}, entries {m['entries']}")
+                            f"{sum(res.values())}, exits {m['exits']}")
             visited = {c for mv in v["moves"] for c in mv} | \
                 {v["start_cpu"]}
             if not set(res) <= visited:
@@ -335,6 +339,88 @@ def t_timing(g):
                 errs.append("no time recorded for io exits")
     finally:
         drv.stop()
+    return errs
+
+
+def set_timing(g, on):
+    g.request(vsnl.VCPUSTAT_CMD_SET_CONFIG, vsnl.nla_nest(
+        vsnl.VCPUSTAT_A_CONFIG, vsnl.nla_u8(vsnl.VCPUSTAT_CONFIG_A_TIMING,
+                                            int(on))))
+    if config(g)[vsnl.VCPUSTAT_CONFIG_A_TIMING] != int(on):
+        raise RuntimeError(f"timing did not read back as {int(on)}")
+
+
+def t_timing_switch(g):
+    """timing=0 unhooks kvm_entry: exits still exact, nothing timed; back
+    on, every exit but the held vCPU's last is timed again."""
+    errs = []
+    set_timing(g, False)
+    try:
+        hist = ExitHist()
+        drv = Driver("--vcpus", 2, "--io", 400, "--cpuid", 300, "--hlt", 10)
+        try:
+            errs += check_exact(g, drv, hist)
+            for m in dump_by_tid(g, drv.pid).values():
+                v = m["vcpu"]
+                if v["timed_exits"] or v["exit_time_ns"] or any(v["hist"]) \
+                        or any(r["timed"] for r in v["reasons"]):
+                    errs.append(f"timing off: tid {v['tid']} timed "
+                                f"{v['timed_exits']} exits")
+        finally:
+            drv.stop()
+    finally:
+        set_timing(g, True)
+    drv = Driver("--vcpus", 2, "--io", 400, "--cpuid", 300)
+    try:
+        for m in dump_by_tid(g, drv.pid).values():
+            v = m["vcpu"]
+            if v["timed_exits"] != v["exits"] - 1:
+                errs.append(f"timing back on: timed {v['timed_exits']} "
+                            f"!= exits - 1 ({v['exits']})")
+    finally:
+        drv.stop()
+    return errs
+
+
+def set_timing_every(g, n):
+    g.request(vsnl.VCPUSTAT_CMD_SET_CONFIG, vsnl.nla_nest(
+        vsnl.VCPUSTAT_A_CONFIG,
+        vsnl.nla_u32(vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, n)))
+
+
+def t_timing_sampled(g):
+    """timing_every=4: about one exit in 4 timed, per reason too.
+
+    The skip before each timed exit is uniform in 0..6, so n exits give
+    n/4 timed exits with a standard deviation of sqrt(n/16): the +-15 %
+    bounds below are more than 6 deviations wide for 2000 exits, and every
+    exit timed (the setting ignored) or none fails them.
+    """
+    errs = []
+    set_timing_every(g, 4)
+    try:
+        if config(g)[vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY] != 4:
+            errs.append("timing_every does not read back as 4")
+        drv = Driver("--vcpus", 1, "--io", 2000, "--cpuid", 2000)
+        try:
+            for m in dump_by_tid(g, drv.pid).values():
+                v = m["vcpu"]
+                if sum(v["hist"]) != v["timed_exits"] or \
+                        sum(r["timed"] for r in v["reasons"]) != \
+                        v["timed_exits"]:
+                    errs.append(f"hist/reasons do not sum to timed "
+                                f"{v['timed_exits']}")
+                for r in v["reasons"]:
+                    if r["code"] not in (SVM_IO, SVM_CPUID):
+                        continue
+                    want = r["count"] / 4
+                    if not 0.85 * want <= r["timed"] <= 1.15 * want:
+                        errs.append(f"code {r['code']:#x}: {r['timed']} of "
+                                    f"{r['count']} timed, want ~{want:.0f}")
+        finally:
+            drv.stop()
+    finally:
+        set_timing_every(g, 1)
     return errs
 
 
@@ -568,6 +654,13 @@ def t_bad_input(g):
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
              C, nla_u32(vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE, 5),
              nla_u8(vsnl.VCPUSTAT_CONFIG_A_TIMING, 2)))),
+        (errno.ERANGE, "timing_every 0 with timing off beside it",
+         dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
+             C, nla_u8(vsnl.VCPUSTAT_CONFIG_A_TIMING, 0),
+             nla_u32(vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, 0)))),
+        (errno.ERANGE, "timing_every 65537",
+         dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(C, nla_u32(
+             vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, 65537)))),
         (errno.EINVAL, "unknown nested attribute",
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
              C, nla_u32(9, 1)))),
@@ -818,7 +911,9 @@ def t_pinned_lifecycle(g0):
 def main():
     names = ["module_loads", "exact_counts_1vcpu", "exact_counts_2vcpus",
              "exact_counts_8vcpus", "migrations_exact_by_distance",
-             "exit_times_and_histogram", "vm_identity", "reset_scope",
+             "exit_times_and_histogram", "timing_off_unhooks_entry",
+             "timing_every_samples",
+             "vm_identity", "reset_scope",
              "bad_input_rejected_with_extack", "privilege_and_netns",
              "dump_split_64_vcpus", "events_stream", "churn_1000_vms",
              "tracked_vcpu_cap_overflow", "next_vm_has_kvm_debugfs",
@@ -877,6 +972,8 @@ def main():
         return errs, f"distance classes exercised: {classes}"
     run("migrations_exact_by_distance", mig)
     run("exit_times_and_histogram", t_timing, g)
+    run("timing_off_unhooks_entry", t_timing_switch, g)
+    run("timing_every_samples", t_timing_sampled, g)
     run("vm_identity", t_identity, g)
     run("reset_scope", t_reset, g)
     run("bad_input_rejected_with_extack", t_bad_input, g)

@@ -252,7 +252,7 @@ def decode_reason(b):
 
 
 VCPU_U64 = {
-    VCPUSTAT_VCPU_A_EXITS: "exits", VCPUSTAT_VCPU_A_ENTRIES: "entries",
+    VCPUSTAT_VCPU_A_EXITS: "exits",
     VCPUSTAT_VCPU_A_MIGRATIONS: "migrations",
     VCPUSTAT_VCPU_A_MIGR_SMT: "migr_smt", VCPUSTAT_VCPU_A_MIGR_LLC: "migr_llc",
     VCPUSTAT_VCPU_A_MIGR_NODE: "migr_node",
@@ -285,7 +285,7 @@ def decode_vcpu(b):
             for _, e in parse_attrs(p):
                 ed = dict(parse_attrs(e))
                 d["residency"][u32(ed[VCPUSTAT_RESIDENCY_A_CPU])] = \
-                    u64(ed[VCPUSTAT_RESIDENCY_A_ENTRIES])
+                    u64(ed[VCPUSTAT_RESIDENCY_A_EXITS])
     return d
 
 

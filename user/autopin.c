@@ -400,9 +400,9 @@ static void log_decision(struct autopin *a, const struct ap_decision *d)
 	if (d->action == AP_PIN || d->action == AP_MOVE ||
 	    d->action == AP_SKIP) {
 		jw_kint(&w, "top_cpu", d->top_cpu);
-		jw_ku64(&w, "top_entries", d->top_entries);
-		jw_ku64(&w, "home_entries", d->home_entries);
-		jw_ku64(&w, "total_entries", d->total_entries);
+		jw_ku64(&w, "top_exits", d->top_exits);
+		jw_ku64(&w, "home_exits", d->home_exits);
+		jw_ku64(&w, "total_exits", d->total_exits);
 		jw_kint(&w, "node", d->node);
 		jw_kint(&w, "vm_node", d->vm_node);
 		jw_kint(&w, "sharers", d->sharers);

@@ -64,7 +64,7 @@ struct ap_vm {
 	uint32_t pid;
 	struct ap_vcpu *v;		/* ascending vcpu_id */
 	size_t nv, capv;
-	uint64_t *node_entries;		/* [nr_nodes], since first seen */
+	uint64_t *node_exits;		/* [nr_nodes], since first seen */
 };
 
 struct ap_policy {
@@ -212,9 +212,9 @@ int ap_decision_format(const struct ap_decision *d, char *buf, size_t len)
 		break;
 	}
 	if ((d->action == AP_PIN || d->action == AP_MOVE) && d->to >= 0) {
-		OUT("; cpu %d: %.0f%% of %llu entries, node %d", d->to,
-		    pct(d->home_entries, d->total_entries),
-		    (unsigned long long)d->total_entries, d->node);
+		OUT("; cpu %d: %.0f%% of %llu exits, node %d", d->to,
+		    pct(d->home_exits, d->total_exits),
+		    (unsigned long long)d->total_exits, d->node);
 		if (d->vm_node >= 0)
 			OUT(" (VM node %d)", d->vm_node);
 		if (d->sharers)
@@ -244,7 +244,7 @@ static void vm_free(struct ap_vm *vm)
 	for (size_t i = 0; i < vm->nv; i++)
 		vcpu_free(&vm->v[i]);
 	free(vm->v);
-	free(vm->node_entries);
+	free(vm->node_exits);
 }
 
 struct ap_policy *ap_new(const struct ap_config *cfg,
@@ -355,9 +355,9 @@ int ap_vm_add(struct ap_policy *p, uint64_t vm_id, uint32_t pid)
 	memset(vm, 0, sizeof(*vm));
 	vm->id = vm_id;
 	vm->pid = pid;
-	vm->node_entries = calloc((size_t)p->topo.nr_nodes,
-				  sizeof(*vm->node_entries));
-	if (!vm->node_entries) {
+	vm->node_exits = calloc((size_t)p->topo.nr_nodes,
+				  sizeof(*vm->node_exits));
+	if (!vm->node_exits) {
 		memmove(&p->vms[at], &p->vms[at + 1],
 			(p->nvm - at) * sizeof(*p->vms));
 		return -ENOMEM;
@@ -659,7 +659,7 @@ int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now)
 		for (size_t i = 0; i < s->nr_residency; i++)
 			if ((int)s->residency[i].cpu < ncpu(p))
 				v->prev_resid[s->residency[i].cpu] =
-					s->residency[i].entries;
+					s->residency[i].exits;
 		window_reset(p, v, now);
 		if (s->have_rq)
 			rq_sample(p, v, s->rq_wait_ns, now);
@@ -718,11 +718,11 @@ int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now)
 
 		if ((int)c >= ncpu(p))
 			continue;
-		d = vs_delta(s->residency[i].entries, v->prev_resid[c]);
-		v->prev_resid[c] = s->residency[i].entries;
+		d = vs_delta(s->residency[i].exits, v->prev_resid[c]);
+		v->prev_resid[c] = s->residency[i].exits;
 		v->win_resid[c] += d;
 		v->win_total += d;
-		vm->node_entries[p->topo.cpu[c].node] += d;
+		vm->node_exits[p->topo.cpu[c].node] += d;
 	}
 	v->win_data = true;
 
@@ -820,8 +820,8 @@ static int vm_dominant_node(const struct ap_policy *p, const struct ap_vm *vm)
 	int node = -1;
 
 	for (int n = 0; n < p->topo.nr_nodes; n++)
-		if (vm->node_entries[n] > best) {
-			best = vm->node_entries[n];
+		if (vm->node_exits[n] > best) {
+			best = vm->node_exits[n];
 			node = n;
 		}
 	return node;
@@ -849,7 +849,7 @@ struct cand_key {
 	int busy;		/* moves only: loaded by others, cpu_busy() */
 	int cooling;
 	int off_node;
-	uint64_t entries;	/* more is better */
+	uint64_t exits;		/* more is better */
 	int dist;
 	int sharers;
 	int cpu;
@@ -866,8 +866,8 @@ static bool key_better(const struct cand_key *a, const struct cand_key *b)
 		return a->cooling < b->cooling;
 	if (a->off_node != b->off_node)
 		return a->off_node < b->off_node;
-	if (a->entries != b->entries)
-		return a->entries > b->entries;
+	if (a->exits != b->exits)
+		return a->exits > b->exits;
 	if (a->dist != b->dist)
 		return a->dist < b->dist;
 	if (a->sharers != b->sharers)
@@ -967,7 +967,7 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 	struct choice ch = { .cpu = -1, .moving = moving, .top = -1,
 			     .vm_node = -1 };
 	struct cpuset cands;
-	uint64_t top_entries = 0;
+	uint64_t top_exits = 0;
 	int c;
 
 	/* Occupancy by every vCPU autopin knows, except v itself. */
@@ -990,16 +990,16 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 	}
 
 	for (c = 0; c < ncpu(p); c++)
-		if (v->win_resid[c] > top_entries) {
-			top_entries = v->win_resid[c];
+		if (v->win_resid[c] > top_exits) {
+			top_exits = v->win_resid[c];
 			ch.top = c;
 		}
 	if (ch.top < 0)
 		ch.top = v->state == AP_ST_PINNED ? v->home : v->last_pcpu;
 	ch.vm_node = vm_dominant_node(p, vm);
 	d->top_cpu = ch.top;
-	d->top_entries = top_entries;
-	d->total_entries = v->win_total;
+	d->top_exits = top_exits;
+	d->total_exits = v->win_total;
 	d->vm_node = ch.vm_node;
 
 	cpuset_zero(&cands);
@@ -1038,7 +1038,7 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 		k.busy = moving && cpu_busy(p, c);
 		k.cooling = p->cool_until[c] > now;
 		k.off_node = ch.vm_node >= 0 && tc->node != ch.vm_node;
-		k.entries = v->win_resid[c];
+		k.exits = v->win_resid[c];
 		k.dist = topo_distance(p, c, ch.top);
 		k.sharers = p->other_cnt[c];
 		k.cpu = c;
@@ -1051,7 +1051,7 @@ static struct choice choose_home(struct ap_policy *p, struct ap_vm *vm,
 	if (ch.cpu >= 0) {
 		d->to = ch.cpu;
 		d->node = p->topo.cpu[ch.cpu].node;
-		d->home_entries = v->win_resid[ch.cpu];
+		d->home_exits = v->win_resid[ch.cpu];
 		d->sharers = p->other_cnt[ch.cpu];
 		if (ch.top >= 0 && ch.top != ch.cpu && ch.top != exclude) {
 			explain(p, vm, v, ch.top, &cands, &ch, d,

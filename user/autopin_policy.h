@@ -23,8 +23,8 @@
  *      of the same VM (hard),
  *  and ranked by, in order: not home to any managed vCPU of another VM;
  *  not in cool-down (recently left for run-queue delay); on the VM's
- *  dominant NUMA node (most guest entries since it was first seen); most
- *  guest entries in this window (residency delta); topologically nearest
+ *  dominant NUMA node (most exits handled there since it was first seen);
+ *  most exits in this window (residency delta); topologically nearest
  *  to the vCPU's most resident CPU (same, SMT sibling, LLC, node); fewest
  *  sharers; lowest number. No candidate: a "skip" decision, logged once
  *  until something changes.
@@ -114,9 +114,9 @@ struct ap_decision {
 	uint64_t remote;	/* cross-node migrations in that window */
 	uint32_t max_migrations;
 	int top_cpu;		/* most resident CPU in the window */
-	uint64_t top_entries;
-	uint64_t home_entries;	/* entries on `to` in the window */
-	uint64_t total_entries;	/* all entries in the window */
+	uint64_t top_exits;
+	uint64_t home_exits;	/* exits on `to` in the window */
+	uint64_t total_exits;	/* all exits in the window */
 	int node;		/* NUMA node of `to` */
 	int vm_node;		/* the VM's dominant node, -1 none */
 	int sharers;		/* managed vCPUs already on `to` */
@@ -150,7 +150,7 @@ struct ap_sample {
 	uint32_t pcpu;			/* VS_NO_CPU if unknown */
 	uint64_t migrations;		/* VCPUSTAT_VCPU_A_MIGRATIONS */
 	uint64_t migr_remote;		/* VCPUSTAT_VCPU_A_MIGR_REMOTE */
-	const struct vs_residency *residency;	/* cumulative entries */
+	const struct vs_residency *residency;	/* cumulative exits per CPU */
 	size_t nr_residency;
 	bool have_affinity;		/* sched_getaffinity(tid) worked */
 	struct cpuset affinity;

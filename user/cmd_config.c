@@ -20,7 +20,10 @@ static void config_help(FILE *f)
 "configuration. With KEY=VALUE words, change the configuration:\n"
 "  snapshot_ms=MS   period of per-vCPU delta events: 0 = off, else\n"
 "                   100..3600000\n"
-"  timing=on|off    measure exit handling time\n"
+"  timing=on|off    measure exit handling time (hooks kvm_entry too)\n"
+"  timing_every=N   time one exit in N, chosen at random: 1 (default)\n"
+"                   = every exit, up to 65536; cheaper, and the averages\n"
+"                   and histograms stay unbiased estimates\n"
 "  migr_rate=N      at most N migration events per second, 0 = off\n"
 "The kernel validates the values; its reason is shown on error.\n");
 }
@@ -57,6 +60,10 @@ static int parse_setting(struct vs_config *cfg, const char *word)
 	if (kl == 9 && !strncmp(word, "migr_rate", kl)) {
 		cfg->mask |= VS_CFG_MIGR_RATE;
 		return vs_parse_u32(eq + 1, &cfg->migr_rate);
+	}
+	if (kl == 12 && !strncmp(word, "timing_every", kl)) {
+		cfg->mask |= VS_CFG_TIMING_EVERY;
+		return vs_parse_u32(eq + 1, &cfg->timing_every);
 	}
 	return -1;
 }
@@ -127,6 +134,9 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 			       cfg.snapshot_ms ? "" : " (delta events off)");
 		if (cfg.mask & VS_CFG_TIMING)
 			printf("timing           %s\n", cfg.timing ? "on" : "off");
+		if (cfg.mask & VS_CFG_TIMING_EVERY)
+			printf("timing_every     %u%s\n", cfg.timing_every,
+			       cfg.timing_every > 1 ? " (sampled)" : "");
 		if (cfg.mask & VS_CFG_MIGR_RATE)
 			printf("migr_rate        %u%s\n", cfg.migr_rate,
 			       cfg.migr_rate ? "/s" : " (migration events off)");
@@ -138,7 +148,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_config = {
 	.name = "config",
-	.synopsis = "[-j|-p] [snapshot_ms=MS] [timing=on|off] [migr_rate=N]",
+	.synopsis = "[-j|-p] [snapshot_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
 	.summary = "show module status and configuration, or change it",
 	.run = config_run,
 	.help = config_help,

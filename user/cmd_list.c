@@ -22,7 +22,7 @@ static void list_help(FILE *f)
 "Usage: vcpustat list [-j|-p] [-P PID] [--vm ID] [--sample MS] [interval [count]]\n"
 "\n"
 "One row per tracked vCPU: VM id, VM pid, comm, vCPU id, thread id, pCPU\n"
-"of the last guest entry, exits, exits/s, migrations and the top exit\n"
+"of the last exit, exits, exits/s, migrations and the top exit\n"
 "reason (by exits in the sample, else overall).\n"
 "\n"
 "Without interval, exits/s is measured over a short sample (default\n"

@@ -101,7 +101,6 @@ static int build_rows(const struct vs_snapshot *cur,
 				continue;
 			}
 			vr->d.exits += d.exits;
-			vr->d.entries += d.entries;
 			vr->d.migrations += d.migrations;
 			vr->d.exit_time_ns += d.exit_time_ns;
 			vr->d.timed_exits += d.timed_exits;

@@ -490,7 +490,7 @@ static int lint_vm(const struct host_info *hi, const struct vs_vm *vm,
 
 		pin[i] = -1;
 		for (size_t k = 0; k < vc->nr_residency; k++)
-			if (vc->residency[k].entries)
+			if (vc->residency[k].exits)
 				cpuset_set(ran_on, vc->residency[k].cpu);
 		if (aff && aff(hi, vm->pid, vc->tid, &set) == 0 &&
 		    cpuset_count(&set) == 1) {

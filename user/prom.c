@@ -417,7 +417,7 @@ static void write_vcpu_info(FILE *f, const struct vs_vm **vms, size_t n)
 				fputs(",tid=\"\"} 1\n", f);
 		}
 	family(f, "vcpustat_vcpu_pcpu", "gauge",
-	       "Host CPU of the vCPU's last guest entry (absent while unknown).");
+	       "Host CPU of the vCPU's last exit (absent while unknown).");
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < vms[i]->nr_vcpus; j++) {
 			const struct vs_vcpu *vc = &vms[i]->vcpus[j];
@@ -561,7 +561,7 @@ int prom_write(FILE *f, const struct vs_snapshot *cur,
 		       "Exit handling time, kvm_exit to the next kvm_entry, of timed exits.");
 		for_groups(f, vms, n, o, write_hist_group);
 		family(f, "vcpustat_vcpu_migrations_total", "counter",
-		       "Guest entries on another host CPU than the previous one, by distance.");
+		       "Exits handled on another host CPU than the previous exit, by distance.");
 		for_groups(f, vms, n, o, write_migr_group);
 		free(vms);
 	}

@@ -53,7 +53,6 @@ void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
 		jw_u64(w, vc->pcpu);
 	jw_kstr(w, "isa", vs_isa_name(vc->isa));
 	jw_ku64(w, "exits", vc->exits);
-	jw_ku64(w, "entries", vc->entries);
 	jw_ku64(w, "migrations", vc->migrations);
 	jw_ku64(w, "timed_exits", vc->timed_exits);
 	jw_ku64(w, "exit_time_ns", vc->exit_time_ns);
@@ -79,7 +78,7 @@ void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
 	for (size_t i = 0; i < vc->nr_residency; i++) {
 		jw_obj_open(w);
 		jw_ku64(w, "cpu", vc->residency[i].cpu);
-		jw_ku64(w, "entries", vc->residency[i].entries);
+		jw_ku64(w, "exits", vc->residency[i].exits);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
@@ -120,6 +119,8 @@ void jw_config(struct jw *w, const struct vs_config *cfg)
 		jw_kbool(w, "timing", cfg->timing);
 	if (cfg->mask & VS_CFG_MIGR_RATE)
 		jw_ku64(w, "migr_rate", cfg->migr_rate);
+	if (cfg->mask & VS_CFG_TIMING_EVERY)
+		jw_ku64(w, "timing_every", cfg->timing_every);
 	jw_obj_close(w);
 }
 
@@ -223,8 +224,8 @@ static void text_vcpu(FILE *f, const struct vs_vcpu *vc)
 		fprintf(f, "-");
 	else
 		fprintf(f, "%u", vc->pcpu);
-	fprintf(f, "  %s  exits %" PRIu64 "  entries %" PRIu64 "\n",
-		vs_isa_name(vc->isa), vc->exits, vc->entries);
+	fprintf(f, "  %s  exits %" PRIu64 "\n", vs_isa_name(vc->isa),
+		vc->exits);
 	fprintf(f, "    migrations %" PRIu64 " (smt %" PRIu64 ", llc %" PRIu64
 		", node %" PRIu64 ", remote %" PRIu64 ")\n", vc->migrations,
 		vc->migr[VCPUSTAT_DIST_SMT], vc->migr[VCPUSTAT_DIST_LLC],
@@ -273,15 +274,15 @@ static void text_vcpu(FILE *f, const struct vs_vcpu *vc)
 		uint64_t tot = 0;
 
 		for (size_t i = 0; i < vc->nr_residency; i++)
-			tot += vc->residency[i].entries;
-		fprintf(f, "    residency (entries per CPU):");
+			tot += vc->residency[i].exits;
+		fprintf(f, "    residency (exits per CPU):");
 		for (size_t i = 0; i < vc->nr_residency; i++)
 			fprintf(f, "%s cpu%u %s (%s%%)", i ? "," : "",
 				vc->residency[i].cpu,
 				fmt_count(a, sizeof(a),
-					  vc->residency[i].entries),
+					  vc->residency[i].exits),
 				fmt_pct(b, sizeof(b),
-					vc->residency[i].entries, tot));
+					vc->residency[i].exits, tot));
 		fputc('\n', f);
 	}
 }
@@ -303,9 +304,12 @@ void dump_text(FILE *f, const struct vs_snapshot *snap,
 			st->events_sent, st->events_lost, st->migr_suppressed);
 	}
 	if (cfg) {
-		fprintf(f, "config: timing %s, delta events ",
+		fprintf(f, "config: timing %s",
 			(cfg->mask & VS_CFG_TIMING) ?
 			(cfg->timing ? "on" : "off") : "?");
+		if ((cfg->mask & VS_CFG_TIMING_EVERY) && cfg->timing_every > 1)
+			fprintf(f, " (1 exit in %u)", cfg->timing_every);
+		fprintf(f, ", delta events ");
 		if (!(cfg->mask & VS_CFG_SNAPSHOT_MS))
 			fprintf(f, "?");
 		else if (cfg->snapshot_ms)

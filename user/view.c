@@ -18,7 +18,7 @@ const struct vs_vcpu *vcpu_prev(const struct vs_vcpu *cur,
 	if (!prev)
 		return NULL;
 	p = vs_snapshot_find_vcpu(prev, cur->vm_id, cur->vcpu_id);
-	if (!p || cur->exits < p->exits || cur->entries < p->entries ||
+	if (!p || cur->exits < p->exits ||
 	    cur->migrations < p->migrations)
 		return NULL;
 	return p;
@@ -32,7 +32,6 @@ void vcpu_delta(const struct vs_vcpu *cur, const struct vs_vcpu *prev,
 	if (!prev)
 		prev = &zero;
 	d->exits = vs_delta(cur->exits, prev->exits);
-	d->entries = vs_delta(cur->entries, prev->entries);
 	d->migrations = vs_delta(cur->migrations, prev->migrations);
 	d->exit_time_ns = vs_delta(cur->exit_time_ns, prev->exit_time_ns);
 	d->timed_exits = vs_delta(cur->timed_exits, prev->timed_exits);

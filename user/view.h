@@ -24,7 +24,7 @@ struct rtab {
 };
 
 struct vdelta {
-	uint64_t exits, entries, migrations, exit_time_ns, timed_exits;
+	uint64_t exits, migrations, exit_time_ns, timed_exits;
 	uint64_t migr[VCPUSTAT_DIST_MAX + 1];
 };
 

@@ -97,7 +97,6 @@ static struct nla_policy vcpu_pol[VCPUSTAT_VCPU_A_MAX + 1] = {
 	[VCPUSTAT_VCPU_A_TID]		= { .type = NLA_U32 },
 	[VCPUSTAT_VCPU_A_PCPU]		= { .type = NLA_U32 },
 	[VCPUSTAT_VCPU_A_EXITS]		= { .type = NLA_U64 },
-	[VCPUSTAT_VCPU_A_ENTRIES]	= { .type = NLA_U64 },
 	[VCPUSTAT_VCPU_A_MIGRATIONS]	= { .type = NLA_U64 },
 	[VCPUSTAT_VCPU_A_MIGR_SMT]	= { .type = NLA_U64 },
 	[VCPUSTAT_VCPU_A_MIGR_LLC]	= { .type = NLA_U64 },
@@ -124,7 +123,7 @@ static struct nla_policy reason_pol[VCPUSTAT_REASON_A_MAX + 1] = {
 
 static struct nla_policy res_pol[VCPUSTAT_RESIDENCY_A_MAX + 1] = {
 	[VCPUSTAT_RESIDENCY_A_CPU]	= { .type = NLA_U32 },
-	[VCPUSTAT_RESIDENCY_A_ENTRIES]	= { .type = NLA_U64 },
+	[VCPUSTAT_RESIDENCY_A_EXITS]	= { .type = NLA_U64 },
 };
 
 static struct nla_policy migr_pol[VCPUSTAT_MIGRATION_A_MAX + 1] = {
@@ -141,6 +140,7 @@ static struct nla_policy cfg_pol[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_SNAPSHOT_MS]	= { .type = NLA_U32 },
 	[VCPUSTAT_CONFIG_A_TIMING]	= { .type = NLA_U8 },
 	[VCPUSTAT_CONFIG_A_MIGR_RATE]	= { .type = NLA_U32 },
+	[VCPUSTAT_CONFIG_A_TIMING_EVERY] = { .type = NLA_U32 },
 };
 
 static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
@@ -270,7 +270,7 @@ static int parse_residency(struct nlattr *nest, struct vs_vcpu *vc)
 			continue;
 		r = &vc->residency[vc->nr_residency++];
 		r->cpu = nla_get_u32(tb[VCPUSTAT_RESIDENCY_A_CPU]);
-		r->entries = u64_or(tb[VCPUSTAT_RESIDENCY_A_ENTRIES], 0);
+		r->exits = u64_or(tb[VCPUSTAT_RESIDENCY_A_EXITS], 0);
 	}
 	return 0;
 }
@@ -291,7 +291,6 @@ static int parse_vcpu(struct nlattr *nest, struct vs_vcpu *vc)
 	vc->pcpu = u32_or(tb[VCPUSTAT_VCPU_A_PCPU], VS_NO_CPU);
 	vc->isa = u32_or(tb[VCPUSTAT_VCPU_A_ISA], 0);
 	vc->exits = u64_or(tb[VCPUSTAT_VCPU_A_EXITS], 0);
-	vc->entries = u64_or(tb[VCPUSTAT_VCPU_A_ENTRIES], 0);
 	vc->migrations = u64_or(tb[VCPUSTAT_VCPU_A_MIGRATIONS], 0);
 	vc->migr[VCPUSTAT_DIST_SMT] = u64_or(tb[VCPUSTAT_VCPU_A_MIGR_SMT], 0);
 	vc->migr[VCPUSTAT_DIST_LLC] = u64_or(tb[VCPUSTAT_VCPU_A_MIGR_LLC], 0);
@@ -345,6 +344,11 @@ static void parse_config(struct nlattr *nest, struct vs_config *cfg)
 	if (tb[VCPUSTAT_CONFIG_A_MIGR_RATE]) {
 		cfg->mask |= VS_CFG_MIGR_RATE;
 		cfg->migr_rate = nla_get_u32(tb[VCPUSTAT_CONFIG_A_MIGR_RATE]);
+	}
+	if (tb[VCPUSTAT_CONFIG_A_TIMING_EVERY]) {
+		cfg->mask |= VS_CFG_TIMING_EVERY;
+		cfg->timing_every =
+			nla_get_u32(tb[VCPUSTAT_CONFIG_A_TIMING_EVERY]);
 	}
 }
 
@@ -868,6 +872,10 @@ int vs_set_config(struct vs_ctx *ctx, const struct vs_config *cfg)
 		goto full;
 	if ((cfg->mask & VS_CFG_MIGR_RATE) &&
 	    nla_put_u32(msg, VCPUSTAT_CONFIG_A_MIGR_RATE, cfg->migr_rate))
+		goto full;
+	if ((cfg->mask & VS_CFG_TIMING_EVERY) &&
+	    nla_put_u32(msg, VCPUSTAT_CONFIG_A_TIMING_EVERY,
+			cfg->timing_every))
 		goto full;
 	nla_nest_end(msg, nest);
 	return transact(ctx, msg, NULL, NULL, NULL);

@@ -46,10 +46,10 @@ struct vs_reason {
 	uint64_t time_max_ns;		/* 0 when timed == 0 */
 };
 
-/* Guest entries of one vCPU on one host CPU (VCPUSTAT_RESIDENCY_A_*). */
+/* Exits of one vCPU handled on one host CPU (VCPUSTAT_RESIDENCY_A_*). */
 struct vs_residency {
 	uint32_t cpu;
-	uint64_t entries;
+	uint64_t exits;
 };
 
 /* One vCPU (VCPUSTAT_VCPU_A_*), plus the VM it belongs to. */
@@ -59,10 +59,9 @@ struct vs_vcpu {
 	uint32_t vcpu_id;		/* KVM vcpu_id (APIC id-ish) */
 	uint32_t idx;			/* KVM vcpu_idx, dense from 0 */
 	uint32_t tid;			/* thread that last ran it, 0: unknown */
-	uint32_t pcpu;			/* CPU of the last entry, VS_NO_CPU */
+	uint32_t pcpu;			/* CPU of the last exit, VS_NO_CPU */
 	uint32_t isa;			/* VCPUSTAT_ISA_*, 0: unknown */
 	uint64_t exits;
-	uint64_t entries;
 	uint64_t migrations;		/* all distances */
 	uint64_t migr[VCPUSTAT_DIST_MAX + 1];	/* by enum vcpustat_distance;
 						 * [VCPUSTAT_DIST_UNSPEC] = 0 */
@@ -119,11 +118,13 @@ struct vs_filter {
 #define VS_CFG_SNAPSHOT_MS	(1u << 0)
 #define VS_CFG_TIMING		(1u << 1)
 #define VS_CFG_MIGR_RATE	(1u << 2)
+#define VS_CFG_TIMING_EVERY	(1u << 3)
 struct vs_config {
 	unsigned int mask;
 	uint32_t snapshot_ms;		/* 0 = DELTA events off */
 	bool timing;
 	uint32_t migr_rate;		/* MIGRATE events per second, 0 = off */
+	uint32_t timing_every;		/* time 1 exit in N (random), 1 = all */
 };
 
 /* VCPUSTAT_STATUS_A_*. */

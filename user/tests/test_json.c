@@ -46,7 +46,7 @@ static const char *contract_py =
 "assert v[\"pcpu\"]==0 and vm[\"vcpus\"][1][\"pcpu\"] is None\n"
 "assert len(v[\"hist\"])==40 and v[\"hist\"][39]==39\n"
 "assert v[\"migrations_by_distance\"]=={\"smt\":1,\"llc\":2,\"node\":3,\"remote\":1}\n"
-"assert v[\"residency\"][1]==dict(cpu=3,entries=v[\"exits\"]-v[\"exits\"]//2)\n"
+"assert v[\"residency\"][1]==dict(cpu=3,exits=v[\"exits\"]-v[\"exits\"]//2)\n"
 "r={x[\"name\"]:x for x in v[\"reasons\"]}\n"
 "assert set(r)=={\"cpuid\",\"io\",\"npf\",\"hlt\",\"other\",\"unknown\",\"0x7ff\"},set(r)\n"
 "c=r[\"cpuid\"]\n"

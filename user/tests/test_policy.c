@@ -62,7 +62,7 @@ static void feed(struct ap_policy *p, const struct fake_vcpu *f, uint64_t now)
 	for (int c = 0; c < 8; c++)
 		if (f->resid[c])
 			r[n++] = (struct vs_residency){ .cpu = (uint32_t)c,
-							.entries = f->resid[c] };
+							.exits = f->resid[c] };
 	s.vm_id = f->vm;
 	s.vcpu_id = f->id;
 	s.tid = f->tid;
@@ -160,8 +160,8 @@ T_TEST(policy_rate_trigger_pins_to_most_resident)
 	T_EQ(d[0].migrations, 20);
 	T_EQ(d[0].window_ns, 5 * SEC);
 	T_EQ(d[0].top_cpu, 2);
-	T_EQ(d[0].home_entries, 2000);
-	T_EQ(d[0].total_entries, 2030);
+	T_EQ(d[0].home_exits, 2000);
+	T_EQ(d[0].total_exits, 2030);
 	T_EQ(cpuset_count(&d[0].cpus), 1);
 	T_ASSERT(cpuset_isset(&d[0].cpus, 2));
 	T_EQ(d[0].pid, 100);
@@ -169,7 +169,7 @@ T_TEST(policy_rate_trigger_pins_to_most_resident)
 	ap_decision_format(&d[0], line, sizeof(line));
 	T_ASSERT(strstr(line, "pin vm 1 pid 100 vcpu 0 tid 101") != NULL);
 	T_ASSERT(strstr(line, "rate: 20 migrations (0 cross-node) in 5.00s, max 10") != NULL);
-	T_ASSERT(strstr(line, "cpu 2: 99% of 2030 entries") != NULL);
+	T_ASSERT(strstr(line, "cpu 2: 99% of 2030 exits") != NULL);
 	T_EQ(ap_vcpu_state(p, 1, 0, &home), AP_ST_PINNED);
 	T_EQ(home, 2);
 
@@ -232,7 +232,7 @@ T_TEST(policy_numa_trigger_and_dominant_node)
 	fv_init(&b, 1, 1, 102, "0-7");
 	feed(p, &a, 0);
 	feed(p, &b, 0);
-	/* vCPU 0 lives on node 0 (lots of entries there, no migrations). */
+	/* vCPU 0 lives on node 0 (lots of exits there, no migrations). */
 	a.resid[1] += 100000;
 	feed(p, &a, 5 * SEC);
 	/* vCPU 1 migrated once, to node 1, and ran mostly on cpu 5. */
@@ -250,7 +250,7 @@ T_TEST(policy_numa_trigger_and_dominant_node)
 	T_EQ(d[0].remote, 1);
 	T_EQ(d[0].vm_node, 0);
 	T_EQ(d[0].top_cpu, 5);
-	/* Node 0 wins over residency; cpu 2 has the most entries there. */
+	/* Node 0 wins over residency; cpu 2 has the most exits there. */
 	T_EQ(d[0].to, 2);
 	T_EQ(d[0].node, 0);
 	T_ASSERT(strstr(d[0].why, "off the VM's node 0") != NULL);
@@ -1020,7 +1020,7 @@ T_TEST(policy_counter_reset_and_unknown_input)
 	feed(p, &v, 5 * SEC);
 	T_EQ(ap_vcpu_state(p, 1, 1, NULL), AP_ST_NONE);
 	{
-		struct vs_residency r = { .cpu = 5000, .entries = 7 };
+		struct vs_residency r = { .cpu = 5000, .exits = 7 };
 		struct ap_sample s = { .vm_id = 1, .vcpu_id = 2, .tid = 7,
 				       .pcpu = 9999, .residency = &r,
 				       .nr_residency = 1, .have_affinity = true };

@@ -158,7 +158,6 @@ void t_snapshot(struct vs_snapshot *s, unsigned int nvms,
 				vc->timed_exits += r->timed;
 				vc->exit_time_ns += r->time_sum_ns;
 			}
-			vc->entries = vc->exits;
 			vc->migrations = 7;
 			vc->migr[VCPUSTAT_DIST_SMT] = 1;
 			vc->migr[VCPUSTAT_DIST_LLC] = 2;
@@ -168,9 +167,9 @@ void t_snapshot(struct vs_snapshot *s, unsigned int nvms,
 				vc->hist[h] = (uint64_t)h;
 			vc->nr_residency = 2;
 			vc->residency[0].cpu = 0;
-			vc->residency[0].entries = vc->entries / 2;
+			vc->residency[0].exits = vc->exits / 2;
 			vc->residency[1].cpu = 3;
-			vc->residency[1].entries = vc->entries - vc->entries / 2;
+			vc->residency[1].exits = vc->exits - vc->exits / 2;
 			vm->exits += vc->exits;
 			vm->migrations += vc->migrations;
 			vm->exit_time_ns += vc->exit_time_ns;

@@ -51,7 +51,9 @@
  *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM (nest, vcpustat_vm_attr)
  * VCPUSTAT_CMD_VM_GONE_NTF: a VM was destroyed; final totals.
  *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM (nest, vcpustat_vm_attr)
- * VCPUSTAT_CMD_MIGRATE_NTF: a vCPU entered the guest on another pCPU.
+ * VCPUSTAT_CMD_MIGRATE_NTF: a vCPU exited on another pCPU than its previous
+ *   exit (migrations and residency are counted at kvm_exit, on the CPU
+ *   that handles the exit).
  *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
  *   VCPUSTAT_A_MIGRATION (nest, vcpustat_migration_attr)
  * VCPUSTAT_CMD_DELTA_NTF: periodic per-vCPU deltas.
@@ -150,9 +152,9 @@ enum vcpustat_vcpu_attr {
 	VCPUSTAT_VCPU_A_ID,		/* u32: KVM vcpu_id */
 	VCPUSTAT_VCPU_A_IDX,		/* u32: KVM vcpu_idx */
 	VCPUSTAT_VCPU_A_TID,		/* u32: thread that last ran it */
-	VCPUSTAT_VCPU_A_PCPU,		/* u32: pCPU of the last entry */
+	VCPUSTAT_VCPU_A_PCPU,		/* u32: pCPU of the last exit */
 	VCPUSTAT_VCPU_A_EXITS,		/* u64 */
-	VCPUSTAT_VCPU_A_ENTRIES,	/* u64 */
+	VCPUSTAT_VCPU_A_UNUSED,		/* was guest entries; not sent */
 	VCPUSTAT_VCPU_A_MIGRATIONS,	/* u64: all distances */
 	VCPUSTAT_VCPU_A_MIGR_SMT,	/* u64: to an SMT sibling */
 	VCPUSTAT_VCPU_A_MIGR_LLC,	/* u64: same last-level cache */
@@ -196,7 +198,7 @@ enum vcpustat_residency_attr {
 	VCPUSTAT_RESIDENCY_A_UNSPEC,
 	VCPUSTAT_RESIDENCY_A_PAD,
 	VCPUSTAT_RESIDENCY_A_CPU,	/* u32 */
-	VCPUSTAT_RESIDENCY_A_ENTRIES,	/* u64: guest entries on that CPU */
+	VCPUSTAT_RESIDENCY_A_EXITS,	/* u64: exits handled on that CPU */
 	__VCPUSTAT_RESIDENCY_A_MAX
 };
 
@@ -238,6 +240,12 @@ enum vcpustat_config_attr {
 	VCPUSTAT_CONFIG_A_TIMING,	/* u8: 1 = time exits, 0 = don't */
 	/* u32: max MIGRATE_NTF per second, 0 = no migration events */
 	VCPUSTAT_CONFIG_A_MIGR_RATE,
+	/*
+	 * u32, 1..65536: with TIMING, time one exit in N on average, chosen
+	 * at random per vCPU; 1 (default) = every exit. TIMED counts say how
+	 * many were timed; sums, histograms, min and max cover those.
+	 */
+	VCPUSTAT_CONFIG_A_TIMING_EVERY,
 	__VCPUSTAT_CONFIG_A_MAX
 };
 

@@ -142,15 +142,14 @@ static void fill_vcpu(struct vs_vcpu *vc, uint64_t vm_id, uint32_t pid,
 			b++;
 		vc->hist[b] += r->count;
 	}
-	vc->entries = vc->exits;
 	vc->migrations = (uint64_t)(secs * 2);
 	vc->migr[VCPUSTAT_DIST_SMT] = vc->migrations / 2;
 	vc->migr[VCPUSTAT_DIST_LLC] = vc->migrations - vc->migrations / 2;
 	vc->nr_residency = 2;
 	vc->residency[0].cpu = 0;
-	vc->residency[0].entries = vc->entries / 4;
+	vc->residency[0].exits = vc->exits / 4;
 	vc->residency[1].cpu = 1;
-	vc->residency[1].entries = vc->entries - vc->entries / 4;
+	vc->residency[1].exits = vc->exits - vc->exits / 4;
 }
 
 static const char *const comms[] = {
