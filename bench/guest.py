@@ -154,7 +154,9 @@ def vs_unload():
 def vs_set(**kv):
     keys = {"snapshot_ms": (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS, vsnl.nla_u32),
             "timing": (vsnl.VCPUSTAT_CONFIG_A_TIMING, vsnl.nla_u8),
-            "migr_rate": (vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE, vsnl.nla_u32)}
+            "migr_rate": (vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE, vsnl.nla_u32),
+            "timing_every": (vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY,
+                             vsnl.nla_u32)}
     inner = b"".join(keys[k][1](keys[k][0], int(v)) for k, v in kv.items())
     g = vsnl.Genl()
     try:
@@ -196,14 +198,21 @@ class Baseline(Config):
 
 
 class Vcpustat(Config):
-    def __init__(self, ko, timing, prefix="vcpustat", what="vcpustat.ko"):
-        self.ko, self.timing = ko, timing
-        self.name = f"{prefix}_timing_{'on' if timing else 'off'}"
-        self.note = f"{what} loaded, timing={int(timing)} (vsnl.py set)"
+    def __init__(self, ko, timing, prefix="vcpustat", what="vcpustat.ko",
+                 every=1):
+        self.ko, self.timing, self.every = ko, timing, every
+        self.name = f"{prefix}_timing_{'on' if timing else 'off'}" + \
+            (f"_every{every}" if every > 1 else "")
+        self.note = f"{what} loaded, timing={int(timing)}" + \
+            (f" timing_every={every}" if every > 1 else "") + \
+            " (vsnl.py set)"
 
     def attach(self):
         vs_load(self.ko)
-        vs_set(timing=int(self.timing))
+        if self.every > 1:
+            vs_set(timing=int(self.timing), timing_every=self.every)
+        else:
+            vs_set(timing=int(self.timing))
 
     def detach(self):
         g = vsnl.Genl()
@@ -216,14 +225,15 @@ class Vcpustat(Config):
 
 
 class NullProbe(Config):
-    name = "nullprobe"
-    note = "vs_nullprobe.ko: empty probes on kvm_exit + kvm_entry (dispatch floor)"
-
-    def __init__(self, ko):
-        self.ko = ko
+    def __init__(self, ko, entry=True):
+        self.ko, self.entry = ko, entry
+        self.name = "nullprobe" if entry else "nullprobe_exit"
+        self.note = ("vs_nullprobe.ko: empty probes on kvm_exit + kvm_entry"
+                     if entry else "vs_nullprobe.ko entry=0: an empty probe "
+                     "on kvm_exit only") + " (dispatch floor)"
 
     def attach(self):
-        sh(f"insmod {self.ko}")
+        sh(f"insmod {self.ko} entry={int(self.entry)}")
 
     def detach(self):
         sh("rmmod vs_nullprobe")
@@ -353,8 +363,10 @@ def make_configs(names, ko, nullprobe_ko=None, prop_ko=None):
         "prop_off": lambda: Vcpustat(prop_ko, False, "proposal", prop),
         "baseline": lambda: Baseline(),
         "nullprobe": lambda: NullProbe(nullprobe_ko),
+        "nullprobe_exit": lambda: NullProbe(nullprobe_ko, entry=False),
         "vs_on": lambda: Vcpustat(ko, True),
         "vs_off": lambda: Vcpustat(ko, False),
+        "vs_on16": lambda: Vcpustat(ko, True, every=16),
         "ftrace": lambda: Ftrace(),
         "perf_kvm": lambda: Perf("kvm_stat"),
         "perf_exit": lambda: Perf("exit"),

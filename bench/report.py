@@ -8,13 +8,15 @@ import os
 import statistics
 import sys
 
-CFG_ORDER = ["baseline", "nullprobe", "vcpustat_timing_on", "vcpustat_timing_off",
+CFG_ORDER = ["baseline", "nullprobe", "nullprobe_exit", "vcpustat_timing_on",
+             "vcpustat_timing_on_every16", "vcpustat_timing_off",
              "proposal_timing_on", "proposal_timing_off",
              "ftrace", "perf_kvm_stat", "perf_record_kvm_exit", "bpftrace"]
 WL_ORDER = ["cpuid_1vcpu", "io_1vcpu", "mixed_1vcpu", "mixed_2vcpu"]
 TRACERS = ["ftrace", "perf_kvm_stat", "perf_record_kvm_exit", "bpftrace"]
-VCPUSTAT = ["vcpustat_timing_on", "vcpustat_timing_off"]
-ANCHORS = ["nullprobe"]
+VCPUSTAT = ["vcpustat_timing_on", "vcpustat_timing_on_every16",
+            "vcpustat_timing_off"]
+ANCHORS = ["nullprobe", "nullprobe_exit"]
 PROPOSAL = ["proposal_timing_on", "proposal_timing_off"]
 
 
@@ -95,8 +97,9 @@ def overhead(recs, out):
                    "1 − ratio, added = +ns (insn) per exit):\n")
         cols = [c for c in ANCHORS + VCPUSTAT + PROPOSAL + TRACERS if c in s]
         out.append("| workload | " + " | ".join(cols) +
-                   " | vcpustat timing on ÷ cheapest tracer | timing off ÷ cheapest |")
-        out.append("|---|" + "---|" * (len(cols) + 2))
+                   " | " + " | ".join(f"{c[len('vcpustat_'):]} ÷ cheapest tracer"
+                                      for c in VCPUSTAT) + " |")
+        out.append("|---|" + "---|" * (len(cols) + len(VCPUSTAT)))
         for wl in WL_ORDER:
             cells, tr = [], []
             for c in cols:
@@ -155,18 +158,19 @@ def ubench(recs, out):
     info = {r["kver"]: r for r in recs if r["kind"] == "ubench_info"
             and "sizeof_vcpu" in r}
     out.append("\n### Accounting micro-benchmark (vs_ubench.ko)\n")
-    out.append("Per exit = one `vs_vcpu_account_exit()` + one "
-               "`vs_vcpu_account_entry()` (the module's own probe.o), "
-               "with the probes' argument expressions; *empty* = the same "
-               "loop calling empty functions of the same signatures. "
-               "Median batch of N pairs / N, interrupts off; under icount "
+    out.append("Per exit = one `vs_vcpu_account_exit()` and, for a timed "
+               "exit, one `vs_vcpu_account_entry()` with the entry probe's "
+               "clock read (the module's own probe.o); *empty* = the same "
+               "loop calling an empty function of the exit accounting's "
+               "signature. *on16*: timing_every=16. "
+               "Median batch of N exits / N, interrupts off; under icount "
                "1 ns = 1 instruction. *codes*: one reason (CPUID) or "
                "5 reasons in turn.\n")
     out.append("| kernel | codes | timing | empty (ns=insn/exit) | accounting | net cost | net, batch spread |")
     out.append("|---|---|---|---|---|---|---|")
     for kv in sorted({r["kver"] for r in rows}):
         for codes in ("one", "mix"):
-            for t in ("off", "on"):
+            for t in ("off", "on", "on16"):
                 e = [r for r in rows if r["kver"] == kv and r["codes"] == codes
                      and r["variant"] == f"empty_{t}"]
                 a = [r for r in rows if r["kver"] == kv and r["codes"] == codes

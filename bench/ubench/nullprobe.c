@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vs_nullprobe: empty probes on kvm_exit and kvm_entry, nothing else.
+ * vs_nullprobe: empty probes on kvm_exit and (entry=1, the default)
+ * kvm_entry, nothing else.
  *
  * The floor of every tracepoint-based tool: what the kernel pays per exit
- * just to call one probe on each of the two tracepoints (static key on,
- * tracepoint iterator, the call, the return). bench/guest.py runs it as the
- * "nullprobe" configuration next to vcpustat, so that vcpustat's cost splits
- * into dispatch (this) and its probes' bodies. The kvm_entry prototype is
- * picked by the same feature test as vcpustat's (kmod/compat.h).
+ * just to call one probe on each tracepoint (static key on, tracepoint
+ * iterator, the call, the return). bench/guest.py runs it as "nullprobe"
+ * (both: vcpustat with timing on hooks both) and "nullprobe_exit" (entry=0:
+ * vcpustat with timing off hooks kvm_exit only), so that vcpustat's cost
+ * splits into dispatch (this) and its probes' bodies. The kvm_entry
+ * prototype is picked by the same feature test as vcpustat's (compat.h).
  */
 #include <linux/module.h>
 #include <linux/tracepoint.h>
 #include "compat.h"
 #include "vcpustat.h"
+
+static bool entry = true;
+module_param(entry, bool, 0444);
+MODULE_PARM_DESC(entry, "also hook kvm_entry (default 1)");
 
 static void vs_null_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 {
@@ -38,7 +44,7 @@ static int __init vs_null_init(void)
 
 	ret = tracepoint_probe_register(&__tracepoint_kvm_exit, vs_null_exit,
 					NULL);
-	if (ret)
+	if (ret || !entry)
 		return ret;
 	ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
 					vs_null_entry_probe(), NULL);
@@ -52,8 +58,9 @@ static int __init vs_null_init(void)
 
 static void __exit vs_null_exit_module(void)
 {
-	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
-				    vs_null_entry_probe(), NULL);
+	if (entry)
+		tracepoint_probe_unregister(&__tracepoint_kvm_entry,
+					    vs_null_entry_probe(), NULL);
 	tracepoint_probe_unregister(&__tracepoint_kvm_exit, vs_null_exit, NULL);
 	tracepoint_synchronize_unregister();
 }

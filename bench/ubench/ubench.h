@@ -3,6 +3,5 @@
 #define VS_UBENCH_H
 #include <linux/types.h>
 struct vs_vcpu;
-void vs_ubench_empty_exit(struct vs_vcpu *vc, u32 isa, u32 code, u64 now);
-void vs_ubench_empty_entry(struct vs_vcpu *vc, int cpu, u64 now);
+void vs_ubench_empty_exit(struct vs_vcpu *vc, u32 code, int cpu);
 #endif
