@@ -102,7 +102,6 @@ static noinline void vs_vcpu_moved(struct vs_vcpu *vc, int prev, int cpu)
 	WRITE_ONCE(vc->last_cpu, cpu);
 }
 
-/* @vc->isa is set (at its first exit, vs_exit_code_slow()). */
 /*
  * A timed exit's start. With timing_every = N > 1, the number of exits to
  * skip before the next timed one is drawn uniformly from 0..2N-2 (mean
@@ -126,6 +125,7 @@ static noinline u64 vs_exit_stamp(struct vs_vcpu *vc)
 	return ktime_get_mono_fast_ns();
 }
 
+/* @vc->isa is set (at its first exit, vs_exit_code_slow()). */
 static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
 						   u32 code, int cpu)
 {

@@ -356,7 +356,7 @@ int ap_vm_add(struct ap_policy *p, uint64_t vm_id, uint32_t pid)
 	vm->id = vm_id;
 	vm->pid = pid;
 	vm->node_exits = calloc((size_t)p->topo.nr_nodes,
-				  sizeof(*vm->node_exits));
+				sizeof(*vm->node_exits));
 	if (!vm->node_exits) {
 		memmove(&p->vms[at], &p->vms[at + 1],
 			(p->nvm - at) * sizeof(*p->vms));

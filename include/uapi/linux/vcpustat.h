@@ -243,7 +243,8 @@ enum vcpustat_config_attr {
 	/*
 	 * u32, 1..65536: with TIMING, time one exit in N on average, chosen
 	 * at random per vCPU; 1 (default) = every exit. TIMED counts say how
-	 * many were timed; sums, histograms, min and max cover those.
+	 * many were timed; sums, histograms, min and max cover those. A new
+	 * value applies to each vCPU after the skip it had already drawn.
 	 */
 	VCPUSTAT_CONFIG_A_TIMING_EVERY,
 	__VCPUSTAT_CONFIG_A_MAX
