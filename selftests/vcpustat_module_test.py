@@ -351,7 +351,7 @@ def set_timing(g, on):
 
 
 def t_timing_switch(g):
-    """timing=0 unhooks kvm_entry: exits still exact, nothing timed; back
+    """timing=0 (kvm_entry unhooked): exits still exact, nothing timed; back
     on, every exit but the held vCPU's last is timed again."""
     errs = []
     set_timing(g, False)
@@ -911,7 +911,7 @@ def t_pinned_lifecycle(g0):
 def main():
     names = ["module_loads", "exact_counts_1vcpu", "exact_counts_2vcpus",
              "exact_counts_8vcpus", "migrations_exact_by_distance",
-             "exit_times_and_histogram", "timing_off_unhooks_entry",
+             "exit_times_and_histogram", "timing_off_exact_untimed",
              "timing_every_samples",
              "vm_identity", "reset_scope",
              "bad_input_rejected_with_extack", "privilege_and_netns",
@@ -972,7 +972,7 @@ def main():
         return errs, f"distance classes exercised: {classes}"
     run("migrations_exact_by_distance", mig)
     run("exit_times_and_histogram", t_timing, g)
-    run("timing_off_unhooks_entry", t_timing_switch, g)
+    run("timing_off_exact_untimed", t_timing_switch, g)
     run("timing_every_samples", t_timing_sampled, g)
     run("vm_identity", t_identity, g)
     run("reset_scope", t_reset, g)
