@@ -88,9 +88,11 @@ static noinline void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
 	smp_store_release(&vc->reset_done, req);
 }
 
-/* An exit on another CPU than the previous one. */
-static noinline void vs_vcpu_moved(struct vs_vcpu *vc, int prev, int cpu)
+/* An exit on another CPU than the previous one (or the first exit). */
+static noinline void vs_vcpu_moved(struct vs_vcpu *vc, int cpu)
 {
+	int prev = vc->last_cpu;
+
 	if (prev >= 0) {
 		u32 dist = vs_topo_distance(prev, cpu);
 
@@ -140,7 +142,7 @@ static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
 	WRITE_ONCE(vc->exits, vc->exits + 1);
 	WRITE_ONCE(vc->residency[cpu], vc->residency[cpu] + 1);
 	if (unlikely(vc->last_cpu != cpu))
-		vs_vcpu_moved(vc, vc->last_cpu, cpu);
+		vs_vcpu_moved(vc, cpu);
 	if (unlikely(vc->tid != current->pid))
 		WRITE_ONCE(vc->tid, current->pid);
 	/* For the kvm_entry probe: exit_ts stays 0 for an untimed exit. */
@@ -173,16 +175,14 @@ static void vs_account_time(struct vs_vcpu *vc, u64 now)
 }
 
 /*
- * Close the pending exit if it was timed: exit_ts is 0 when it was not,
- * and set together with pending otherwise (both by this vCPU's exit).
+ * Close the pending exit; callers check it was timed (exit_ts != 0: set
+ * together with pending, both by this vCPU's exit) before reading @now.
  */
 static __always_inline void __vs_vcpu_account_entry(struct vs_vcpu *vc,
 						    u64 now)
 {
-	if (vc->exit_ts) {
-		vs_account_time(vc, now);
-		vc->exit_ts = 0;
-	}
+	vs_account_time(vc, now);
+	vc->exit_ts = 0;
 }
 
 /*

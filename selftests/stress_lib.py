@@ -309,15 +309,7 @@ def config(g=None):
     return {CONFIG_NAMES.get(k, k): v for k, v in c.items()}
 
 
-def set_config(g, **kv):
-    keys = {"snapshot_ms": (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS, vsnl.nla_u32),
-            "timing": (vsnl.VCPUSTAT_CONFIG_A_TIMING, vsnl.nla_u8),
-            "migr_rate": (vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE, vsnl.nla_u32),
-            "timing_every": (vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY,
-                             vsnl.nla_u32)}
-    inner = b"".join(keys[k][1](keys[k][0], int(v)) for k, v in kv.items())
-    g.request(vsnl.VCPUSTAT_CMD_SET_CONFIG,
-              vsnl.nla_nest(vsnl.VCPUSTAT_A_CONFIG, inner))
+set_config = vsnl.set_config
 
 
 def vms(g):

@@ -343,9 +343,7 @@ def t_timing(g):
 
 
 def set_timing(g, on):
-    g.request(vsnl.VCPUSTAT_CMD_SET_CONFIG, vsnl.nla_nest(
-        vsnl.VCPUSTAT_A_CONFIG, vsnl.nla_u8(vsnl.VCPUSTAT_CONFIG_A_TIMING,
-                                            int(on))))
+    vsnl.set_config(g, timing=int(on))
     if config(g)[vsnl.VCPUSTAT_CONFIG_A_TIMING] != int(on):
         raise RuntimeError(f"timing did not read back as {int(on)}")
 
@@ -382,12 +380,6 @@ def t_timing_switch(g):
     return errs
 
 
-def set_timing_every(g, n):
-    g.request(vsnl.VCPUSTAT_CMD_SET_CONFIG, vsnl.nla_nest(
-        vsnl.VCPUSTAT_A_CONFIG,
-        vsnl.nla_u32(vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, n)))
-
-
 def t_timing_sampled(g):
     """timing_every=4: about one exit in 4 timed, per reason too.
 
@@ -397,7 +389,7 @@ def t_timing_sampled(g):
     exit timed (the setting ignored) or none fails them.
     """
     errs = []
-    set_timing_every(g, 4)
+    vsnl.set_config(g, timing_every=4)
     try:
         if config(g)[vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY] != 4:
             errs.append("timing_every does not read back as 4")
@@ -420,7 +412,7 @@ def t_timing_sampled(g):
         finally:
             drv.stop()
     finally:
-        set_timing_every(g, 1)
+        vsnl.set_config(g, timing_every=1)
     return errs
 
 

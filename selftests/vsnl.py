@@ -370,6 +370,22 @@ def get_config(g):
     return decode_top(c, b)
 
 
+# SET_CONFIG keys by name, with the attribute and its encoder.
+CONFIG_KEYS = {
+    "snapshot_ms": (VCPUSTAT_CONFIG_A_SNAPSHOT_MS, nla_u32),
+    "timing": (VCPUSTAT_CONFIG_A_TIMING, nla_u8),
+    "migr_rate": (VCPUSTAT_CONFIG_A_MIGR_RATE, nla_u32),
+    "timing_every": (VCPUSTAT_CONFIG_A_TIMING_EVERY, nla_u32),
+}
+
+
+def set_config(g, **kv):
+    """SET_CONFIG with the given keys (CONFIG_KEYS) only."""
+    inner = b"".join(CONFIG_KEYS[k][1](CONFIG_KEYS[k][0], int(v))
+                     for k, v in kv.items())
+    g.request(VCPUSTAT_CMD_SET_CONFIG, nla_nest(VCPUSTAT_A_CONFIG, inner))
+
+
 def listen(g, seconds, count=None):
     """Collect events for up to @seconds (or until @count)."""
     g.join()
@@ -399,14 +415,7 @@ def main(argv):
         g.request(VCPUSTAT_CMD_RESET, a)
         res = {"ok": True}
     elif cmd == "set":
-        keys = {"snapshot_ms": (VCPUSTAT_CONFIG_A_SNAPSHOT_MS, nla_u32),
-                "timing": (VCPUSTAT_CONFIG_A_TIMING, nla_u8),
-                "migr_rate": (VCPUSTAT_CONFIG_A_MIGR_RATE, nla_u32)}
-        inner = b""
-        for kv in argv[2:]:
-            k, v = kv.split("=")
-            inner += keys[k][1](keys[k][0], int(v))
-        g.request(VCPUSTAT_CMD_SET_CONFIG, nla_nest(VCPUSTAT_A_CONFIG, inner))
+        set_config(g, **dict(kv.split("=") for kv in argv[2:]))
         res = {"ok": True}
     elif cmd == "listen":
         cnt = int(argv[3]) if len(argv) > 3 else None
