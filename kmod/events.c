@@ -261,11 +261,11 @@ static bool vs_delta_due(const struct vs_vcpu *vc, u64 now, u64 period)
 }
 
 /*
- * Called by the sweep, after the VM was unlinked and readers are gone.
+ * For a VM the sweep gave: unlinked, and no reader can see it any more.
  * Moves made since the last tick are reported first, or they would never
  * be: the vCPUs are gone before the next tick looks at them.
  */
-void vs_events_vm_gone(struct vs_vm *vm)
+static void vs_events_vm_gone(struct vs_vm *vm)
 {
 	bool listening = vs_listening();
 	u64 now = ktime_get_ns();
@@ -286,11 +286,14 @@ static void vs_tick(struct work_struct *work)
 	u64 period = (u64)READ_ONCE(vs_cfg.snapshot_ms) * NSEC_PER_MSEC;
 	struct vs_vcpu *vc;
 	struct vs_vm *vm;
+	LIST_HEAD(gone);
 	bool listening;
 	u64 now;
 
-	vs_sweep();
-	/* After the sweep, which may have taken long (VM destruction). */
+	vs_sweep(&gone);
+	list_for_each_entry(vm, &gone, dead_node)
+		vs_events_vm_gone(vm);
+	vs_vms_release(&gone);
 	now = ktime_get_ns();
 
 	listening = vs_listening();
@@ -312,14 +315,14 @@ static void vs_tick(struct work_struct *work)
 	}
 	rcu_read_unlock();
 
-	schedule_delayed_work(&vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
+	queue_delayed_work(vs_wq, &vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
 }
 
 void vs_events_start(void)
 {
 	vs_tokens = READ_ONCE(vs_cfg.migr_rate);
 	vs_tokens_ts = ktime_get_ns();
-	schedule_delayed_work(&vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
+	queue_delayed_work(vs_wq, &vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
 }
 
 void vs_events_stop(void)

@@ -32,6 +32,24 @@ module_param_named(migr_rate, vs_cfg.migr_rate, uint, 0444);
 MODULE_PARM_DESC(migr_rate,
 		 "initial max MIGRATE_NTF per second, 0 = none (runtime: SET_CONFIG)");
 
+/*
+ * Test only (selftests): fail init after everything but the family is up,
+ * to prove that a failed load leaves nothing behind and that no request
+ * can reach a module that is about to be freed.
+ */
+static bool vs_test_fail_init;
+module_param_named(test_fail_init, vs_test_fail_init, bool, 0444);
+MODULE_PARM_DESC(test_fail_init, "test only: fail the load at its last step");
+
+/*
+ * The family goes live last, as in WireGuard: once userspace can send a
+ * request or start a dump (which pins the module), nothing can fail, so a
+ * failed load never frees a module that a request still runs in. The tick
+ * starts after it (it asks the family for listeners). Teardown is the
+ * reverse, and safe at any moment: no request or tick is left when the
+ * probes go, and tracepoint_synchronize_unregister() waits for running
+ * probes before the tables and our VM references are released.
+ */
 static int __init vs_init(void)
 {
 	int err;
@@ -50,39 +68,37 @@ static int __init vs_init(void)
 	err = vs_track_init();
 	if (err)
 		return err;
-	err = vs_netlink_init();
-	if (err)
-		goto err_track;
-	vs_events_start();
 	err = vs_probes_register();
 	if (err) {
 		pr_err("vcpustat: cannot attach to kvm_exit (or kvm_entry, for timing): %d\n",
 		       err);
-		goto err_events;
+		goto err_track;
 	}
+	if (vs_test_fail_init) {
+		pr_info("vcpustat: test_fail_init: failing the load\n");
+		err = -EAGAIN;
+		goto err_probes;
+	}
+	err = vs_netlink_init();
+	if (err)
+		goto err_probes;
+	vs_events_start();
 	pr_info("vcpustat %s loaded: max_vcpus=%u\n", VCPUSTAT_VERSION,
 		vs_max_vcpus);
 	return 0;
 
-err_events:
-	vs_events_stop();
-	vs_netlink_exit();
+err_probes:
+	vs_probes_unregister();
 err_track:
 	vs_track_exit();
 	return err;
 }
 
-/*
- * Safe at any moment: probes go first (and tracepoint_synchronize_unregister
- * waits for running ones), then the worker, then the family (a dump still
- * in flight pins the module, so we never get here during one), and only
- * then are the tables and our VM references released.
- */
 static void __exit vs_exit(void)
 {
-	vs_probes_unregister();
 	vs_events_stop();
 	vs_netlink_exit();
+	vs_probes_unregister();
 	vs_track_exit();
 }
 

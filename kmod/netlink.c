@@ -267,7 +267,7 @@ int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm)
 	    VS_PUT_U64(skb, VCPUSTAT_VM_A_AGE_NS,
 		       ktime_get_ns() - vm->first_seen, VCPUSTAT_VM_A_PAD) ||
 	    VS_PUT_U64(skb, VCPUSTAT_VM_A_UNTRACKED_EXITS,
-		       atomic64_read(&vm->untracked), VCPUSTAT_VM_A_PAD)) {
+		       vs_vm_untracked(vm), VCPUSTAT_VM_A_PAD)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -526,6 +526,8 @@ static int vs_fill_status(struct sk_buff *skb)
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_ALLOC_FAIL, VS_PCPU(alloc_fail),
 		       pad) ||
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_BAD_LAYOUT, VS_PCPU(bad_layout),
+		       pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_NOMEM_EXITS, VS_PCPU(nomem),
 		       pad) ||
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_EVENTS_SENT,
 		       vs_events_stat(VS_EV_SENT), pad) ||

@@ -33,23 +33,33 @@
  *    tracepoints); the vendor module is released by kvm_destroy_vm() last.
  *
  * Hot path: a lookup in a fixed-size RCU hash keyed by the vcpu pointer.
- * Only first sight takes vs_lock (once per vCPU) and allocates, with
- * GFP_NOWAIT; a failure is counted and retried on the next exit.
+ * First sight (once per vCPU) takes a record from a preallocated pool
+ * under vs_lock, a raw spinlock: probes and the kprobe handler run with
+ * preemption (VMX: IRQs) off, where PREEMPT_RT's spinlock_t and the slab
+ * allocator sleep. So nothing reachable from them allocates or takes a
+ * sleeping lock (scripts/atomic-check proves it on the RT build).
  */
 #include <linux/hash.h>
 #include <linux/hashtable.h>
 #include <linux/kprobes.h>
 #include <linux/log2.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/workqueue.h>
 #include "vcpustat.h"
 
 DEFINE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
 
-/* Serializes changes to vs_vms, the hashes and the counts below. */
-static DEFINE_SPINLOCK(vs_lock);
+/*
+ * Serializes changes to vs_vms, the hashes, the pools and the counts
+ * below. Raw: taken in probe and kprobe context (see the top). Held only
+ * for list and hash updates, never across a walk of the VMs.
+ */
+static DEFINE_RAW_SPINLOCK(vs_lock);
 LIST_HEAD(vs_vms);
 u64 vs_generation;
 u64 vs_vms_seen;
@@ -68,21 +78,141 @@ unsigned int vs_vcpu_hash_bits;
 static DEFINE_HASHTABLE(vs_vm_hash, 8);
 
 /*
- * Dropping our reference may run kvm_destroy_vm(): an SRCU grace period and
- * the MMU teardown, tens of ms each under load. The sweep hands that to
- * this unbound queue so that dead VMs are destroyed in parallel and the
- * tick (deltas, migrations, announcements) never waits for them.
+ * The module's own unbound workqueue: pool refills, the tick (events.c)
+ * and, when VMs are pinned, the kvm_put_kvm() that may destroy a VM (an
+ * SRCU grace period and the MMU teardown, tens of ms each under load), so
+ * dead VMs are destroyed in parallel, never in the tick's way (F3), and
+ * none of it runs on system_wq.
  */
-static struct workqueue_struct *vs_put_wq;
+struct workqueue_struct *vs_wq;
 
-static void vs_vm_free(struct vs_vm *vm);
+/*
+ * Record pools. First sight runs in probe context and cannot allocate, so
+ * it takes ready records from here; vs_pool_refill() (process context)
+ * tops them up to their target. A pool found empty doubles its target
+ * (up to max_vcpus): the exits of a vCPU met while its pool is empty are
+ * counted as nomem exits (module-wide, and per VM when the VM is known)
+ * until the refill, which first sight kicks when a pool is half empty.
+ */
+struct vs_pool {
+	struct list_head free;		/* vs_lock */
+	u32 nr;				/* vs_lock; read racily for the kick */
+	u32 target;			/* refill only */
+	bool ran_dry;			/* a hint: set by takers, read by refill */
+};
+
+#define VS_POOL_VCPUS	32
+#define VS_POOL_VMS	8
+
+static struct vs_pool vs_vcpu_pool, vs_vm_pool;
+static void vs_pool_refill_work(struct work_struct *work);
+static DECLARE_WORK(vs_refill_work, vs_pool_refill_work);
+
+static struct list_head *vs_pool_take_locked(struct vs_pool *pool)
+{
+	struct list_head *e;
+
+	if (list_empty(&pool->free)) {
+		WRITE_ONCE(pool->ran_dry, true);
+		return NULL;
+	}
+	e = pool->free.next;
+	list_del(e);
+	pool->nr--;
+	return e;
+}
+
+static void vs_vm_free(struct vs_vm *vm)
+{
+	free_percpu(vm->untracked);
+	kfree(vm);
+}
+
+static struct vs_vm *vs_vm_new(void)
+{
+	struct vs_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+
+	if (!vm)
+		return NULL;
+	vm->untracked = alloc_percpu(u64);
+	if (!vm->untracked) {
+		kfree(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+/* One pool to its target; returns false on an allocation failure. */
+static bool vs_pool_fill(struct vs_pool *pool, bool vcpus)
+{
+	unsigned long flags;
+	struct list_head *e;
+
+	if (READ_ONCE(pool->ran_dry)) {
+		WRITE_ONCE(pool->ran_dry, false);
+		pool->target = min(pool->target * 2,
+				   max_t(u32, vs_max_vcpus, VS_POOL_VCPUS));
+	}
+	while (READ_ONCE(pool->nr) < pool->target) {
+		if (vcpus) {
+			struct vs_vcpu *vc;
+
+			vc = kmem_cache_zalloc(vs_vcpu_cache, GFP_KERNEL);
+			e = vc ? &vc->vm_node : NULL;
+		} else {
+			struct vs_vm *vm = vs_vm_new();
+
+			e = vm ? &vm->node : NULL;
+		}
+		if (!e) {
+			this_cpu_inc(vs_pcpu_stats.alloc_fail);
+			return false;
+		}
+		raw_spin_lock_irqsave(&vs_lock, flags);
+		list_add(e, &pool->free);
+		pool->nr++;
+		raw_spin_unlock_irqrestore(&vs_lock, flags);
+	}
+	return true;
+}
+
+static void vs_pool_refill_work(struct work_struct *work)
+{
+	vs_pool_fill(&vs_vm_pool, false);
+	vs_pool_fill(&vs_vcpu_pool, true);
+}
+
+/* From first sight: a refill on the unbound queue (raw locks only). */
+static void vs_pool_kick(void)
+{
+	if (READ_ONCE(vs_vcpu_pool.nr) <= vs_vcpu_pool.target / 2 ||
+	    READ_ONCE(vs_vm_pool.nr) <= vs_vm_pool.target / 2)
+		queue_work(vs_wq, &vs_refill_work);
+}
+
+static void vs_pool_drain(void)
+{
+	struct vs_vcpu *vc, *vtmp;
+	struct vs_vm *vm, *tmp;
+
+	list_for_each_entry_safe(vc, vtmp, &vs_vcpu_pool.free, vm_node)
+		kmem_cache_free(vs_vcpu_cache, vc);
+	list_for_each_entry_safe(vm, tmp, &vs_vm_pool.free, node)
+		vs_vm_free(vm);
+	INIT_LIST_HEAD(&vs_vcpu_pool.free);
+	INIT_LIST_HEAD(&vs_vm_pool.free);
+	vs_vcpu_pool.nr = 0;
+	vs_vm_pool.nr = 0;
+}
+
+static void vs_vm_release(struct vs_vm *vm);
 
 static void vs_vm_put_work(struct work_struct *work)
 {
 	struct vs_vm *vm = container_of(work, struct vs_vm, put_work);
 
 	kvm_put_kvm(vm->kvm);
-	vs_vm_free(vm);
+	vs_vm_release(vm);
 }
 
 static struct vs_vm *vs_vm_lookup(const struct kvm *kvm)
@@ -119,47 +249,53 @@ static int vs_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 	unsigned long flags;
 	struct vs_vm *vm;
 
-	spin_lock_irqsave(&vs_lock, flags);
+	raw_spin_lock_irqsave(&vs_lock, flags);
 	vm = vs_vm_lookup(kvm);
 	if (vm) {
 		vs_vm_unlink_locked(vm);
 		list_add_tail(&vm->dead_node, &vs_destroyed);
 	}
-	spin_unlock_irqrestore(&vs_lock, flags);
+	raw_spin_unlock_irqrestore(&vs_lock, flags);
 	return 0;
 }
 
+/* kvm.ko's own symbol: never a same-named function of another module. */
 static struct kprobe vs_destroy_kp = {
-	.symbol_name = "kvm_destroy_vm",
+	.symbol_name = "kvm:kvm_destroy_vm",
 	.pre_handler = vs_destroy_pre,
 };
 
-static struct vs_vm *vs_vm_alloc(struct kvm *kvm)
+/*
+ * A pool record becomes this VM's; vs_lock held. The comm is copied
+ * without get_task_comm(), whose task_lock() sleeps on PREEMPT_RT (and
+ * is what 6.13+'s get_task_comm() does too): a racing rename can only
+ * give a mix of the old and new names, always NUL-terminated.
+ */
+static void vs_vm_init(struct vs_vm *vm, struct kvm *kvm)
 {
-	struct vs_vm *vm = kzalloc(sizeof(*vm), GFP_NOWAIT | __GFP_NOWARN);
-
-	if (!vm)
-		return NULL;
 	vm->kvm = kvm;
 	vm->pid = kvm->userspace_pid;
-	get_task_comm(vm->comm, current->group_leader);
+	memcpy(vm->comm, current->group_leader->comm, sizeof(vm->comm));
+	vm->comm[sizeof(vm->comm) - 1] = '\0';
 	memcpy(vm->stats_id, kvm->stats_id, sizeof(vm->stats_id));
 	vm->stats_id[sizeof(vm->stats_id) - 1] = '\0';
 	vm->first_seen = ktime_get_ns();
 	INIT_LIST_HEAD(&vm->vcpus);
-	atomic64_set(&vm->untracked, 0);
-	return vm;
 }
 
 /* Find or register the VM; called with vs_lock held. */
-static struct vs_vm *vs_vm_get_locked(struct kvm *kvm, struct vs_vm **spare)
+static struct vs_vm *vs_vm_get_locked(struct kvm *kvm)
 {
 	struct vs_vm *vm = vs_vm_lookup(kvm);
+	struct list_head *e;
 
-	if (vm || !*spare)
+	if (vm)
 		return vm;
-	vm = *spare;
-	*spare = NULL;
+	e = vs_pool_take_locked(&vs_vm_pool);
+	if (!e)
+		return NULL;
+	vm = list_entry(e, struct vs_vm, node);
+	vs_vm_init(vm, kvm);
 	if (!vs_hooked)
 		kvm_get_kvm(kvm);
 	vm->id = ++vs_vms_seen;		/* never reused while loaded */
@@ -188,14 +324,20 @@ static void vs_vcpu_insert_locked(struct vs_vm *vm, struct vs_vcpu *vc)
 	vs_generation++;
 }
 
-/* Exits of a vCPU we cannot track: counted, never lost silently. */
-static void vs_untracked_exit(struct kvm *kvm)
+/*
+ * Exits of a vCPU we cannot track: counted, never lost silently. Per CPU,
+ * so that the vCPUs of a VM over the cap share no cache line.
+ */
+static void vs_untracked_exit(struct kvm *kvm, bool cap)
 {
 	struct vs_vm *vm = vs_vm_lookup(kvm);
 
-	this_cpu_inc(vs_pcpu_stats.overflow);
+	if (cap)
+		this_cpu_inc(vs_pcpu_stats.overflow);
+	else
+		this_cpu_inc(vs_pcpu_stats.nomem);
 	if (vm)
-		atomic64_inc(&vm->untracked);
+		this_cpu_inc(*vm->untracked);
 }
 
 static void vs_vcpu_init(struct vs_vcpu *vc, struct vs_vm *vm,
@@ -215,54 +357,55 @@ static void vs_vcpu_init(struct vs_vcpu *vc, struct vs_vm *vm,
 noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
-	struct vs_vm *vm = vs_vm_lookup(kvm), *spare = NULL;
 	struct vs_vcpu *vc = NULL;
+	struct list_head *e;
 	unsigned long flags;
-	bool tracked = false;
+	struct vs_vm *vm;
 
-	/* Over the cap with a known VM: count without taking the lock. */
-	if (vm && atomic_read(&vs_nr_vcpus) >= vs_max_vcpus)
+	/* Over the cap: count without taking the lock. */
+	if (atomic_read(&vs_nr_vcpus) >= vs_max_vcpus)
 		goto untracked;
-	if (!vm) {
-		spare = vs_vm_alloc(kvm);
-		if (!spare)
-			this_cpu_inc(vs_pcpu_stats.alloc_fail);
-	}
-	if (atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
-		vc = kmem_cache_zalloc(vs_vcpu_cache,
-				       GFP_NOWAIT | __GFP_NOWARN);
-		if (!vc)
-			this_cpu_inc(vs_pcpu_stats.alloc_fail);
-	}
+	/* An empty pool: no lock either, until the refill. */
+	if (!READ_ONCE(vs_vcpu_pool.nr))
+		goto nomem;
 
-	spin_lock_irqsave(&vs_lock, flags);
-	vm = vs_vm_get_locked(kvm, &spare);
+	raw_spin_lock_irqsave(&vs_lock, flags);
+	vm = vs_vm_get_locked(kvm);
 	/* Every increment of vs_nr_vcpus happens here: the cap is exact. */
-	if (vm && vc && atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
-		vs_vcpu_init(vc, vm, vcpu);
-		atomic_inc(&vs_nr_vcpus);
-		vs_vcpu_insert_locked(vm, vc);
-		tracked = true;
+	if (vm && atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
+		e = vs_pool_take_locked(&vs_vcpu_pool);
+		if (e) {
+			vc = list_entry(e, struct vs_vcpu, vm_node);
+			vs_vcpu_init(vc, vm, vcpu);
+			atomic_inc(&vs_nr_vcpus);
+			vs_vcpu_insert_locked(vm, vc);
+		}
 	}
-	spin_unlock_irqrestore(&vs_lock, flags);
+	raw_spin_unlock_irqrestore(&vs_lock, flags);
 
-	kfree(spare);
-	if (tracked)
-		return vc;
-	if (vc)
-		kmem_cache_free(vs_vcpu_cache, vc);
+	vs_pool_kick();
+	if (!vc)
+		vs_untracked_exit(kvm, vm && atomic_read(&vs_nr_vcpus) >=
+					       vs_max_vcpus);
+	return vc;
+nomem:
+	WRITE_ONCE(vs_vcpu_pool.ran_dry, true);
+	vs_pool_kick();
+	vs_untracked_exit(kvm, false);
+	return NULL;
 untracked:
-	vs_untracked_exit(kvm);
+	vs_untracked_exit(kvm, true);
 	return NULL;
 }
 
-static void vs_vm_free(struct vs_vm *vm)
+/* A VM and its vCPU records, once no reader can see them. */
+static void vs_vm_release(struct vs_vm *vm)
 {
 	struct vs_vcpu *vc, *tmp;
 
 	list_for_each_entry_safe(vc, tmp, &vm->vcpus, vm_node)
 		kmem_cache_free(vs_vcpu_cache, vc);
-	kfree(vm);
+	vs_vm_free(vm);
 }
 
 /* Unhash @vm so that no new reader finds it; vs_lock held. */
@@ -280,51 +423,84 @@ static void vs_vm_unlink_locked(struct vs_vm *vm)
 }
 
 /*
- * Unlink the VMs that are dead, or all of them, wait until no reader can
- * still see them, then report and release them. Dead: destroyed (the hook
- * already unlinked them) or, without the hook, only our reference left.
- * Process context only: kvm_put_kvm() may destroy the VM, which sleeps.
+ * Unlink the VMs that are dead, or all of them, onto @dead. Dead:
+ * destroyed (the hook already unlinked them) or, when pinned, only our
+ * reference left. In hooked mode that is a splice, not a walk.
  */
-static void vs_release_vms(bool all, bool report)
+static void vs_unlink_dead(struct list_head *dead, bool all)
 {
 	struct vs_vm *vm, *tmp;
 	unsigned long flags;
-	LIST_HEAD(dead);
 
-	spin_lock_irqsave(&vs_lock, flags);
-	list_splice_init(&vs_destroyed, &dead);
-	list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
-		/* With the hook, a struct kvm may be freed: never read it. */
-		if (!all && (vs_hooked ||
-			     refcount_read(&vm->kvm->users_count) > 1))
-			continue;
-		vs_vm_unlink_locked(vm);
-		list_add_tail(&vm->dead_node, &dead);
-	}
-	spin_unlock_irqrestore(&vs_lock, flags);
-	if (list_empty(&dead))
-		return;
-
-	synchronize_rcu();
-	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
-		if (report)
-			vs_events_vm_gone(vm);
-		if (vs_hooked) {
-			vs_vm_free(vm);
-		} else if (report) {
-			INIT_WORK(&vm->put_work, vs_vm_put_work);
-			queue_work(vs_put_wq, &vm->put_work);
-		} else {
-			kvm_put_kvm(vm->kvm);
-			vs_vm_free(vm);
+	raw_spin_lock_irqsave(&vs_lock, flags);
+	list_splice_tail_init(&vs_destroyed, dead);
+	/* With the hook, a struct kvm may be freed: never read it. */
+	if (all || !vs_hooked) {
+		list_for_each_entry_safe(vm, tmp, &vs_vms, node) {
+			if (!all &&
+			    refcount_read(&vm->kvm->users_count) > 1)
+				continue;
+			vs_vm_unlink_locked(vm);
+			list_add_tail(&vm->dead_node, dead);
 		}
 	}
+	raw_spin_unlock_irqrestore(&vs_lock, flags);
 }
 
-/* The tick worker's lifecycle sweep: see the comment at the top. */
-void vs_sweep(void)
+/*
+ * The tick's lifecycle sweep (see the top). VMs unlinked since the last
+ * sweep wait for an RCU grace period (probes run with preemption off,
+ * dumps under rcu_read_lock()) without blocking the tick: each carries a
+ * polled grace-period cookie, and the sweep that finds it elapsed moves
+ * the VM onto @gone, where the counts are final. The caller reports them,
+ * then hands them to vs_vms_release().
+ */
+static LIST_HEAD(vs_dying);		/* tick only */
+
+void vs_sweep(struct list_head *gone)
 {
-	vs_release_vms(false, true);
+	struct vs_vm *vm, *tmp;
+	LIST_HEAD(dead);
+
+	vs_unlink_dead(&dead, false);
+	list_for_each_entry(vm, &dead, dead_node)
+		vm->gp_cookie = start_poll_synchronize_rcu();
+	list_splice_tail(&dead, &vs_dying);
+	list_for_each_entry_safe(vm, tmp, &vs_dying, dead_node)
+		if (poll_state_synchronize_rcu(vm->gp_cookie))
+			list_move_tail(&vm->dead_node, gone);
+}
+
+/* Free (or, pinned, put then free, off the tick) what vs_sweep() gave. */
+void vs_vms_release(struct list_head *gone)
+{
+	struct vs_vm *vm, *tmp;
+
+	list_for_each_entry_safe(vm, tmp, gone, dead_node) {
+		if (vs_hooked) {
+			vs_vm_release(vm);
+		} else {
+			INIT_WORK(&vm->put_work, vs_vm_put_work);
+			queue_work(vs_wq, &vm->put_work);
+		}
+	}
+	INIT_LIST_HEAD(gone);
+}
+
+static u64 vs_vm_untracked_sum(const struct vs_vm *vm)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(vm->untracked, cpu));
+	return sum;
+}
+
+/* Exits of this VM's untracked vCPUs since the last reset. */
+u64 vs_vm_untracked(const struct vs_vm *vm)
+{
+	return vs_vm_untracked_sum(vm) - READ_ONCE(vm->untracked_base);
 }
 
 void vs_reset(u64 vm_id)
@@ -336,6 +512,7 @@ void vs_reset(u64 vm_id)
 	list_for_each_entry_rcu(vm, &vs_vms, node) {
 		if (vm_id && vm->id != vm_id)
 			continue;
+		WRITE_ONCE(vm->untracked_base, vs_vm_untracked_sum(vm));
 		list_for_each_entry_rcu(vc, &vm->vcpus, vm_node)
 			WRITE_ONCE(vc->reset_req, READ_ONCE(vc->reset_req) + 1);
 	}
@@ -363,28 +540,30 @@ int vs_track_init(void)
 {
 	unsigned int i;
 
-	vs_put_wq = alloc_workqueue("vcpustat_put", WQ_UNBOUND, 0);
-	if (!vs_put_wq)
+	vs_wq = alloc_workqueue("vcpustat", WQ_UNBOUND, 0);
+	if (!vs_wq)
 		return -ENOMEM;
 	vs_vcpu_cache = kmem_cache_create("vcpustat_vcpu",
 					  struct_size_t(struct vs_vcpu, residency,
 							nr_cpu_ids),
 					  0, SLAB_HWCACHE_ALIGN, NULL);
-	if (!vs_vcpu_cache) {
-		destroy_workqueue(vs_put_wq);
-		return -ENOMEM;
-	}
+	if (!vs_vcpu_cache)
+		goto err_wq;
 	vs_vcpu_hash_bits = clamp_t(unsigned int,
 				    order_base_2(vs_max_vcpus), 6, 16);
 	vs_vcpu_hash = kvmalloc_array(1U << vs_vcpu_hash_bits,
 				      sizeof(*vs_vcpu_hash), GFP_KERNEL);
-	if (!vs_vcpu_hash) {
-		kmem_cache_destroy(vs_vcpu_cache);
-		destroy_workqueue(vs_put_wq);
-		return -ENOMEM;
-	}
+	if (!vs_vcpu_hash)
+		goto err_cache;
 	for (i = 0; i < (1U << vs_vcpu_hash_bits); i++)
 		INIT_HLIST_HEAD(&vs_vcpu_hash[i]);
+	INIT_LIST_HEAD(&vs_vcpu_pool.free);
+	INIT_LIST_HEAD(&vs_vm_pool.free);
+	vs_vcpu_pool.target = min_t(u32, VS_POOL_VCPUS, vs_max_vcpus);
+	vs_vm_pool.target = VS_POOL_VMS;
+	if (!vs_pool_fill(&vs_vm_pool, false) ||
+	    !vs_pool_fill(&vs_vcpu_pool, true))
+		goto err_pool;
 	/* Before the probes: no VM may be tracked in the wrong mode. */
 	if (vs_hooked) {
 		int err = register_kprobe(&vs_destroy_kp);
@@ -395,17 +574,40 @@ int vs_track_init(void)
 		vs_hooked = !err;
 	}
 	return 0;
+
+err_pool:
+	vs_pool_drain();
+	kvfree(vs_vcpu_hash);
+err_cache:
+	kmem_cache_destroy(vs_vcpu_cache);
+err_wq:
+	destroy_workqueue(vs_wq);
+	return -ENOMEM;
 }
 
-/* Module exit: probes, netlink and the worker are already gone. */
+/*
+ * Module exit, and init's unwinding: probes, netlink and the tick are
+ * already gone, so nothing can take a record or queue work any more.
+ */
 void vs_track_exit(void)
 {
+	struct vs_vm *vm, *tmp;
+	LIST_HEAD(dead);
+
 	/* Waits for running handlers; later destructions are not ours. */
 	if (vs_hooked)
 		unregister_kprobe(&vs_destroy_kp);
-	/* The tick is stopped: finish the puts it queued, then ours. */
-	destroy_workqueue(vs_put_wq);
-	vs_release_vms(true, false);
+	/* Finish queued refills and puts; the tick queues no more. */
+	destroy_workqueue(vs_wq);
+	list_splice_tail_init(&vs_dying, &dead);
+	vs_unlink_dead(&dead, true);
+	synchronize_rcu();
+	list_for_each_entry_safe(vm, tmp, &dead, dead_node) {
+		if (!vs_hooked)
+			kvm_put_kvm(vm->kvm);
+		vs_vm_release(vm);
+	}
+	vs_pool_drain();
 	kvfree(vs_vcpu_hash);
 	kmem_cache_destroy(vs_vcpu_cache);
 }

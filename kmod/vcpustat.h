@@ -102,6 +102,7 @@ struct vs_vm {
 	struct list_head node;		/* vs_vms, ascending @id */
 	struct hlist_node hnode;	/* vs_vm_hash, keyed by @kvm */
 	struct list_head dead_node;	/* private to the sweep */
+	unsigned long gp_cookie;	/* dying: polled RCU grace period */
 	struct work_struct put_work;	/* pinned: kvm_put_kvm() off the tick */
 	struct kvm *kvm;		/* key; read only while pinned */
 	u64 id;
@@ -112,7 +113,8 @@ struct vs_vm {
 	struct list_head vcpus;		/* RCU list of struct vs_vcpu */
 	u32 nr_vcpus;
 	bool announced;			/* VM_NEW_NTF sent (or nobody listened) */
-	atomic64_t untracked;		/* exits of vCPUs over the cap */
+	u64 __percpu *untracked;	/* exits of vCPUs without a record */
+	u64 untracked_base;		/* the sum at the last reset */
 };
 
 /* Configuration, changed by VCPUSTAT_CMD_SET_CONFIG. */
@@ -130,7 +132,8 @@ extern unsigned int vs_max_vcpus;
 
 /* Module-wide counters that stay correct without shared cache lines. */
 struct vs_pcpu_stats {
-	u64 overflow;
+	u64 overflow;			/* exits of vCPUs over the cap */
+	u64 nomem;			/* exits of vCPUs met with no record */
 	u64 alloc_fail;
 	u64 bad_layout;
 };
@@ -147,9 +150,12 @@ int vs_track_init(void);
 void vs_track_exit(void);
 extern struct hlist_head *vs_vcpu_hash;
 extern unsigned int vs_vcpu_hash_bits;
+extern struct workqueue_struct *vs_wq;
 struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu);
-void vs_sweep(void);
+void vs_sweep(struct list_head *gone);
+void vs_vms_release(struct list_head *gone);
 void vs_reset(u64 vm_id);
+u64 vs_vm_untracked(const struct vs_vm *vm);
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
 u64 vs_pcpu_sum(size_t offset);
 
@@ -211,7 +217,6 @@ int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc);
 /* events.c */
 void vs_events_start(void);
 void vs_events_stop(void);
-void vs_events_vm_gone(struct vs_vm *vm);
 u64 vs_events_stat(int which);
 enum { VS_EV_SENT, VS_EV_LOST, VS_EV_SUPPRESSED };
 

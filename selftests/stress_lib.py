@@ -51,6 +51,7 @@ STATUS_NAMES = {
     vsnl.VCPUSTAT_STATUS_A_MIGR_SUPPRESSED: "migr_suppressed",
     vsnl.VCPUSTAT_STATUS_A_GENERATION: "generation",
     vsnl.VCPUSTAT_STATUS_A_BAD_LAYOUT: "bad_layout",
+    vsnl.VCPUSTAT_STATUS_A_NOMEM_EXITS: "nomem_exits",
 }
 CONFIG_NAMES = {
     vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS: "snapshot_ms",

@@ -125,6 +125,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 		printf("overflow         %" PRIu64 "\n", st.overflow);
 		printf("alloc_fail       %" PRIu64 "\n", st.alloc_fail);
 		printf("bad_layout       %" PRIu64 "\n", st.bad_layout);
+		printf("nomem_exits      %" PRIu64 "\n", st.nomem_exits);
 		printf("events_sent      %" PRIu64 "\n", st.events_sent);
 		printf("events_lost      %" PRIu64 "\n", st.events_lost);
 		printf("migr_suppressed  %" PRIu64 "\n", st.migr_suppressed);

@@ -139,6 +139,7 @@ void jw_status(struct jw *w, const struct vs_status *st)
 	jw_ku64(w, "migr_suppressed", st->migr_suppressed);
 	jw_ku64(w, "generation", st->generation);
 	jw_ku64(w, "bad_layout", st->bad_layout);
+	jw_ku64(w, "nomem_exits", st->nomem_exits);
 	jw_obj_close(w);
 }
 
@@ -296,11 +297,13 @@ void dump_text(FILE *f, const struct vs_snapshot *snap,
 		fprintf(f, "module %s: %u VMs, %u vCPUs tracked (max_vcpus %u), "
 			"%" PRIu64 " VMs seen\n", st->version[0] ? st->version :
 			"?", st->vms, st->vcpus, st->max_vcpus, st->vms_seen);
-		fprintf(f, "  untracked exits %" PRIu64 ", alloc failures %"
+		fprintf(f, "  untracked exits %" PRIu64 " (cap) %" PRIu64
+			" (no record ready), alloc failures %"
 			PRIu64 ", unknown-reason exits %" PRIu64
 			", events sent %" PRIu64 " lost %" PRIu64
 			", migrations not reported (rate limit) %" PRIu64 "\n",
-			st->overflow, st->alloc_fail, st->bad_layout,
+			st->overflow, st->nomem_exits, st->alloc_fail,
+			st->bad_layout,
 			st->events_sent, st->events_lost, st->migr_suppressed);
 	}
 	if (cfg) {

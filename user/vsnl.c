@@ -156,6 +156,7 @@ static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
 	[VCPUSTAT_STATUS_A_MIGR_SUPPRESSED] = { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_GENERATION]	= { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_BAD_LAYOUT]	= { .type = NLA_U64 },
+	[VCPUSTAT_STATUS_A_NOMEM_EXITS]	= { .type = NLA_U64 },
 };
 
 static struct nla_policy top_pol[VCPUSTAT_A_MAX + 1] = {
@@ -373,6 +374,7 @@ static void parse_status(struct nlattr *nest, struct vs_status *st)
 	st->migr_suppressed = u64_or(tb[VCPUSTAT_STATUS_A_MIGR_SUPPRESSED], 0);
 	st->generation = u64_or(tb[VCPUSTAT_STATUS_A_GENERATION], 0);
 	st->bad_layout = u64_or(tb[VCPUSTAT_STATUS_A_BAD_LAYOUT], 0);
+	st->nomem_exits = u64_or(tb[VCPUSTAT_STATUS_A_NOMEM_EXITS], 0);
 }
 
 /* ---------------------------------------------------------------- */

@@ -141,6 +141,7 @@ struct vs_status {
 	uint64_t migr_suppressed;
 	uint64_t generation;
 	uint64_t bad_layout;
+	uint64_t nomem_exits;
 };
 
 struct vs_ctx;

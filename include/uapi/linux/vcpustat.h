@@ -140,7 +140,10 @@ enum vcpustat_vm_attr {
 	VCPUSTAT_VM_A_MIGRATIONS,	/* u64: sum over its vCPUs */
 	VCPUSTAT_VM_A_EXIT_TIME_NS,	/* u64: sum over its vCPUs */
 	VCPUSTAT_VM_A_AGE_NS,		/* u64: since first seen */
-	VCPUSTAT_VM_A_UNTRACKED_EXITS,	/* u64: exits of vCPUs over the cap */
+	VCPUSTAT_VM_A_UNTRACKED_EXITS,	/* u64: exits of vCPUs without a record
+					 * (over the cap, or none ready), since
+					 * the last reset
+					 */
 	__VCPUSTAT_VM_A_MAX
 };
 
@@ -261,12 +264,13 @@ enum vcpustat_status_attr {
 	VCPUSTAT_STATUS_A_MAX_VCPUS,	/* u32: the max_vcpus parameter */
 	VCPUSTAT_STATUS_A_VMS_SEEN,	/* u64: VMs seen since load */
 	VCPUSTAT_STATUS_A_OVERFLOW,	/* u64: exits not tracked (cap) */
-	VCPUSTAT_STATUS_A_ALLOC_FAIL,	/* u64: failed atomic allocations */
+	VCPUSTAT_STATUS_A_ALLOC_FAIL,	/* u64: failed record allocations */
 	VCPUSTAT_STATUS_A_EVENTS_SENT,	/* u64 */
 	VCPUSTAT_STATUS_A_EVENTS_LOST,	/* u64: could not build or send */
 	VCPUSTAT_STATUS_A_MIGR_SUPPRESSED, /* u64: by the rate limit */
 	VCPUSTAT_STATUS_A_GENERATION,	/* u64: VM set generation */
 	VCPUSTAT_STATUS_A_BAD_LAYOUT,	/* u64: exits with unknown reason */
+	VCPUSTAT_STATUS_A_NOMEM_EXITS,	/* u64: exits not tracked: no record */
 	__VCPUSTAT_STATUS_A_MAX
 };
 
