@@ -529,6 +529,8 @@ static int vs_fill_status(struct sk_buff *skb)
 		       pad) ||
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_NOMEM_EXITS, VS_PCPU(nomem),
 		       pad) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_STALE_VMS, VS_PCPU(stale_vms),
+		       pad) ||
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_EVENTS_SENT,
 		       vs_events_stat(VS_EV_SENT), pad) ||
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_EVENTS_LOST,

@@ -101,8 +101,12 @@ struct vs_pool {
 	bool ran_dry;			/* a hint: set by takers, read by refill */
 };
 
-#define VS_POOL_VCPUS	32
 #define VS_POOL_VMS	8
+
+unsigned int vs_pool_vcpus = 32;
+module_param_named(pool_vcpus, vs_pool_vcpus, uint, 0444);
+MODULE_PARM_DESC(pool_vcpus,
+		 "vCPU records kept ready for first sight (default 32, at most max_vcpus); doubles whenever it runs dry");
 
 static struct vs_pool vs_vcpu_pool, vs_vm_pool;
 static void vs_pool_refill_work(struct work_struct *work);
@@ -150,8 +154,7 @@ static bool vs_pool_fill(struct vs_pool *pool, bool vcpus)
 
 	if (READ_ONCE(pool->ran_dry)) {
 		WRITE_ONCE(pool->ran_dry, false);
-		pool->target = min(pool->target * 2,
-				   max_t(u32, vs_max_vcpus, VS_POOL_VCPUS));
+		pool->target = min(pool->target * 2, vs_max_vcpus);
 	}
 	while (READ_ONCE(pool->nr) < pool->target) {
 		if (vcpus) {
@@ -354,6 +357,42 @@ static void vs_vcpu_init(struct vs_vcpu *vc, struct vs_vm *vm,
 	vc->rng |= 1;
 }
 
+/*
+ * A VM whose destruction we missed (kprobes disarmed, see vs_vcpu_get()):
+ * unlinked as if the hook had fired, and reported and freed by the sweep.
+ * vs_lock held.
+ */
+static void vs_vm_stale_locked(struct vs_vm *vm)
+{
+	vs_vm_unlink_locked(vm);
+	list_add_tail(&vm->dead_node, &vs_destroyed);
+	this_cpu_inc(vs_pcpu_stats.stale_vms);
+}
+
+/* A live VM has one vCPU per idx: a second one means @vm is stale. */
+static bool vs_vm_has_idx(const struct vs_vm *vm, u32 idx)
+{
+	const struct vs_vcpu *vc;
+
+	list_for_each_entry(vc, &vm->vcpus, vm_node)
+		if (vc->idx == idx)
+			return true;
+	return false;
+}
+
+noinline struct vs_vcpu *vs_vcpu_stale(struct kvm_vcpu *vcpu,
+				       struct vs_vcpu *vc)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&vs_lock, flags);
+	/* Still hashed: no other vCPU has unlinked that VM meanwhile. */
+	if (vs_vcpu_find(vcpu) == vc)
+		vs_vm_stale_locked(vc->vm);
+	raw_spin_unlock_irqrestore(&vs_lock, flags);
+	return vs_vcpu_first_sight(vcpu);
+}
+
 noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
@@ -370,6 +409,10 @@ noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 		goto nomem;
 
 	raw_spin_lock_irqsave(&vs_lock, flags);
+	/* A struct kvm at a dead VM's address: see vs_vcpu_get(). */
+	vm = vs_vm_lookup(kvm);
+	if (vm && vs_vm_has_idx(vm, vcpu->vcpu_idx))
+		vs_vm_stale_locked(vm);
 	vm = vs_vm_get_locked(kvm);
 	/* Every increment of vs_nr_vcpus happens here: the cap is exact. */
 	if (vm && atomic_read(&vs_nr_vcpus) < vs_max_vcpus) {
@@ -559,7 +602,7 @@ int vs_track_init(void)
 		INIT_HLIST_HEAD(&vs_vcpu_hash[i]);
 	INIT_LIST_HEAD(&vs_vcpu_pool.free);
 	INIT_LIST_HEAD(&vs_vm_pool.free);
-	vs_vcpu_pool.target = min_t(u32, VS_POOL_VCPUS, vs_max_vcpus);
+	vs_vcpu_pool.target = vs_pool_vcpus;
 	vs_vm_pool.target = VS_POOL_VMS;
 	if (!vs_pool_fill(&vs_vm_pool, false) ||
 	    !vs_pool_fill(&vs_vcpu_pool, true))

@@ -54,6 +54,7 @@ struct vs_vcpu {
 	u32 time_skip;			/* exits left to skip before a timed one */
 	u32 rng;			/* xorshift32 state for time_skip */
 	u8 src;				/* enum vs_src: how to read exit codes */
+	u64 kvm_exits;			/* vcpu->stat.exits at the last exit */
 
 	/* written by netlink (reset), read by the probes */
 	u32 reset_req;
@@ -129,12 +130,14 @@ struct vs_config {
 
 extern struct vs_config vs_cfg;
 extern unsigned int vs_max_vcpus;
+extern unsigned int vs_pool_vcpus;
 
 /* Module-wide counters that stay correct without shared cache lines. */
 struct vs_pcpu_stats {
 	u64 overflow;			/* exits of vCPUs over the cap */
 	u64 nomem;			/* exits of vCPUs met with no record */
 	u64 alloc_fail;
+	u64 stale_vms;			/* VMs found dead without the hook */
 	u64 bad_layout;
 };
 
@@ -152,6 +155,7 @@ extern struct hlist_head *vs_vcpu_hash;
 extern unsigned int vs_vcpu_hash_bits;
 extern struct workqueue_struct *vs_wq;
 struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu);
+struct vs_vcpu *vs_vcpu_stale(struct kvm_vcpu *vcpu, struct vs_vcpu *vc);
 void vs_sweep(struct list_head *gone);
 void vs_vms_release(struct list_head *gone);
 void vs_reset(u64 vm_id);
@@ -192,12 +196,25 @@ static __always_inline struct vs_vcpu *vs_vcpu_find(const struct kvm_vcpu *vcpu)
 	return NULL;
 }
 
-/* For kvm_exit: a vCPU not found is seen for the first time (out of line). */
+/*
+ * For kvm_exit: a vCPU not found is seen for the first time (out of line).
+ * A record found is checked to still be this vCPU's: KVM's own exit count
+ * (vcpu->stat.exits) never decreases while a vCPU lives, so a smaller one
+ * means that the record's vCPU was freed without kvm_destroy_vm() being
+ * seen (kprobes disarmed) and this is a new vCPU at the same address.
+ */
 static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu)
 {
 	struct vs_vcpu *vc = vs_vcpu_find(vcpu);
+	u64 kvm_exits = READ_ONCE(vcpu->stat.exits);
 
-	return likely(vc) ? vc : vs_vcpu_first_sight(vcpu);
+	if (unlikely(!vc))
+		vc = vs_vcpu_first_sight(vcpu);
+	else if (unlikely(kvm_exits < vc->kvm_exits))
+		vc = vs_vcpu_stale(vcpu, vc);
+	if (likely(vc))
+		vc->kvm_exits = kvm_exits;
+	return vc;
 }
 
 /* reason_svm.c / reason_vmx.c: read the hardware exit code */

@@ -52,6 +52,7 @@ STATUS_NAMES = {
     vsnl.VCPUSTAT_STATUS_A_GENERATION: "generation",
     vsnl.VCPUSTAT_STATUS_A_BAD_LAYOUT: "bad_layout",
     vsnl.VCPUSTAT_STATUS_A_NOMEM_EXITS: "nomem_exits",
+    vsnl.VCPUSTAT_STATUS_A_STALE_VMS: "stale_vms",
 }
 CONFIG_NAMES = {
     vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS: "snapshot_ms",

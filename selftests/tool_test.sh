@@ -1285,11 +1285,11 @@ check(load("cf.out")["config"] == load("cfg0.out")["config"], f"restored {load('
 st = load("cf.out")["status"]
 check(load("ch.out")["config"] == load("cf.out")["config"] and text("ch.out").count("\n") > 5, "config -p")
 for k in ("version", "vms", "vcpus", "max_vcpus", "vms_seen", "overflow", "alloc_fail", "events_sent",
-          "events_lost", "migr_suppressed", "generation", "bad_layout", "nomem_exits"):
+          "events_lost", "migr_suppressed", "generation", "bad_layout", "nomem_exits", "stale_vms"):
     check(k in st, f"status lacks {k}")
 t = text("cg.out")
 for k, v in st.items():
-    if k in ("vms_seen", "overflow", "alloc_fail", "bad_layout", "generation", "nomem_exits"):
+    if k in ("vms_seen", "overflow", "alloc_fail", "bad_layout", "generation", "nomem_exits", "stale_vms"):
         check(re.search(rf"^{k} +{v}$", t, re.M), f"config text: {k} {v} missing")
 print(f"module status: events sent {st['events_sent']} lost {st['events_lost']}, migrations suppressed {st['migr_suppressed']}")
 done()

@@ -126,6 +126,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 		printf("alloc_fail       %" PRIu64 "\n", st.alloc_fail);
 		printf("bad_layout       %" PRIu64 "\n", st.bad_layout);
 		printf("nomem_exits      %" PRIu64 "\n", st.nomem_exits);
+		printf("stale_vms        %" PRIu64 "\n", st.stale_vms);
 		printf("events_sent      %" PRIu64 "\n", st.events_sent);
 		printf("events_lost      %" PRIu64 "\n", st.events_lost);
 		printf("migr_suppressed  %" PRIu64 "\n", st.migr_suppressed);

@@ -140,6 +140,7 @@ void jw_status(struct jw *w, const struct vs_status *st)
 	jw_ku64(w, "generation", st->generation);
 	jw_ku64(w, "bad_layout", st->bad_layout);
 	jw_ku64(w, "nomem_exits", st->nomem_exits);
+	jw_ku64(w, "stale_vms", st->stale_vms);
 	jw_obj_close(w);
 }
 

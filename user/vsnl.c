@@ -157,6 +157,7 @@ static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
 	[VCPUSTAT_STATUS_A_GENERATION]	= { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_BAD_LAYOUT]	= { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_NOMEM_EXITS]	= { .type = NLA_U64 },
+	[VCPUSTAT_STATUS_A_STALE_VMS]	= { .type = NLA_U64 },
 };
 
 static struct nla_policy top_pol[VCPUSTAT_A_MAX + 1] = {
@@ -375,6 +376,7 @@ static void parse_status(struct nlattr *nest, struct vs_status *st)
 	st->generation = u64_or(tb[VCPUSTAT_STATUS_A_GENERATION], 0);
 	st->bad_layout = u64_or(tb[VCPUSTAT_STATUS_A_BAD_LAYOUT], 0);
 	st->nomem_exits = u64_or(tb[VCPUSTAT_STATUS_A_NOMEM_EXITS], 0);
+	st->stale_vms = u64_or(tb[VCPUSTAT_STATUS_A_STALE_VMS], 0);
 }
 
 /* ---------------------------------------------------------------- */

@@ -142,6 +142,7 @@ struct vs_status {
 	uint64_t generation;
 	uint64_t bad_layout;
 	uint64_t nomem_exits;
+	uint64_t stale_vms;
 };
 
 struct vs_ctx;

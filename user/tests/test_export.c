@@ -33,7 +33,7 @@ static const struct vs_status golden_status = {
 	.version = "1.2.3", .vms = 1, .vcpus = 2, .max_vcpus = 64,
 	.vms_seen = 2, .overflow = 3, .alloc_fail = 4, .events_sent = 5,
 	.events_lost = 6, .migr_suppressed = 7, .generation = 8,
-	.bad_layout = 9, .nomem_exits = 10,
+	.bad_layout = 9, .nomem_exits = 10, .stale_vms = 11,
 };
 
 static const struct prom_self golden_self = {

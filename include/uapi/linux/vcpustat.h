@@ -271,6 +271,8 @@ enum vcpustat_status_attr {
 	VCPUSTAT_STATUS_A_GENERATION,	/* u64: VM set generation */
 	VCPUSTAT_STATUS_A_BAD_LAYOUT,	/* u64: exits with unknown reason */
 	VCPUSTAT_STATUS_A_NOMEM_EXITS,	/* u64: exits not tracked: no record */
+	/* u64: VMs found destroyed without the kvm_destroy_vm hook firing */
+	VCPUSTAT_STATUS_A_STALE_VMS,
 	__VCPUSTAT_STATUS_A_MAX
 };
 
