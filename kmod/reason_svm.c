@@ -73,12 +73,14 @@ bool vs_svm_layout_check(const struct vs_svm_head *h, size_t size,
  * kvm_main.c allocates each vCPU from its kvm_vcpu kmem_cache and frees
  * it by the struct kvm_vcpu pointer, so the vcpu_svm starts the slab
  * object: ksize() bounds it. ksize() is exported in 6.1 and 6.12 and
- * works on any slab object (__ksize(): the slab's cache, slab_ksize());
- * it returns the object's slot, object_size up to the cache's stride
- * (object_size exactly under KASAN or slab debugging), never beyond the
- * slot. It takes no lock and does not sleep: fine in the exit probe,
- * which calls this once per vCPU. kvm_vcpu_cache itself is not exported,
- * so kmem_cache_size() cannot give the exact size.
+ * works on any slab object (__ksize(): the slab's cache, slab_ksize()).
+ * In 6.x it only reports: its kernel-doc names kmalloc() pointers and
+ * forbids using the slack beyond the requested size, which KASAN and
+ * UBSAN_BOUNDS may flag. We only read, and within the slot: slab_ksize()
+ * is object_size (the requested vcpu_size) under KASAN or slab debugging,
+ * at most the cache's stride otherwise. It takes no lock and does not
+ * sleep: fine in the exit probe, which calls this once per vCPU. The
+ * exact size would need kmem_cache_size(kvm_vcpu_cache), not exported.
  */
 bool vs_svm_layout_ok(const struct kvm_vcpu *vcpu)
 {
