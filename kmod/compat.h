@@ -9,6 +9,7 @@
 #ifndef VCPUSTAT_COMPAT_H
 #define VCPUSTAT_COMPAT_H
 
+#include <linux/kvm_host.h>
 #include <linux/netlink.h>
 #include <net/genetlink.h>
 
@@ -76,5 +77,24 @@
 #else
 #define VS_MCGRP_FLAGS		0
 #endif
+
+/*
+ * A TDX guest's vCPU (KVM_X86_TDX_VM, where KVM has TDX support):
+ * tdx_vcpu_run() emits kvm_exit with isa VMX, but the TDX module ran the
+ * guest and this vCPU has no VMCS. KVM decodes the exit reason from
+ * TDH.VP.ENTER's result; VMREAD would find no current VMCS or, worse,
+ * another vCPU's. The probe counts such exits as unknown instead.
+ * struct kvm_arch's vm_type (6.8) predates the constant, so where the
+ * uapi header defines it, the field exists; without it there are no TDX
+ * guests to tell apart.
+ */
+static inline bool vs_vcpu_is_tdx(const struct kvm_vcpu *vcpu)
+{
+#ifdef KVM_X86_TDX_VM
+	return vcpu->kvm->arch.vm_type == KVM_X86_TDX_VM;
+#else
+	return false;
+#endif
+}
 
 #endif /* VCPUSTAT_COMPAT_H */

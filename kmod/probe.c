@@ -209,7 +209,7 @@ static noinline u32 vs_exit_code_slow(struct vs_vcpu *vc,
 	if (vc->src == VS_SRC_UNSET) {
 		if (isa == VCPUSTAT_ISA_SVM && vs_svm_layout_ok(vcpu))
 			vc->src = VS_SRC_SVM;
-		else if (isa == VCPUSTAT_ISA_VMX)
+		else if (isa == VCPUSTAT_ISA_VMX && !vs_vcpu_is_tdx(vcpu))
 			vc->src = VS_SRC_VMX;
 		else
 			vc->src = VS_SRC_NONE;

@@ -29,6 +29,10 @@ static inline const struct vs_svm_head *vs_svm(const struct kvm_vcpu *vcpu)
 	return container_of(vcpu, struct vs_svm_head, vcpu);
 }
 
+/* reason_svm.c: vs_svm_layout_ok() is this on the live vCPU. */
+bool vs_svm_layout_check(const struct vs_svm_head *h, size_t size,
+			 u64 me_mask);
+
 /* Only for a vCPU whose layout vs_svm_layout_ok() accepted. */
 static __always_inline u32 vs_svm_exit_code(const struct kvm_vcpu *vcpu)
 {

@@ -2,14 +2,29 @@
 /*
  * VMX exit reasons, read architecturally with VMREAD.
  *
- * Both kvm_entry and kvm_exit fire inside vmx_vcpu_run() with IRQs off and
- * this vCPU's VMCS current on this CPU (5.16 through 6.18), so
- * VMREAD(VM_EXIT_REASON) returns the value KVM stored in
- * vmx->exit_reason.full and its kvm_exit event reports. KVM overrides it in
- * two rare cases this cannot see: a failed VM-entry (reported as 0xdead)
- * and "emulation required" (EXIT_REASON_INVALID_STATE).
+ * kvm_exit (isa VMX) fires in vmx_vcpu_run() just after KVM stored
+ * exit_reason.full = vmcs_read32(VM_EXIT_REASON) (6.12 and later: in
+ * vmx_vcpu_enter_exit()), with IRQs off: vcpu_enter_guest() disables them
+ * before the vcpu_run call and enables them after handle_exit_irqoff().
+ * Nothing in between loads another VMCS (vcpu_put/load need preemption;
+ * the NMI handling there does no VMPTRLD), so VMREAD(VM_EXIT_REASON) in
+ * the probe reads this vCPU's current VMCS (vmcs02 for a nested guest, as
+ * KVM does) and returns the code the event reports. KVM's synthesized
+ * reasons never reach kvm_exit: emulation_required returns before
+ * kvm_entry, a failed VMLAUNCH/VMRESUME (vmx->fail) before kvm_exit.
+ * Checked in Debian's 6.1.192 and 6.12 sources and in the KVM x86 tree
+ * (kvm-x86/linux 09c6f74e, newer than 6.18).
  *
- * COMPILED ONLY: the test machines offer no VMX under TCG (see README).
+ * Without a current VMCS, VMREAD fails (VMfailInvalid) without faulting
+ * and the exit counts as unknown: e.g. KVM on Hyper-V with an enlightened
+ * VMCS, which KVM never VMPTRLDs (untested). It cannot #UD: kvm_exit with
+ * isa VMX comes only from vmx_vcpu_run() and tdx_vcpu_run(), both in VMX
+ * root operation. A TDX guest has no VMCS; a current one would be another
+ * vCPU's, so the probe never reads one for it (vs_vcpu_is_tdx(),
+ * compat.h): its exits count as unknown.
+ *
+ * make check does not run this yet (issue 13 adds a Bochs rig); outside
+ * the project it counted a simple guest's exits exactly in Bochs.
  */
 #include <asm/vmx.h>
 #include "vcpustat.h"

@@ -16,8 +16,9 @@ export VCPUSTAT_KO=${VCPUSTAT_KO:-$top/build/$(uname -r)/vcpustat.ko}
 export PATH=$top/user:$PATH
 
 # Order matters: the module test loads and unloads the module itself; the
-# others expect it loaded.
+# others expect it loaded (the unit test loads only its own test module).
 TESTS=${VCPUSTAT_GUEST_TESTS:-"
+	reason_unit.sh
 	workload_vs_tracefs.sh
 	vcpustat_module_test.py
 	tool_test.sh
@@ -33,7 +34,7 @@ limit=900
 for t in $TESTS; do
 	[ -e "$here/$t" ] || continue
 	case $t in
-	vcpustat_module_test.py) ;;
+	vcpustat_module_test.py|reason_unit.sh) ;;
 	*)	lsmod | grep -q '^vcpustat ' || insmod "$VCPUSTAT_KO" ;;
 	esac
 	echo "# vcpustat-prog $t start"
