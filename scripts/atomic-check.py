@@ -67,6 +67,7 @@ ALLOW = {
     "memcpy": "string op",
     "__virt_addr_valid": "arithmetic on the address",
     "get_llc_id": "per-CPU read",
+    "ksize": "reads the slab cache's object size, no lock",
     "__sanitizer_cov_trace_pc": "kcov",
 }
 
