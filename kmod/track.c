@@ -44,6 +44,8 @@
 #include <linux/kprobes.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -490,6 +492,22 @@ static void vs_unlink_dead(struct list_head *dead, bool all)
 	raw_spin_unlock_irqrestore(&vs_lock, flags);
 }
 
+static u64 vs_vm_untracked_sum(const struct vs_vm *vm)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(vm->untracked, cpu));
+	return sum;
+}
+
+/* Exits of this VM's untracked vCPUs since the last reset. */
+u64 vs_vm_untracked(const struct vs_vm *vm)
+{
+	return vs_vm_untracked_sum(vm) - READ_ONCE(vm->untracked_base);
+}
+
 /*
  * The tick's lifecycle sweep (see the top). VMs unlinked since the last
  * sweep wait for an RCU grace period (probes run with preemption off,
@@ -500,11 +518,58 @@ static void vs_unlink_dead(struct list_head *dead, bool all)
  */
 static LIST_HEAD(vs_dying);		/* tick only */
 
+static u64 vs_vm_exits(const struct vs_vm *vm)
+{
+	const struct vs_vcpu *vc;
+	u64 sum = vs_vm_untracked_sum(vm);
+
+	list_for_each_entry_rcu(vc, &vm->vcpus, vm_node)
+		sum += READ_ONCE(vc->exits);
+	return sum;
+}
+
+/*
+ * Hooked mode, when kvm_destroy_vm() was not seen (kprobes disarmed): a
+ * dead VM whose addresses KVM never reuses would stay tracked for good.
+ * Once a second, a VM that made no exit for that second and whose
+ * creating process is gone is taken for dead and reclaimed as stale.
+ * Safe, since nothing here dereferences its struct kvm; if it was in fact
+ * alive (its fd passed to another process, then idle), its next exit
+ * registers it anew. Pinned VMs never need this: our reference keeps
+ * them, and the sweep sees their users_count.
+ */
+static void vs_reap_orphans(void)
+{
+	static u64 last;
+	u64 now = ktime_get_ns();
+	unsigned long flags;
+	struct vs_vm *vm;
+
+	if (!vs_hooked || now - last < NSEC_PER_SEC)
+		return;
+	last = now;
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vs_vms, node) {
+		u64 exits = vs_vm_exits(vm);
+		bool idle = exits == vm->reap_exits;
+
+		vm->reap_exits = exits;
+		if (!idle || !vm->pid || find_pid_ns(vm->pid, &init_pid_ns))
+			continue;
+		raw_spin_lock_irqsave(&vs_lock, flags);
+		if (vs_vm_lookup(vm->kvm) == vm)
+			vs_vm_stale_locked(vm);
+		raw_spin_unlock_irqrestore(&vs_lock, flags);
+	}
+	rcu_read_unlock();
+}
+
 void vs_sweep(struct list_head *gone)
 {
 	struct vs_vm *vm, *tmp;
 	LIST_HEAD(dead);
 
+	vs_reap_orphans();
 	vs_unlink_dead(&dead, false);
 	list_for_each_entry(vm, &dead, dead_node)
 		vm->gp_cookie = start_poll_synchronize_rcu();
@@ -528,22 +593,6 @@ void vs_vms_release(struct list_head *gone)
 		}
 	}
 	INIT_LIST_HEAD(gone);
-}
-
-static u64 vs_vm_untracked_sum(const struct vs_vm *vm)
-{
-	u64 sum = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(*per_cpu_ptr(vm->untracked, cpu));
-	return sum;
-}
-
-/* Exits of this VM's untracked vCPUs since the last reset. */
-u64 vs_vm_untracked(const struct vs_vm *vm)
-{
-	return vs_vm_untracked_sum(vm) - READ_ONCE(vm->untracked_base);
 }
 
 void vs_reset(u64 vm_id)

@@ -116,6 +116,7 @@ struct vs_vm {
 	bool announced;			/* VM_NEW_NTF sent (or nobody listened) */
 	u64 __percpu *untracked;	/* exits of vCPUs without a record */
 	u64 untracked_base;		/* the sum at the last reset */
+	u64 reap_exits;			/* tick only: exits at the last reap */
 };
 
 /* Configuration, changed by VCPUSTAT_CMD_SET_CONFIG. */
