@@ -104,7 +104,8 @@ def run_workload(args, tag):
         os.unlink(js)
     t0 = mono()
     r = subprocess.run([WL] + args + ["--json", js], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
+                       stderr=subprocess.STDOUT, text=True,
+                       preexec_fn=many_fds)
     t1 = mono()
     d = json.load(open(js))
     if r.returncode or d.get("status") != "ok":

@@ -13,7 +13,7 @@
  *  - DELTA per vCPU whose counters changed, checked every snapshot_ms,
  *    and, with heartbeat_ms, an all-zero one for a vCPU quiet that long.
  * So the stream is bounded by busy vCPUs x (tick + snapshot rate), whatever
- * the exit rate: idle vCPUs cost nothing (RELIABILITY.md: 1024 idle vCPUs
+ * the exit rate: idle vCPUs cost nothing (BENCHMARKS.md: 1024 idle vCPUs
  * made 9,300 DELTA/s when every vCPU sent one every period).
  * Nothing is built when nobody listens (genl_has_listeners()).
  *
