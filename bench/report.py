@@ -296,12 +296,13 @@ def events(recs, out):
                "time (the module's timers run in guest time). "
                "ping = events of the 1-exit VMs run until the watcher "
                "printed a line (proof it was listening), not counted in "
-               "events (runs before 0.3 held a 'delta-marker' VM instead). "
+               "events (earlier runs held a 'delta-marker' VM instead, "
+               "which sent a delta every period before issue 14). "
                "Gaps = missing sequence numbers "
                "across everything received; listener CPU = user+sys of the "
                "watch process from wait4 (exact total). Idle cases: the "
-               "held VMs make no exits; since 0.3 only vCPUs that changed "
-               "send a delta.\n")
+               "held VMs make no exits; only vCPUs that changed "
+               "send a delta (issue 14).\n")
     out.append("| kernel | case | window s (guest) | events | events/s | by type | seq gaps | lost reported | vCPU moves done | MIGRATE folded (suppressed) | listener CPU s | listener CPU % |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["kver"], r["case"])):
