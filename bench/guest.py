@@ -104,7 +104,8 @@ def run_workload(args, tag):
         os.unlink(js)
     t0 = mono()
     r = subprocess.run([WL] + args + ["--json", js], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
+                       stderr=subprocess.STDOUT, text=True,
+                       preexec_fn=many_fds)
     t1 = mono()
     d = json.load(open(js))
     if r.returncode or d.get("status") != "ok":
@@ -644,24 +645,34 @@ def phase_dump(a):
 
 
 # ---------------------------------------------------------------- events
+def ping():
+    """A 1-vCPU VM that makes one exit and ends: VM_NEW, DELTA, VM_GONE."""
+    r = subprocess.run([WL, "--io", "1"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    return json.loads(r.stdout)["pid"]
+
+
 def watch_run(work, marker=True):
     """`vcpustat watch -j` around work(), from the moment it provably
     receives events (a line arrived) to 0.3 s (guest) after work() ends.
 
-    Readiness: a held 1-vCPU "marker" VM, tracked, makes the module send
-    it a DELTA every snapshot_ms; the first line the watcher prints proves
-    it has joined the group. Those marker deltas (10/s) are counted apart.
+    Readiness: "ping" VMs (one exit each, then gone) are run until the
+    watcher prints a line, which proves it has joined the group. An idle
+    held VM would not do: only vCPUs that changed send DELTA. The pings'
+    events, some of which land in the window, are counted apart ("ping").
+    @marker is kept for the callers; readiness is the same either way.
     """
-    mk = hold_vms(1, 1) if marker else None
     out = "/tmp/watch.jsonl"
     f = open(out, "w")
     w = subprocess.Popen([TOOL, "watch", "-j", "-t", "3600"],
                          stdout=f, stderr=subprocess.STDOUT)
     t_end = time.monotonic() + 600
+    pings = set()
     while os.path.getsize(out) == 0:
         if w.poll() is not None or time.monotonic() > t_end:
             raise RuntimeError("watch: no event: " + open(out).read())
-        time.sleep(0.05)
+        pings.add(ping())
+        time.sleep(0.2)
     n0 = sum(1 for _ in open(out))
     t0 = mono()
     info = work()
@@ -670,10 +681,7 @@ def watch_run(work, marker=True):
     w.send_signal(signal.SIGINT)
     _, status, ru = os.wait4(w.pid, 0)
     f.close()
-    if mk:
-        release(mk)
     types, seqs, lost, supp, bad = {}, [], 0, 0, 0
-    marker_pid = None
     lines = open(out).read().splitlines()
     for i, line in enumerate(lines):
         try:
@@ -684,12 +692,10 @@ def watch_run(work, marker=True):
         if "seq" in e:
             seqs.append(e["seq"])
         if i < n0:
-            if e.get("type") == "delta":
-                marker_pid = e.get("pid")
             continue
         t = e.get("type", "?")
-        if marker and t == "delta" and e.get("pid") == marker_pid:
-            t = "delta-marker"
+        if e.get("pid") in pings:
+            t = "ping"
         types[t] = types.get(t, 0) + 1
         if t == "lost":
             lost += e.get("count", 0)
@@ -697,7 +703,7 @@ def watch_run(work, marker=True):
         if isinstance(m, int):
             supp += m
     gaps = sum(b - a - 1 for a, b in zip(seqs, seqs[1:]) if b > a + 1)
-    n = sum(v for k, v in types.items() if k not in ("lost",))
+    n = sum(v for k, v in types.items() if k not in ("lost", "ping"))
     return {"guest_s": (t1 - t0) / 1e9, "types": types, "events": n,
             "seq_gaps": gaps, "lost_reported": lost, "suppressed": supp,
             "unparsed": bad, "watch_exit": os.waitstatus_to_exitcode(status),
@@ -713,14 +719,14 @@ def phase_events(a):
     cfg = vsnl.get_config(g)
     g.close()
 
-    def busy(vcpus, extra, secs):
+    def busy(vcpus, extra, secs, vms=1):
         def work():
-            r = run_workload(["--vcpus", str(vcpus), "--seconds", str(secs),
-                              *extra], "ev")
+            r = run_workload(["--vms", str(vms), "--vcpus", str(vcpus),
+                              "--seconds", str(secs), *extra], "ev")
             d = json.load(open("/tmp/wl-ev.json"))
             moves = sum(v["moves_count"] for vm in d["vms"] for v in vm["vcpus"])
-            return {"workload": {"vcpus": vcpus, "args": extra, **r,
-                                 "moves": moves}}
+            return {"workload": {"vms": vms, "vcpus": vcpus, "args": extra,
+                                 **r, "moves": moves}}
         return work
 
     sh(f"{TOOL} config -j >/dev/null")  # page cache: the tool starts fast
@@ -753,6 +759,11 @@ def phase_events(a):
         emit({"kind": "events", "case": f"delta_{n}idle", "snapshot_ms": 100, **r})
         log(f"events delta_{n}idle", json.dumps(r)[:300])
         release(p)
+    # 4. deltas of as many busy vCPUs: one per vCPU per period
+    vms, vcpus = LAYOUTS[1024]
+    r = watch_run(busy(vcpus, ["--cpuid", "200"], a.secs, vms))
+    emit({"kind": "events", "case": "delta_1024busy", "snapshot_ms": 100, **r})
+    log("events delta_1024busy", json.dumps(r)[:300])
     g = vsnl.Genl()
     c = vsnl.get_config(g)
     g.close()

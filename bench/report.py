@@ -294,11 +294,15 @@ def events(recs, out):
     out.append("Window: from the first event the watcher printed (it has "
                "joined the group) to 0.3 s after the work ended, in guest "
                "time (the module's timers run in guest time). "
-               "delta-marker = the 1-vCPU VM held to prove the watcher was "
-               "listening (10 events/s). Gaps = missing sequence numbers "
+               "ping = events of the 1-exit VMs run until the watcher "
+               "printed a line (proof it was listening), not counted in "
+               "events (earlier runs held a 'delta-marker' VM instead, "
+               "which sent a delta every period before issue 14). "
+               "Gaps = missing sequence numbers "
                "across everything received; listener CPU = user+sys of the "
                "watch process from wait4 (exact total). Idle cases: the "
-               "held VMs make no exits, only their periodic deltas.\n")
+               "held VMs make no exits; only vCPUs that changed "
+               "send a delta (issue 14).\n")
     out.append("| kernel | case | window s (guest) | events | events/s | by type | seq gaps | lost reported | vCPU moves done | MIGRATE folded (suppressed) | listener CPU s | listener CPU % |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["kver"], r["case"])):

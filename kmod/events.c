@@ -10,9 +10,16 @@
  *  - one MIGRATE per vCPU that moved since the last tick, describing the
  *    latest move, with the earlier ones folded into SUPPRESSED, and at
  *    most migr_rate of them per second (token bucket);
- *  - DELTA per vCPU every snapshot_ms.
- * So the stream is bounded by vCPUs x (tick + snapshot rate), whatever the
- * exit rate. Nothing is built when nobody listens (genl_has_listeners()).
+ *  - DELTA per vCPU whose counters changed, checked every snapshot_ms,
+ *    and, with heartbeat_ms, an all-zero one for a vCPU quiet that long.
+ * So the stream is bounded by busy vCPUs x (tick + snapshot rate), whatever
+ * the exit rate: idle vCPUs cost nothing (BENCHMARKS.md: 1024 idle vCPUs
+ * made 9,300 DELTA/s when every vCPU sent one every period).
+ * Nothing is built when nobody listens (genl_has_listeners()).
+ *
+ * Baselines carry the reset generation they were read at: a RESET zeroes
+ * the counters at the vCPU's next exit, which may come long before the
+ * next tick, so a counter above its baseline may still have been reset.
  *
  * Only this worker sends, so the group sequence number and the event
  * counters are plain single-writer variables.
@@ -146,34 +153,78 @@ static void vs_ntf_migrate(const struct vs_vm *vm, const struct vs_vcpu *vc,
 	vs_ntf_send(skb, hdr);
 }
 
-/* A counter below its baseline was reset: count from zero. */
-static u64 vs_delta(u64 now, u64 *base)
+/*
+ * Start reading @vc's counters: the reset generation they count from.
+ * *@zero: a reset is requested but not applied yet (that happens at the
+ * vCPU's next exit), so they count from 0 already.
+ */
+static u32 vs_read_begin(const struct vs_vcpu *vc, bool *zero)
 {
-	u64 d = now >= *base ? now - *base : now;
+	u32 req = READ_ONCE(vc->reset_req);
+
+	/* Pairs with vs_vcpu_apply_reset(): done means zeroes visible. */
+	*zero = req != smp_load_acquire(&vc->reset_done);
+	return req;
+}
+
+/*
+ * After the reads: a reset requested meanwhile may have zeroed part of
+ * what was read. Then the counters count from 0 in the new generation.
+ */
+static bool vs_read_torn(const struct vs_vcpu *vc, u32 *gen)
+{
+	u32 req;
+
+	/* The counter reads above happen before this re-read. */
+	smp_rmb();
+	req = READ_ONCE(vc->reset_req);
+	if (req == *gen)
+		return false;
+	*gen = req;
+	return true;
+}
+
+/* The change since @base; after a reset (@reset) the counter began at 0. */
+static u64 vs_delta(u64 now, u64 *base, bool reset)
+{
+	u64 d = reset || now < *base ? now : now - *base;
 
 	*base = now;
 	return d;
 }
 
 static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
-			 bool send)
+			 bool send, u64 heartbeat)
 {
-	bool zero = vs_vcpu_reset_pending(vc);
+	u64 c[4 + VCPUSTAT_DIST_MAX + 1] = {};
 	u64 exits, migr, time, timed, interval, base;
-	u64 dist[VCPUSTAT_DIST_MAX + 1];
+	u64 *dist = &c[4];
 	struct sk_buff *skb;
 	struct nlattr *nest;
+	bool zero, reset;
 	void *hdr;
+	u32 gen;
 	int i;
 
-	exits = vs_delta(zero ? 0 : READ_ONCE(vc->exits), &vc->ntf_exits);
-	migr = vs_delta(zero ? 0 : READ_ONCE(vc->migrations),
-			&vc->ntf_migrations);
-	time = vs_delta(zero ? 0 : READ_ONCE(vc->time_sum), &vc->ntf_time_sum);
-	timed = vs_delta(zero ? 0 : READ_ONCE(vc->timed), &vc->ntf_timed);
+	gen = vs_read_begin(vc, &zero);
+	if (!zero) {
+		c[0] = READ_ONCE(vc->exits);
+		c[1] = READ_ONCE(vc->migrations);
+		c[2] = READ_ONCE(vc->time_sum);
+		c[3] = READ_ONCE(vc->timed);
+		for (i = 0; i <= VCPUSTAT_DIST_MAX; i++)
+			dist[i] = READ_ONCE(vc->migr[i]);
+		if (vs_read_torn(vc, &gen))
+			memset(c, 0, sizeof(c));
+	}
+	reset = gen != vc->ntf_gen;
+	vc->ntf_gen = gen;
+	exits = vs_delta(c[0], &vc->ntf_exits, reset);
+	migr = vs_delta(c[1], &vc->ntf_migrations, reset);
+	time = vs_delta(c[2], &vc->ntf_time_sum, reset);
+	timed = vs_delta(c[3], &vc->ntf_timed, reset);
 	for (i = 0; i <= VCPUSTAT_DIST_MAX; i++)
-		dist[i] = vs_delta(zero ? 0 : READ_ONCE(vc->migr[i]),
-				   &vc->ntf_migr[i]);
+		dist[i] = vs_delta(dist[i], &vc->ntf_migr[i], reset);
 	/*
 	 * first_seen is stamped by a probe, possibly after the tick read
 	 * @now: never report a negative (wrapped) interval.
@@ -183,6 +234,11 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 	vc->ntf_ts = now;
 	if (!send)
 		return;
+	/* migrations counts every move, so the distances add nothing here. */
+	if (!exits && !migr && !time && !timed &&
+	    (!heartbeat || now - vc->ntf_sent < heartbeat))
+		return;
+	vc->ntf_sent = now;
 
 	skb = vs_ntf_start(VCPUSTAT_CMD_DELTA_NTF, &hdr, GFP_ATOMIC);
 	if (!skb)
@@ -237,13 +293,19 @@ static bool vs_take_token(u64 now)
 static void vs_tick_vcpu(const struct vs_vm *vm, struct vs_vcpu *vc,
 			 bool listening, u64 now)
 {
-	/* Pairs with the release in vs_vcpu_moved(): last_move. */
-	u64 total = smp_load_acquire(&vc->migrations);
-	u64 moved;
+	u64 total = 0, moved;
+	bool zero;
+	u32 gen;
 
-	if (vs_vcpu_reset_pending(vc))
-		total = 0;
-	moved = vs_delta(total, &vc->ntf_moves);
+	gen = vs_read_begin(vc, &zero);
+	if (!zero) {
+		/* Pairs with the release in vs_vcpu_moved(): last_move. */
+		total = smp_load_acquire(&vc->migrations);
+		if (vs_read_torn(vc, &gen))
+			total = 0;
+	}
+	moved = vs_delta(total, &vc->ntf_moves, gen != vc->ntf_moves_gen);
+	vc->ntf_moves_gen = gen;
 	if (!moved || !listening || !READ_ONCE(vs_cfg.migr_rate))
 		return;
 	if (vs_take_token(now)) {
@@ -284,6 +346,7 @@ static void vs_events_vm_gone(struct vs_vm *vm)
 static void vs_tick(struct work_struct *work)
 {
 	u64 period = (u64)READ_ONCE(vs_cfg.snapshot_ms) * NSEC_PER_MSEC;
+	u64 heartbeat = (u64)READ_ONCE(vs_cfg.heartbeat_ms) * NSEC_PER_MSEC;
 	struct vs_vcpu *vc;
 	struct vs_vm *vm;
 	LIST_HEAD(gone);
@@ -310,7 +373,8 @@ static void vs_tick(struct work_struct *work)
 		list_for_each_entry_rcu(vc, &vm->vcpus, vm_node) {
 			vs_tick_vcpu(vm, vc, listening, now);
 			if (vs_delta_due(vc, now, period))
-				vs_ntf_delta(vm, vc, now, listening);
+				vs_ntf_delta(vm, vc, now, listening,
+					     heartbeat);
 		}
 	}
 	rcu_read_unlock();

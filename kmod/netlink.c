@@ -7,8 +7,11 @@
  * (resv_start_op left 0, so the core rejects attributes an op does not
  * list, reserved header bits and odd flags); extack on every rejection;
  * GENL_ADMIN_PERM on every op; the family lives in init_net only
- * (netnsok = false). Dumps keep a cursor (VM id, vCPU idx) in cb->ctx and
- * flag NLM_F_DUMP_INTR when the set of VMs/vCPUs changed under them.
+ * (netnsok = false). Dumps keep a cursor (VM id, vCPU idx, CPU) in cb->ctx
+ * and flag NLM_F_DUMP_INTR when the set of VMs/vCPUs changed under them.
+ * A vCPU too big for one message (residency on hundreds of CPUs) is split
+ * across messages at a CPU, as ethtool and devlink split their big
+ * objects; a vCPU is never split where a fresh buffer would hold it.
  */
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -18,11 +21,27 @@
 /* Bounds the loop-carried state a dump keeps across recvmsg() calls. */
 struct vs_dump_ctx {
 	u64 vm_id;		/* resume at this VM id ... */
-	u32 idx;		/* ... and this vcpu_idx */
+	u32 idx;		/* ... and this vcpu_idx ... */
+	u32 cpu;		/* ... and its residency from this CPU (0: all) */
 	u32 f_pid;		/* filters, 0 = any */
-	u64 f_vm_id;
 	u32 f_vcpu_id;
+	u64 f_vm_id;
 	bool has_vcpu_id;
+};
+
+/*
+ * Test only: how many bytes of a GET_VCPU dump buffer residency may fill,
+ * 0 = all (the default). A rig with a few CPUs cannot make a vCPU whose
+ * residency overflows a real buffer; a small budget splits its vCPUs at
+ * the same place in the code. Each part still carries one entry at least.
+ */
+static unsigned int vs_dump_budget;
+module_param_named(dump_budget, vs_dump_budget, uint, 0644);
+MODULE_PARM_DESC(dump_budget,
+		 "test only: bytes of a GET_VCPU dump buffer residency may fill, 0 = all (default)");
+
+static struct netlink_range_validation vs_heartbeat_range = {
+	.max = 3600000,
 };
 
 static struct netlink_range_validation vs_snapshot_range = {
@@ -46,6 +65,8 @@ static const struct nla_policy vs_config_policy[VCPUSTAT_CONFIG_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_migr_rate_range),
 	[VCPUSTAT_CONFIG_A_TIMING_EVERY] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_timing_every_range),
+	[VCPUSTAT_CONFIG_A_HEARTBEAT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_heartbeat_range),
 };
 
 static const struct nla_policy vs_get_vm_policy[VCPUSTAT_A_PID + 1] = {
@@ -154,29 +175,53 @@ static int vs_fill_array(struct sk_buff *skb, int type, const u64 *v,
 	return 0;
 }
 
-static int vs_fill_residency(struct sk_buff *skb, const struct vs_vcpu *vc)
+/* Room left for residency: the buffer's, or less under the test budget. */
+static bool vs_residency_room(const struct sk_buff *skb)
+{
+	unsigned int budget = READ_ONCE(vs_dump_budget);
+	int need = nla_total_size(0) + nla_total_size(sizeof(u32)) +
+		   nla_total_size_64bit(sizeof(u64));
+
+	if (budget && (int)budget - (int)skb->len < need)
+		return false;
+	return skb_tailroom(skb) >= need;
+}
+
+/*
+ * The residency of the CPUs the vCPU ran on, from CPU *@cpu up, while it
+ * fits; the first entry goes in whenever the buffer takes it, so every
+ * part makes progress. *@cpu is left at the first CPU not sent, or at
+ * nr_cpu_ids when all were.
+ */
+static int vs_fill_residency(struct sk_buff *skb, const struct vs_vcpu *vc,
+			     unsigned int *cpu)
 {
 	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_VCPU_A_RESIDENCY);
 	struct nlattr *entry;
-	unsigned int cpu;
+	bool first = true;
+	unsigned int c;
 
 	if (!nest)
 		return -EMSGSIZE;
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		u64 n = READ_ONCE(vc->residency[cpu]);
+	for (c = *cpu; c < nr_cpu_ids; c++) {
+		u64 n = READ_ONCE(vc->residency[c]);
 
 		if (!n)
 			continue;
+		if (!first && !vs_residency_room(skb))
+			break;
 		entry = nla_nest_start(skb, VCPUSTAT_RESIDENCY_ENTRY);
 		if (!entry ||
-		    nla_put_u32(skb, VCPUSTAT_RESIDENCY_A_CPU, cpu) ||
+		    nla_put_u32(skb, VCPUSTAT_RESIDENCY_A_CPU, c) ||
 		    VS_PUT_U64(skb, VCPUSTAT_RESIDENCY_A_EXITS, n,
 			       VCPUSTAT_RESIDENCY_A_PAD)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
 		}
 		nla_nest_end(skb, entry);
+		first = false;
 	}
+	*cpu = c;
 	nla_nest_end(skb, nest);
 	return 0;
 }
@@ -197,8 +242,13 @@ int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc)
 	return 0;
 }
 
-/* The full statistics of one vCPU, as VCPUSTAT_A_VCPU. */
-static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc)
+/*
+ * The statistics of one vCPU, as VCPUSTAT_A_VCPU: everything and the
+ * residency from CPU 0 (*@cpu == 0), or a continued part, the residency
+ * from *@cpu on. *@cpu is advanced as vs_fill_residency() says.
+ */
+static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc,
+			unsigned int *cpu)
 {
 	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_A_VCPU);
 	bool zero = vs_vcpu_reset_pending(vc);
@@ -208,6 +258,11 @@ static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc)
 
 	if (!nest || vs_fill_vcpu_ident(skb, vc))
 		goto cancel;
+	if (*cpu) {
+		if (nla_put_flag(skb, VCPUSTAT_VCPU_A_CONTINUED))
+			goto cancel;
+		goto residency;
+	}
 	if (VS_PUT_U64(skb, VCPUSTAT_VCPU_A_EXITS, V(vc->exits),
 		       VCPUSTAT_VCPU_A_PAD) ||
 	    VS_PUT_U64(skb, VCPUSTAT_VCPU_A_MIGRATIONS, V(vc->migrations),
@@ -225,10 +280,15 @@ static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc)
 	if (!zero &&
 	    (vs_fill_reasons(skb, vc) ||
 	     vs_fill_array(skb, VCPUSTAT_VCPU_A_HIST, vc->hist,
-			   VCPUSTAT_HIST_BUCKETS) ||
-	     vs_fill_residency(skb, vc)))
+			   VCPUSTAT_HIST_BUCKETS)))
 		goto cancel;
 #undef V
+residency:
+	/* Reset pending: no residency left to send, in any part. */
+	if (zero)
+		*cpu = nr_cpu_ids;
+	else if (vs_fill_residency(skb, vc, cpu))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
 cancel:
@@ -297,7 +357,10 @@ static int vs_dump_start(struct netlink_callback *cb)
 		ctx->f_vcpu_id = nla_get_u32(attrs[VCPUSTAT_A_VCPU_ID]);
 		ctx->has_vcpu_id = true;
 	}
-	/* A vCPU with many reasons and CPUs needs more than a page. */
+	/*
+	 * A vCPU with many reasons and CPUs needs more than a page; one with
+	 * residency on more CPUs than 16 KiB holds is split (vs_dump()).
+	 */
 	cb->min_dump_alloc = max_t(u32, cb->min_dump_alloc, 16384);
 	return 0;
 }
@@ -320,21 +383,37 @@ static void *vs_dump_hdr(struct sk_buff *skb, struct netlink_callback *cb,
 	return hdr;
 }
 
+/*
+ * One message of @vc, from residency CPU *@cpu on. Returns 0 when the vCPU
+ * is complete (*@cpu back to 0), 1 when a part was sent and the rest
+ * starts at *@cpu, -EMSGSIZE when nothing was added. A part is sent only
+ * from an empty buffer: otherwise the vCPU is retried whole in the next.
+ */
 static int vs_dump_one_vcpu(struct sk_buff *skb, struct netlink_callback *cb,
-			    const struct vs_vm *vm, const struct vs_vcpu *vc)
+			    const struct vs_vm *vm, const struct vs_vcpu *vc,
+			    u32 *cpu)
 {
-	void *hdr = vs_dump_hdr(skb, cb, VCPUSTAT_CMD_GET_VCPU);
+	bool alone = !skb->len;
+	unsigned int next = *cpu;
+	void *hdr;
 
+	hdr = vs_dump_hdr(skb, cb, VCPUSTAT_CMD_GET_VCPU);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (VS_PUT_U64(skb, VCPUSTAT_A_VM_ID, vm->id, VCPUSTAT_A_PAD) ||
 	    nla_put_u32(skb, VCPUSTAT_A_PID, vm->pid) ||
-	    vs_fill_vcpu(skb, vc)) {
+	    vs_fill_vcpu(skb, vc, &next) ||
+	    (next < nr_cpu_ids && !alone)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
-	return 0;
+	if (next >= nr_cpu_ids) {
+		*cpu = 0;
+		return 0;
+	}
+	*cpu = next;
+	return 1;
 }
 
 static int vs_dump_one_vm(struct sk_buff *skb, struct netlink_callback *cb,
@@ -373,6 +452,7 @@ static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		if (vm->id > ctx->vm_id) {
 			ctx->vm_id = vm->id;
 			ctx->idx = 0;
+			ctx->cpu = 0;
 		}
 		if (!vcpus) {
 			err = vs_dump_one_vm(skb, cb, vm);
@@ -384,7 +464,13 @@ static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
 				    (ctx->has_vcpu_id &&
 				     vc->vcpu_id != ctx->f_vcpu_id))
 					continue;
-				err = vs_dump_one_vcpu(skb, cb, vm, vc);
+				/* The split vCPU is gone: start this one. */
+				if (vc->idx > ctx->idx)
+					ctx->cpu = 0;
+				/* Its next part goes first in the next buffer. */
+				ctx->idx = vc->idx;
+				err = vs_dump_one_vcpu(skb, cb, vm, vc,
+						       &ctx->cpu);
 				if (err)
 					break;
 				ctx->idx = vc->idx + 1;
@@ -397,7 +483,7 @@ static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
 	}
 	rcu_read_unlock();
 	/* An empty skb that could not take one message: report it. */
-	if (err && !skb->len)
+	if (err < 0 && !skb->len)
 		return err;
 	return skb->len;
 }
@@ -500,7 +586,9 @@ static int vs_fill_config(struct sk_buff *skb)
 	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_MIGR_RATE,
 			READ_ONCE(vs_cfg.migr_rate)) ||
 	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_TIMING_EVERY,
-			READ_ONCE(vs_cfg.timing_every)))
+			READ_ONCE(vs_cfg.timing_every)) ||
+	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
+			READ_ONCE(vs_cfg.heartbeat_ms)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -586,6 +674,12 @@ static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	/* Validate everything before changing anything. */
+	a = tb[VCPUSTAT_CONFIG_A_HEARTBEAT_MS];
+	if (a && nla_get_u32(a) && nla_get_u32(a) < 100) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "heartbeat must be 0 (off) or >= 100 ms");
+		return -EINVAL;
+	}
 	a = tb[VCPUSTAT_CONFIG_A_SNAPSHOT_MS];
 	if (a && nla_get_u32(a) && nla_get_u32(a) < 100) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a,
@@ -611,6 +705,9 @@ static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 	a = tb[VCPUSTAT_CONFIG_A_TIMING_EVERY];
 	if (a)
 		WRITE_ONCE(vs_cfg.timing_every, nla_get_u32(a));
+	a = tb[VCPUSTAT_CONFIG_A_HEARTBEAT_MS];
+	if (a)
+		WRITE_ONCE(vs_cfg.heartbeat_ms, nla_get_u32(a));
 	return 0;
 }
 

@@ -66,7 +66,10 @@ struct vs_vcpu {
 	u64 ntf_time_sum;
 	u64 ntf_timed;
 	u64 ntf_migr[VCPUSTAT_DIST_MAX + 1];
-	u64 ntf_ts;
+	u64 ntf_ts;			/* last DELTA check */
+	u64 ntf_sent;			/* last DELTA sent (heartbeat) */
+	u32 ntf_gen;			/* reset generation of the ntf_ values */
+	u32 ntf_moves_gen;		/* ... of ntf_moves */
 
 	/*
 	 * probe block, counters: from @exits to the end of the struct (the
@@ -124,6 +127,7 @@ struct vs_config {
 	u32 snapshot_ms;
 	u32 migr_rate;
 	u32 timing_every;		/* time one exit in N (random), 1: all */
+	u32 heartbeat_ms;		/* DELTA of an unchanged vCPU, 0: none */
 	bool timing;
 };
 

@@ -57,6 +57,7 @@ C_SNAP, C_TIMING, C_RATE, C_EVERY = (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
                                      vsnl.VCPUSTAT_CONFIG_A_TIMING,
                                      vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE,
                                      vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY)
+C_HB = vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS
 
 # The module's policies (kmod/netlink.c), as the core applies them with
 # NL_VALIDATE_STRICT. Type -> (kind, min, max) or ("nest", (max, pol)).
@@ -69,6 +70,7 @@ CONFIG_POLICY = (vsnl.VCPUSTAT_CONFIG_A_MAX, {
     C_TIMING: ("u8", 0, 1),
     C_RATE: ("u32", 0, 1000000),
     C_EVERY: ("u32", 1, 65536),
+    C_HB: ("u32", 0, 3600000),
 })
 POLICY = {
     CMD_GET_VM: (A_PID, {A_VM_ID: ("u64", 1, U64_MAX),
@@ -209,6 +211,9 @@ def _predict(msg, model):
         snap = inner.get(C_SNAP)
         if snap is not None and 0 < int.from_bytes(snap, "little") < 100:
             return err(errno.EINVAL, True, "snapshot 1..99 ms")
+        hb = inner.get(C_HB)
+        if hb is not None and 0 < int.from_bytes(hb, "little") < 100:
+            return err(errno.EINVAL, True, "heartbeat 1..99 ms")
         p.effect = ("config", {k: int.from_bytes(v, "little")
                                for k, v in inner.items()})
     return p
@@ -289,9 +294,10 @@ class Gen:
         for t, f, gen in ((C_SNAP, vsnl.nla_u32, self.u32),
                           (C_TIMING, vsnl.nla_u8, self.u8),
                           (C_RATE, vsnl.nla_u32, self.u32),
-                          (C_EVERY, vsnl.nla_u32, self.u32)):
+                          (C_EVERY, vsnl.nla_u32, self.u32),
+                          (C_HB, vsnl.nla_u32, self.u32)):
             if r.random() < 0.5:
-                if t == C_SNAP and r.random() < 0.5:
+                if t in (C_SNAP, C_HB) and r.random() < 0.5:
                     v = r.choice([0, 100, 250, 1000, 60000, 3600000])
                 elif t == C_RATE and r.random() < 0.5:
                     v = r.choice([0, 1, 1000, 1000000])
@@ -428,7 +434,8 @@ class Gen:
                 out.append(self.r.randbytes(r.randrange(1, 4)))
             elif e == 13:                                      # config edges
                 out.append(vsnl.nla_nest(A_CONFIG, vsnl.nla(
-                    r.choice([C_SNAP, C_TIMING, C_RATE, C_EVERY, 1, 6]),
+                    r.choice([C_SNAP, C_TIMING, C_RATE, C_EVERY, C_HB,
+                              1, C_HB + 1]),
                     self.r.randbytes(r.choice([0, 1, 2, 4, 8])))))
             elif e == 14:                                      # valid value
                 out.append(vsnl.nla_u64(A_VM_ID, self.u64()) if typ == A_VM_ID
@@ -720,7 +727,8 @@ class Campaign:
     def restore(self):
         c = self.cfg0
         sl.set_config(self.g, snapshot_ms=c[C_SNAP], timing=c[C_TIMING],
-                      migr_rate=c[C_RATE], timing_every=c[C_EVERY])
+                      migr_rate=c[C_RATE], timing_every=c[C_EVERY],
+                      heartbeat_ms=c[C_HB])
 
     # ---- the fuzz loop
 

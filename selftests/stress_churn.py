@@ -98,9 +98,10 @@ class Churn:
         sl.drained({d.pid}, 120)
         self.cfg0 = sl.config(g)
         # A parked 1-vCPU VM: its DELTA_NTF every 100 ms measure how
-        # regularly the module's tick runs while VMs churn.
+        # regularly the module's tick runs while VMs churn. Parked, it
+        # changes nothing, so only the heartbeat makes it send them.
         self.probe = sl.Driver("--vcpus", 1, "--cpuid", 5)
-        sl.set_config(g, snapshot_ms=100)
+        sl.set_config(g, snapshot_ms=100, heartbeat_ms=100)
         self.st0 = sl.status(g)
         time.sleep(1)
         self.slab0 = sl.slabinfo(shrink=True)
@@ -166,7 +167,8 @@ class Churn:
         self.sampler.stop.set()
         self.sampler.join()
         self.st1 = sl.status(g)
-        sl.set_config(g, snapshot_ms=self.cfg0["snapshot_ms"])
+        sl.set_config(g, snapshot_ms=self.cfg0["snapshot_ms"],
+                      heartbeat_ms=self.cfg0["heartbeat_ms"])
         self.probe.stop()
         sl.drained({self.probe.pid}, 60)
         g.close()

@@ -59,6 +59,7 @@ CONFIG_NAMES = {
     vsnl.VCPUSTAT_CONFIG_A_TIMING: "timing",
     vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE: "migr_rate",
     vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY: "timing_every",
+    vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS: "heartbeat_ms",
 }
 
 

@@ -315,7 +315,7 @@ if ! vs cfg0 config -j; then
 fi
 CFG_SAVED=$(py <<'EOF'
 c = load("cfg0.out")["config"]
-print(f"snapshot_ms={c['snapshot_ms']} timing={'on' if c['timing'] else 'off'} migr_rate={c['migr_rate']} timing_every={c['timing_every']}")
+print(f"snapshot_ms={c['snapshot_ms']} timing={'on' if c['timing'] else 'off'} migr_rate={c['migr_rate']} timing_every={c['timing_every']} heartbeat_ms={c['heartbeat_ms']}")
 EOF
 )
 export A_PID B_PID
@@ -1264,11 +1264,12 @@ EOF
 
 t_config() {
 	local rc=0
-	vs ca config snapshot_ms=300 timing=off migr_rate=77 timing_every=16 || { cat "$TMP/ca.err"; return 1; }
+	vs ca config snapshot_ms=300 timing=off migr_rate=77 timing_every=16 heartbeat_ms=500 || { cat "$TMP/ca.err"; return 1; }
 	grep -qE "^snapshot_ms +300$" "$TMP/ca.out" || { echo "config output: no snapshot_ms 300"; rc=1; }
 	grep -qE "^timing +off$" "$TMP/ca.out" || { echo "config output: no timing off"; rc=1; }
 	grep -qE "^migr_rate +77/s$" "$TMP/ca.out" || { echo "config output: no migr_rate 77/s"; rc=1; }
 	grep -qE "^timing_every +16 \(sampled\)$" "$TMP/ca.out" || { echo "config output: no timing_every 16"; rc=1; }
+	grep -qE "^heartbeat_ms +500$" "$TMP/ca.out" || { echo "config output: no heartbeat_ms 500"; rc=1; }
 	vs cb config -j || rc=1
 	vs cc dump -j -P "$B_PID" || rc=1
 	vs cd config migr_rate=0 || rc=1
@@ -1279,8 +1280,8 @@ t_config() {
 	vs cg config || rc=1
 	vs ch config -p || rc=1
 	py <<'EOF' || rc=1
-check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16}, f"config -j after set: {load('cb.out')['config']}")
-check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16}, f"dump -j config after set: {load('cc.out')['config']}")
+check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"config -j after set: {load('cb.out')['config']}")
+check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"dump -j config after set: {load('cc.out')['config']}")
 check(load("cf.out")["config"] == load("cfg0.out")["config"], f"restored {load('cf.out')['config']} != original {load('cfg0.out')['config']}")
 st = load("cf.out")["status"]
 check(load("ch.out")["config"] == load("cf.out")["config"] and text("ch.out").count("\n") > 5, "config -p")

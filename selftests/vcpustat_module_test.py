@@ -658,6 +658,13 @@ def t_bad_input(g):
         (errno.ERANGE, "timing_every 65537",
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(C, nla_u32(
              vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, 65537)))),
+        (errno.EINVAL, "heartbeat 50 ms beside a valid snapshot",
+         dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
+             C, nla_u32(vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS, 300),
+             nla_u32(vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS, 50)))),
+        (errno.ERANGE, "heartbeat over range",
+         dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(C, nla_u32(
+             vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS, 3600001)))),
         (errno.EINVAL, "unknown nested attribute",
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
              C, nla_u32(9, 1)))),
@@ -756,6 +763,263 @@ def t_big_dump(g, n):
     finally:
         drv.stop()
     return errs, batches
+
+
+BUDGET = "/sys/module/vcpustat/parameters/dump_budget"
+
+
+def raw_vcpu_dump(g, pid):
+    """One GET_VCPU dump of @pid's vCPUs, unjoined: decoded messages."""
+    replies, intr = g.request(vsnl.VCPUSTAT_CMD_GET_VCPU,
+                              nla_u32(vsnl.VCPUSTAT_A_PID, pid), dump=True)
+    return [vsnl.decode_top(c, b) for c, b in replies], intr
+
+
+def t_split_residency(g):
+    """A vCPU whose residency does not fit one message is split at a CPU
+    and joins back whole. The rig cannot run a vCPU on the ~430 CPUs that
+    overflow a real 16 KiB dump buffer, so the test-only dump_budget
+    parameter shrinks the buffer residency may fill: with 1 byte every
+    part carries exactly one residency entry, as on a huge host every part
+    carries as many as fit."""
+    errs = []
+    ncpu = os.cpu_count()
+    if ncpu < 2:
+        return ["needs 2 CPUs to split residency (the rig has 8)"]
+    drv = Driver("--vcpus", 2, "--io", 40 * ncpu, "--hop", f"0-{ncpu - 1}",
+                 "--hops", ncpu - 1)
+    try:
+        whole, intr = raw_vcpu_dump(g, drv.pid)
+        if len(whole) != 2 or any(m["vcpu"].get("continued")
+                                  for m in whole) or intr:
+            errs.append(f"unsplit dump: {len(whole)} messages, want 2")
+        with open(BUDGET, "w") as f:
+            f.write("1")
+        try:
+            parts, intr = raw_vcpu_dump(g, drv.pid)
+        finally:
+            with open(BUDGET, "w") as f:
+                f.write("0")
+        if intr:
+            errs.append("split dump interrupted without churn")
+        joined, n = vsnl.join_parts(parts)
+        want = sum(len(m["vcpu"]["residency"]) for m in whole)
+        if len(parts) != want or n != want - 2:
+            errs.append(f"{len(parts)} parts ({n} continued), want one "
+                        f"per residency entry: {want}")
+        if any(len(m["vcpu"]["residency"]) != 1 for m in parts):
+            errs.append("a part holds other than one residency entry: " +
+                        str([(m["vcpu"]["idx"], m["vcpu"].get("continued"),
+                              sorted(m["vcpu"]["residency"]))
+                             for m in parts]))
+        if any(m["vcpu"].get("continued") and "exits" in m["vcpu"]
+               for m in parts):
+            errs.append("a continued part repeats the counters")
+        if joined != whole:
+            errs.append(f"joined parts differ from the whole: {joined} "
+                        f"vs {whole}")
+        for m in whole:
+            v = m["vcpu"]
+            if sum(v["residency"].values()) != v["exits"] or \
+                    len(v["residency"]) != ncpu:
+                errs.append(f"vCPU {v['idx']}: residency {v['residency']}"
+                            f" vs {v['exits']} exits on {ncpu} CPUs")
+        # The tool reassembles the same parts (vsnl.c).
+        with open(BUDGET, "w") as f:
+            f.write("1")
+        try:
+            r = sh(f"{TOP}/user/vcpustat dump -j --pid {drv.pid}",
+                   check=False)
+        finally:
+            with open(BUDGET, "w") as f:
+                f.write("0")
+        if r.returncode:
+            errs.append(f"vcpustat dump -j: exit {r.returncode}: "
+                        f"{r.stderr.strip()}")
+        else:
+            tool = {(c["idx"], x["cpu"]): x["exits"]
+                    for vm in json.loads(r.stdout)["vms"]
+                    for c in vm["vcpus"] for x in c["residency"]}
+            mine = {(m["vcpu"]["idx"], c): n for m in whole
+                    for c, n in m["vcpu"]["residency"].items()}
+            if tool != mine:
+                errs.append(f"vcpustat dump -j residency {tool} != {mine}")
+    finally:
+        drv.stop()
+    return errs, f"{len(parts)} messages for 2 vCPUs on {ncpu} CPUs"
+
+
+class Listener:
+    """Events of the group, collected in a thread."""
+
+    def __init__(self):
+        self.g = vsnl.Genl()
+        self.g.join()
+        self.ev, self.errs = [], []
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self.run)
+        self.th.start()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            try:
+                msgs = self.g.recv_msgs(timeout=0.2)
+            except TimeoutError:
+                continue
+            except OSError as e:
+                self.errs.append(e.errno)
+                continue
+            now = time.monotonic()
+            for t, _, _, b in msgs:
+                if t == self.g.family:
+                    e = vsnl.decode_top(b[0], b[4:])
+                    e["t"] = now
+                    self.ev.append(e)
+
+    def deltas(self, pid, since=0.0):
+        return [e for e in list(self.ev)
+                if e["cmd"] == vsnl.VCPUSTAT_CMD_DELTA_NTF and
+                e.get("pid") == pid and e["t"] >= since]
+
+    def close(self):
+        self.stop_ev.set()
+        self.th.join()
+        self.g.close()
+
+
+def wait_for(cond, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def t_delta_after_reset(g):
+    """A RESET applied at the vCPU's next exit, long before the next DELTA
+    check: that DELTA must count every exit since the reset, exactly (it
+    said exits - baseline before)."""
+    errs = []
+    ncpu = os.cpu_count()
+    vsnl.set_config(g, snapshot_ms=100)
+    ls = Listener()
+    d = tempfile.mkdtemp(prefix="vs-")
+    ready = os.path.join(d, "ready")
+    hop = ["--hop", "0,1", "--hops", 4] if ncpu >= 2 else []
+    argv = [DRIVER, "--vcpus", 1, "--cpuid", 500, "--io", 100, *hop,
+            "--seconds", 4, "--hold", "--ready-file", ready,
+            "--json", os.path.join(d, "r.json")]
+    p = subprocess.Popen([str(x) for x in argv], stderr=subprocess.PIPE,
+                         text=True)
+    base = after = None
+    try:
+        if not wait_for(lambda: ls.deltas(p.pid), 30):
+            return ["no DELTA while the vCPU ran"]
+        # Freeze the DELTA checks (the baseline stays), let a tick that
+        # may be under way finish, then reset while the vCPU runs.
+        vsnl.set_config(g, snapshot_ms=0)
+        time.sleep(0.3)
+        t_frozen = time.monotonic()
+        # The baseline: everything the DELTAs so far reported.
+        base = sum(e["vcpu"]["exits"] for e in ls.deltas(p.pid))
+        (vm_id,) = vm_exits(g, p.pid)
+        g.request(vsnl.VCPUSTAT_CMD_RESET, nla_u64(vsnl.VCPUSTAT_A_VM_ID,
+                                                   vm_id))
+        if not wait_for(lambda: os.path.exists(ready) or
+                        p.poll() is not None, 120) or p.poll() is not None:
+            return [f"driver failed: {p.stderr.read() if p.stderr else ''}"]
+        (m,) = vsnl.dump_vcpus(g, nla_u32(vsnl.VCPUSTAT_A_PID, p.pid))
+        after = m["vcpu"]
+        if after["exits"] <= base:
+            errs.append(f"only {after['exits']} exits after the reset, "
+                        f"baseline {base}: the test proves nothing")
+        t0 = time.monotonic()
+        vsnl.set_config(g, snapshot_ms=100)
+        if not wait_for(lambda: ls.deltas(p.pid, t0), 10):
+            errs.append("no DELTA after snapshot_ms went back to 100")
+        else:
+            dv = ls.deltas(p.pid, t0)[0]["vcpu"]
+            for k in ("exits", "migrations", "timed_exits",
+                      "exit_time_ns"):
+                if dv.get(k) != after[k]:
+                    errs.append(f"DELTA {k} {dv.get(k)} != {after[k]} "
+                                f"counted since the reset (baseline "
+                                f"{base})")
+        if [e for e in ls.deltas(p.pid, t_frozen) if e["t"] < t0]:
+            errs.append("DELTAs while snapshot_ms was 0")
+    finally:
+        p.send_signal(signal.SIGUSR1)
+        p.wait(timeout=120)
+        ls.close()
+        vsnl.set_config(g, snapshot_ms=1000)
+    return errs, f"baseline {base}, {after and after['exits']} exits " \
+        "after the reset"
+
+
+def t_delta_only_changed(g):
+    """Idle vCPUs send no DELTA at all, busy ones do; heartbeat_ms sends
+    all-zero DELTAs of idle vCPUs, and only then."""
+    errs = []
+    HB = vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS
+    has_hb = HB in config(g)
+    vsnl.set_config(g, snapshot_ms=100)
+    ls = Listener()
+    idle = Driver("--vcpus", 4, "--cpuid", 10)
+    busy = None
+    try:
+        # The idle VM's first DELTAs (its initial work) come and go.
+        wait_for(lambda: len(ls.deltas(idle.pid)) >= 4, 10)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        busy = subprocess.Popen([DRIVER, "--vcpus", "2", "--cpuid", "200",
+                                 "--seconds", "1.5"],
+                                stdout=subprocess.PIPE, text=True)
+        out, _ = busy.communicate(timeout=300)
+        bpid = json.loads(out)["pid"]
+        time.sleep(0.5)
+        t1 = time.monotonic()
+        quiet = ls.deltas(idle.pid, t0)
+        if quiet:
+            errs.append(f"{len(quiet)} DELTAs of idle vCPUs in "
+                        f"{t1 - t0:.1f} s, want 0")
+        loud = ls.deltas(bpid)
+        per = {e["vcpu"]["idx"] for e in loud}
+        if per != {0, 1} or any(not e["vcpu"]["exits"] and
+                                not e["vcpu"]["exit_time_ns"]
+                                for e in loud):
+            errs.append(f"busy vCPUs: {len(loud)} DELTAs from {per}, "
+                        f"want non-empty ones from both")
+        if not has_hb:
+            errs.append("GET_CONFIG has no heartbeat_ms")
+            return errs
+        vsnl.set_config(g, heartbeat_ms=300)
+        if config(g).get(HB) != 300:
+            errs.append("GET_CONFIG does not show heartbeat_ms 300")
+        t2 = time.monotonic()
+        time.sleep(1.5)
+        hb = ls.deltas(idle.pid, t2)
+        idx = sorted(e["vcpu"]["idx"] for e in hb)
+        if not all(2 <= idx.count(i) <= 6 for i in range(4)) or \
+                any(e["vcpu"][k] for e in hb for k in
+                    ("exits", "migrations", "exit_time_ns", "timed_exits")):
+            errs.append(f"heartbeat 300 ms over 1.5 s: {len(hb)} DELTAs "
+                        f"by idx {idx}, want 2..6 all-zero per vCPU")
+        vsnl.set_config(g, heartbeat_ms=0)
+        time.sleep(0.3)
+        t3 = time.monotonic()
+        time.sleep(1.0)
+        if ls.deltas(idle.pid, t3):
+            errs.append("DELTAs of idle vCPUs after heartbeat_ms=0")
+        if ls.errs:
+            errs.append(f"listener overruns: {ls.errs}")
+    finally:
+        idle.stop()
+        ls.close()
+        vsnl.set_config(g, snapshot_ms=1000)
+        if has_hb:
+            vsnl.set_config(g, heartbeat_ms=0)
+    return errs
 
 
 def t_unload_under_load(g_unused):
@@ -1076,7 +1340,9 @@ def main():
              "timing_every_samples",
              "vm_identity", "reset_scope",
              "bad_input_rejected_with_extack", "privilege_and_netns",
-             "dump_split_64_vcpus", "events_stream", "churn_1000_vms",
+             "dump_split_64_vcpus", "dump_split_residency",
+             "events_stream", "delta_exact_after_reset",
+             "delta_only_changed_vcpus", "churn_1000_vms",
              "tracked_vcpu_cap_overflow", "next_vm_has_kvm_debugfs",
              "pinned_lifecycle_fallback", "empty_pool_loses_no_exit",
              "failed_load_leaves_nothing", "churn_without_kprobes",
@@ -1143,7 +1409,10 @@ def main():
     run("privilege_and_netns", t_privilege)
     run("dump_split_64_vcpus", lambda: (lambda e, b: (
         e, f"{b} reads"))(*t_big_dump(g, 64)))
+    run("dump_split_residency", t_split_residency, g)
     run("events_stream", t_events, g)
+    run("delta_exact_after_reset", t_delta_after_reset, g)
+    run("delta_only_changed_vcpus", t_delta_only_changed, g)
     run("churn_1000_vms", t_churn, g, 1000)
     run("tracked_vcpu_cap_overflow", t_overflow)
     run("next_vm_has_kvm_debugfs", t_next_vm_debugfs)

@@ -286,7 +286,33 @@ def decode_vcpu(b):
                 ed = dict(parse_attrs(e))
                 d["residency"][u32(ed[VCPUSTAT_RESIDENCY_A_CPU])] = \
                     u64(ed[VCPUSTAT_RESIDENCY_A_EXITS])
+        elif t == VCPUSTAT_VCPU_A_CONTINUED:
+            d["continued"] = True
     return d
+
+
+def join_parts(msgs):
+    """Decoded GET_VCPU messages with each split vCPU joined into one: a
+    part flagged continued appends its residency to the vCPU before it
+    (same VM and idx, CPUs ascending). Returns (vCPUs, parts joined)."""
+    out, joined = [], 0
+    for m in msgs:
+        v = m.get("vcpu", {})
+        if not v.get("continued"):
+            # A copy: the parts are appended to it, @msgs stays as it was.
+            out.append(dict(m, vcpu=dict(v, residency=dict(
+                v.get("residency", {})))) if "vcpu" in m else m)
+            continue
+        prev = out[-1] if out else None
+        if prev is None or prev.get("vm_id") != m.get("vm_id") or \
+                prev["vcpu"].get("idx") != v.get("idx"):
+            raise ValueError(f"continued part without its vCPU: {m}")
+        res = prev["vcpu"]["residency"]
+        if res and v["residency"] and min(v["residency"]) <= max(res):
+            raise ValueError(f"continued part goes back in CPUs: {m}")
+        res.update(v["residency"])
+        joined += 1
+    return out, joined
 
 
 VM_U64 = {VCPUSTAT_VM_A_ID: "vm_id", VCPUSTAT_VM_A_EXITS: "exits",
@@ -356,7 +382,7 @@ def dump_vcpus(g, attrs=b"", retries=20):
     for _ in range(retries):
         replies, intr = g.request(VCPUSTAT_CMD_GET_VCPU, attrs, dump=True)
         if not intr:
-            return [decode_top(c, b) for c, b in replies]
+            return join_parts([decode_top(c, b) for c, b in replies])[0]
     raise RuntimeError("dump kept being interrupted")
 
 
@@ -376,6 +402,7 @@ CONFIG_KEYS = {
     "timing": (VCPUSTAT_CONFIG_A_TIMING, nla_u8),
     "migr_rate": (VCPUSTAT_CONFIG_A_MIGR_RATE, nla_u32),
     "timing_every": (VCPUSTAT_CONFIG_A_TIMING_EVERY, nla_u32),
+    "heartbeat_ms": (VCPUSTAT_CONFIG_A_HEARTBEAT_MS, nla_u32),
 }
 
 

@@ -19,7 +19,11 @@ static void config_help(FILE *f)
 "Without arguments, show the module version, status counters and\n"
 "configuration. With KEY=VALUE words, change the configuration:\n"
 "  snapshot_ms=MS   period of per-vCPU delta events: 0 = off, else\n"
-"                   100..3600000\n"
+"                   100..3600000; only vCPUs whose counters changed\n"
+"                   send one\n"
+"  heartbeat_ms=MS  a vCPU that did not change still sends an all-zero\n"
+"                   delta this long after its last one: 0 (default) =\n"
+"                   never, else 100..3600000\n"
 "  timing=on|off    measure exit handling time (hooks kvm_entry too)\n"
 "  timing_every=N   time one exit in N, chosen at random: 1 (default)\n"
 "                   = every exit, up to 65536; cheaper, and the averages\n"
@@ -64,6 +68,10 @@ static int parse_setting(struct vs_config *cfg, const char *word)
 	if (kl == 12 && !strncmp(word, "timing_every", kl)) {
 		cfg->mask |= VS_CFG_TIMING_EVERY;
 		return vs_parse_u32(eq + 1, &cfg->timing_every);
+	}
+	if (kl == 12 && !strncmp(word, "heartbeat_ms", kl)) {
+		cfg->mask |= VS_CFG_HEARTBEAT_MS;
+		return vs_parse_u32(eq + 1, &cfg->heartbeat_ms);
 	}
 	return -1;
 }
@@ -139,6 +147,9 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 		if (cfg.mask & VS_CFG_TIMING_EVERY)
 			printf("timing_every     %u%s\n", cfg.timing_every,
 			       cfg.timing_every > 1 ? " (sampled)" : "");
+		if (cfg.mask & VS_CFG_HEARTBEAT_MS)
+			printf("heartbeat_ms     %u%s\n", cfg.heartbeat_ms,
+			       cfg.heartbeat_ms ? "" : " (none)");
 		if (cfg.mask & VS_CFG_MIGR_RATE)
 			printf("migr_rate        %u%s\n", cfg.migr_rate,
 			       cfg.migr_rate ? "/s" : " (migration events off)");
@@ -150,7 +161,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_config = {
 	.name = "config",
-	.synopsis = "[-j|-p] [snapshot_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
+	.synopsis = "[-j|-p] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
 	.summary = "show module status and configuration, or change it",
 	.run = config_run,
 	.help = config_help,

@@ -121,6 +121,8 @@ void jw_config(struct jw *w, const struct vs_config *cfg)
 		jw_ku64(w, "migr_rate", cfg->migr_rate);
 	if (cfg->mask & VS_CFG_TIMING_EVERY)
 		jw_ku64(w, "timing_every", cfg->timing_every);
+	if (cfg->mask & VS_CFG_HEARTBEAT_MS)
+		jw_ku64(w, "heartbeat_ms", cfg->heartbeat_ms);
 	jw_obj_close(w);
 }
 

@@ -109,6 +109,7 @@ static struct nla_policy vcpu_pol[VCPUSTAT_VCPU_A_MAX + 1] = {
 	[VCPUSTAT_VCPU_A_RESIDENCY]	= { .type = NLA_NESTED },
 	[VCPUSTAT_VCPU_A_INTERVAL_NS]	= { .type = NLA_U64 },
 	[VCPUSTAT_VCPU_A_ISA]		= { .type = NLA_U32 },
+	[VCPUSTAT_VCPU_A_CONTINUED]	= { .type = NLA_FLAG },
 };
 
 static struct nla_policy reason_pol[VCPUSTAT_REASON_A_MAX + 1] = {
@@ -141,6 +142,7 @@ static struct nla_policy cfg_pol[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_TIMING]	= { .type = NLA_U8 },
 	[VCPUSTAT_CONFIG_A_MIGR_RATE]	= { .type = NLA_U32 },
 	[VCPUSTAT_CONFIG_A_TIMING_EVERY] = { .type = NLA_U32 },
+	[VCPUSTAT_CONFIG_A_HEARTBEAT_MS] = { .type = NLA_U32 },
 };
 
 static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
@@ -351,6 +353,11 @@ static void parse_config(struct nlattr *nest, struct vs_config *cfg)
 		cfg->mask |= VS_CFG_TIMING_EVERY;
 		cfg->timing_every =
 			nla_get_u32(tb[VCPUSTAT_CONFIG_A_TIMING_EVERY]);
+	}
+	if (tb[VCPUSTAT_CONFIG_A_HEARTBEAT_MS]) {
+		cfg->mask |= VS_CFG_HEARTBEAT_MS;
+		cfg->heartbeat_ms =
+			nla_get_u32(tb[VCPUSTAT_CONFIG_A_HEARTBEAT_MS]);
 	}
 }
 
@@ -656,24 +663,77 @@ static int on_vm(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	return 0;
 }
 
+/* Append @part's residency to @vc: CPUs ascending, arrays moved. */
+static int append_residency(struct vs_vcpu *vc, struct vs_vcpu *part)
+{
+	struct vs_residency *r;
+
+	if (!part->nr_residency)
+		return 0;
+	if (vc->nr_residency &&
+	    part->residency[0].cpu <= vc->residency[vc->nr_residency - 1].cpu)
+		return -EPROTO;
+	for (size_t i = 1; i < part->nr_residency; i++)
+		if (part->residency[i].cpu <= part->residency[i - 1].cpu)
+			return -EPROTO;
+	r = realloc(vc->residency, (vc->nr_residency + part->nr_residency) *
+			sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memcpy(r + vc->nr_residency, part->residency,
+	       part->nr_residency * sizeof(*r));
+	vc->residency = r;
+	vc->nr_residency += part->nr_residency;
+	return 0;
+}
+
+int vs_vcpu_msg_decode(struct nlmsghdr *nlh, struct vs_vcpu *prev,
+		       struct vs_vcpu *vc)
+{
+	struct nlattr *tb[VCPUSTAT_A_MAX + 1], *v[VCPUSTAT_VCPU_A_MAX + 1];
+	struct vs_vcpu part = { 0 };
+	int err;
+
+	if (!genlmsg_valid_hdr(nlh, 0) ||
+	    genlmsg_parse(nlh, 0, tb, VCPUSTAT_A_MAX, top_pol) < 0 ||
+	    !tb[VCPUSTAT_A_VCPU] || !tb[VCPUSTAT_A_VM_ID] ||
+	    nla_parse_nested(v, VCPUSTAT_VCPU_A_MAX, tb[VCPUSTAT_A_VCPU],
+			     vcpu_pol) < 0)
+		return -EPROTO;
+	if (!v[VCPUSTAT_VCPU_A_CONTINUED]) {
+		vc->vm_id = nla_get_u64(tb[VCPUSTAT_A_VM_ID]);
+		vc->pid = u32_or(tb[VCPUSTAT_A_PID], 0);
+		return parse_vcpu(tb[VCPUSTAT_A_VCPU], vc);
+	}
+	/* A continued part: only identity and residency count. */
+	part.vm_id = nla_get_u64(tb[VCPUSTAT_A_VM_ID]);
+	err = parse_vcpu(tb[VCPUSTAT_A_VCPU], &part);
+	if (err)
+		return err;
+	if (!prev || prev->vm_id != part.vm_id || prev->idx != part.idx)
+		err = -EPROTO;
+	else
+		err = append_residency(prev, &part);
+	vs_vcpu_free_arrays(&part);
+	return err ? err : 1;
+}
+
 static int on_vcpu(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 {
 	struct vec *vcpus = arg;
-	struct vs_vcpu *vc;
+	struct vs_vcpu *vc, *prev;
 	int err;
 
-	(void)nlh;
-	if (!tb[VCPUSTAT_A_VCPU] || !tb[VCPUSTAT_A_VM_ID])
-		return -EPROTO;
+	(void)tb;
 	vc = vec_push(vcpus);
 	if (!vc)
 		return -ENOMEM;
-	vc->vm_id = nla_get_u64(tb[VCPUSTAT_A_VM_ID]);
-	vc->pid = u32_or(tb[VCPUSTAT_A_PID], 0);
-	err = parse_vcpu(tb[VCPUSTAT_A_VCPU], vc);
+	/* The parts of a split vCPU are consecutive in the dump. */
+	prev = vcpus->n > 1 ? vc - 1 : NULL;
+	err = vs_vcpu_msg_decode(nlh, prev, vc);
 	if (err)
 		vcpus->n--;
-	return err;
+	return err < 0 ? err : 0;
 }
 
 static int put_filter(struct nl_msg *msg, const struct vs_filter *f,
@@ -880,6 +940,10 @@ int vs_set_config(struct vs_ctx *ctx, const struct vs_config *cfg)
 	if ((cfg->mask & VS_CFG_TIMING_EVERY) &&
 	    nla_put_u32(msg, VCPUSTAT_CONFIG_A_TIMING_EVERY,
 			cfg->timing_every))
+		goto full;
+	if ((cfg->mask & VS_CFG_HEARTBEAT_MS) &&
+	    nla_put_u32(msg, VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
+			cfg->heartbeat_ms))
 		goto full;
 	nla_nest_end(msg, nest);
 	return transact(ctx, msg, NULL, NULL, NULL);

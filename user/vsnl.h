@@ -119,12 +119,15 @@ struct vs_filter {
 #define VS_CFG_TIMING		(1u << 1)
 #define VS_CFG_MIGR_RATE	(1u << 2)
 #define VS_CFG_TIMING_EVERY	(1u << 3)
+#define VS_CFG_HEARTBEAT_MS	(1u << 4)
 struct vs_config {
 	unsigned int mask;
 	uint32_t snapshot_ms;		/* 0 = DELTA events off */
 	bool timing;
 	uint32_t migr_rate;		/* MIGRATE events per second, 0 = off */
 	uint32_t timing_every;		/* time 1 exit in N (random), 1 = all */
+	uint32_t heartbeat_ms;		/* all-zero DELTA of a quiet vCPU this
+					 * often, 0 = never */
 };
 
 /* VCPUSTAT_STATUS_A_*. */
@@ -246,6 +249,18 @@ uint64_t vs_events_lost(const struct vs_ctx *ctx);
 struct nlmsghdr;
 int vs_event_decode(struct nlmsghdr *nlh, struct vs_event *ev);
 void vs_event_release(struct vs_event *ev);
+
+/*
+ * Lower level, used by vs_snapshot_get() and by tests: decode one GET_VCPU
+ * dump message. A vCPU too big for one message comes in parts (see the
+ * uapi header): a continued part's residency is appended to @prev, which
+ * must be that vCPU (same VM and idx) and its CPUs must come after
+ * @prev's. Returns 0 when @vc (zeroed by the caller) holds a new vCPU, 1
+ * when the message was appended to @prev (@vc untouched), -EPROTO when it
+ * is malformed or continues nothing, -ENOMEM.
+ */
+int vs_vcpu_msg_decode(struct nlmsghdr *nlh, struct vs_vcpu *prev,
+		       struct vs_vcpu *vc);
 
 /* Exit reason names, from tables generated from the uapi asm headers. */
 const char *vs_isa_name(uint32_t isa);	/* "vmx", "svm", "unknown" */

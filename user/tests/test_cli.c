@@ -300,6 +300,9 @@ T_TEST(cli_kernel_errors_shown)
 	unsetenv("VS_MOCK_ERR");
 	T_EQ(run(t_mock_tool(), "config snapshot_ms=500 timing=off migr_rate=0", &out), 0);
 	free(out);
+	T_EQ(run(t_mock_tool(), "config heartbeat_ms=500", &out), 0);
+	T_ASSERT(strstr(out, "heartbeat_ms     0 (none)\n"));
+	free(out);
 	T_EQ(run(t_mock_tool(), "reset --vm 1", &out), 0);
 	free(out);
 	T_EQ(run(t_mock_tool(), "reset -P 1000", &out), 0);

@@ -23,6 +23,14 @@
  * id order, vCPUs in ascending KVM vcpu_idx order. A dump that spans a VM
  * appearing or disappearing is flagged NLM_F_DUMP_INTR (the generation is
  * checked with genl_dump_check_consistent()); the client should restart.
+ *   Residency is sent for the CPUs a vCPU ran on only. A vCPU whose
+ *   residency does not fit one message (some 430 CPUs in a 16 KiB dump
+ *   buffer) is split: its first message carries everything and the
+ *   residency of its lowest CPUs; each following message carries
+ *   VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID and a VCPUSTAT_A_VCPU nest with the
+ *   identity, VCPUSTAT_VCPU_A_CONTINUED and the next residency entries, in
+ *   ascending CPU order. Parts of one vCPU are consecutive in the dump;
+ *   the client appends a continued part's residency to the vCPU before it.
  *   request:  VCPUSTAT_A_VM_ID (u64, optional), VCPUSTAT_A_PID (u32,
  *             optional), VCPUSTAT_A_VCPU_ID (u32, optional)
  *   reply:    VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
@@ -56,11 +64,17 @@
  *   that handles the exit).
  *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
  *   VCPUSTAT_A_MIGRATION (nest, vcpustat_migration_attr)
- * VCPUSTAT_CMD_DELTA_NTF: periodic per-vCPU deltas.
+ * VCPUSTAT_CMD_DELTA_NTF: per-vCPU deltas, checked every snapshot_ms.
  *   VCPUSTAT_A_SEQ, VCPUSTAT_A_VM_ID, VCPUSTAT_A_PID,
  *   VCPUSTAT_A_VCPU (nest, vcpustat_vcpu_attr; counters are deltas since the
- *   previous DELTA_NTF of that vCPU, VCPUSTAT_VCPU_A_INTERVAL_NS says over
- *   how long)
+ *   previous DELTA_NTF of that vCPU, VCPUSTAT_VCPU_A_INTERVAL_NS is the
+ *   period they were counted in)
+ *   Only a vCPU whose counters changed in the period sends one, so the
+ *   counters of a DELTA all moved within its interval; with
+ *   VCPUSTAT_CONFIG_A_HEARTBEAT_MS an unchanged vCPU also sends an
+ *   all-zero DELTA that long after its previous one. A RESET restarts the
+ *   counting from zero: the next DELTA counts what the vCPU did after the
+ *   reset (what it did between its previous DELTA and the reset is gone).
  *
  * Exit handling time is measured from kvm_exit to the next kvm_entry of the
  * same vCPU. It therefore includes time spent in userspace (e.g. QEMU
@@ -171,6 +185,8 @@ enum vcpustat_vcpu_attr {
 	VCPUSTAT_VCPU_A_INTERVAL_NS,	/* u64: DELTA_NTF only */
 	VCPUSTAT_VCPU_A_ISA,		/* u32: VCPUSTAT_ISA_* */
 	VCPUSTAT_VCPU_A_RESETS,		/* u32: RESETs requested so far */
+	/* flag: GET_VCPU part continuing a split vCPU (see GET_VCPU) */
+	VCPUSTAT_VCPU_A_CONTINUED,
 	__VCPUSTAT_VCPU_A_MAX
 };
 
@@ -250,6 +266,13 @@ enum vcpustat_config_attr {
 	 * value applies to each vCPU after the skip it had already drawn.
 	 */
 	VCPUSTAT_CONFIG_A_TIMING_EVERY,
+	/*
+	 * u32: with DELTA_NTF on, a vCPU whose counters did not change sends
+	 * an all-zero DELTA_NTF once this many ms have passed since its
+	 * previous one (a liveness signal); 0 (default) = never, else
+	 * 100..3600000.
+	 */
+	VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
 	__VCPUSTAT_CONFIG_A_MAX
 };
 

@@ -223,7 +223,8 @@ int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
 		return err;
 	if (cfg) {
 		memset(cfg, 0, sizeof(*cfg));
-		cfg->mask = VS_CFG_SNAPSHOT_MS | VS_CFG_TIMING | VS_CFG_MIGR_RATE;
+		cfg->mask = VS_CFG_SNAPSHOT_MS | VS_CFG_TIMING |
+			    VS_CFG_MIGR_RATE | VS_CFG_HEARTBEAT_MS;
 		cfg->snapshot_ms = 1000;
 		cfg->timing = true;
 		cfg->migr_rate = 100;
