@@ -34,6 +34,8 @@
 static void vs_tick(struct work_struct *work);
 static DECLARE_DELAYED_WORK(vs_tick_work, vs_tick);
 
+/* The family we multicast on; given by main.c once it is registered. */
+static struct genl_family *vs_family;
 static u64 vs_seq;
 static u64 vs_ev[VS_EV_SUPPRESSED + 1];
 static u64 vs_tokens, vs_tokens_ts;
@@ -50,7 +52,7 @@ static void vs_ev_add(int which, u64 n)
 
 static bool vs_listening(void)
 {
-	return genl_has_listeners(&vs_genl_family, &init_net, 0);
+	return genl_has_listeners(vs_family, &init_net, 0);
 }
 
 /*
@@ -70,7 +72,7 @@ static struct sk_buff *vs_ntf_start(u8 cmd, void **hdr, gfp_t gfp)
 	skb = genlmsg_new(VS_NTF_SIZE, gfp);
 	if (!skb)
 		goto lost;
-	*hdr = genlmsg_put(skb, 0, 0, &vs_genl_family, 0, cmd);
+	*hdr = genlmsg_put(skb, 0, 0, vs_family, 0, cmd);
 	if (!*hdr ||
 	    nla_put_u64_64bit(skb, VCPUSTAT_A_SEQ, seq, VCPUSTAT_A_PAD)) {
 		nlmsg_free(skb);
@@ -87,7 +89,7 @@ static void vs_ntf_send(struct sk_buff *skb, void *hdr)
 	int err;
 
 	genlmsg_end(skb, hdr);
-	err = genlmsg_multicast(&vs_genl_family, skb, 0, 0, GFP_ATOMIC);
+	err = genlmsg_multicast(vs_family, skb, 0, 0, GFP_ATOMIC);
 	/* -ESRCH: the last listener left meanwhile; nobody lost anything. */
 	vs_ev_add(err && err != -ESRCH ? VS_EV_LOST : VS_EV_SENT, 1);
 }
@@ -111,14 +113,6 @@ static void vs_ntf_vm(const struct vs_vm *vm, u8 cmd, gfp_t gfp)
 		return;
 	}
 	vs_ntf_send(skb, hdr);
-}
-
-static int vs_put_ids(struct sk_buff *skb, const struct vs_vm *vm)
-{
-	if (nla_put_u64_64bit(skb, VCPUSTAT_A_VM_ID, vm->id, VCPUSTAT_A_PAD) ||
-	    nla_put_u32(skb, VCPUSTAT_A_PID, vm->pid))
-		return -EMSGSIZE;
-	return 0;
 }
 
 static void vs_ntf_migrate(const struct vs_vm *vm, const struct vs_vcpu *vc,
@@ -382,8 +376,9 @@ static void vs_tick(struct work_struct *work)
 	queue_delayed_work(vs_wq, &vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
 }
 
-void vs_events_start(void)
+void vs_events_start(struct genl_family *family)
 {
+	vs_family = family;
 	vs_tokens = READ_ONCE(vs_cfg.migr_rate);
 	vs_tokens_ts = ktime_get_ns();
 	queue_delayed_work(vs_wq, &vs_tick_work, msecs_to_jiffies(VS_TICK_MS));

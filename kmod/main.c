@@ -82,7 +82,7 @@ static int __init vs_init(void)
 	err = vs_netlink_init();
 	if (err)
 		goto err_probes;
-	vs_events_start();
+	vs_events_start(&vs_genl_family);
 	pr_info("vcpustat %s loaded: max_vcpus=%u\n", VCPUSTAT_VERSION,
 		vs_max_vcpus);
 	return 0;

@@ -229,15 +229,20 @@ u32 vs_vmx_exit_code(void);
 /* topo.c */
 u32 vs_topo_distance(int from, int to);
 
+/* attrs.c: what replies and notifications both send */
+#define VS_PUT_U64(skb, type, val, pad) \
+	nla_put_u64_64bit(skb, type, val, pad)
+int vs_put_ids(struct sk_buff *skb, const struct vs_vm *vm);
+int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm);
+int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc);
+
 /* netlink.c */
 extern struct genl_family vs_genl_family;
 int vs_netlink_init(void);
 void vs_netlink_exit(void);
-int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm);
-int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc);
 
 /* events.c */
-void vs_events_start(void);
+void vs_events_start(struct genl_family *family);
 void vs_events_stop(void);
 u64 vs_events_stat(int which);
 enum { VS_EV_SENT, VS_EV_LOST, VS_EV_SUPPRESSED };
