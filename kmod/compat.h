@@ -32,7 +32,7 @@
 #elif defined(VS_KVM_RUN_BOOL) || defined(VS_KVM_RUN_FLAGS)
 #define VS_KVM_ENTRY_HAS_BOOL	1
 #else
-#error "vcpustat: unknown kvm_x86_ops.vcpu_run; check kvm_entry's prototype and kmod/conftest/kvm_entry_run*.c"
+#error "vcpustat: unknown vcpu_run: check kvm_entry's prototype (conftest/kvm_entry_run*.c)"
 #endif
 
 /*

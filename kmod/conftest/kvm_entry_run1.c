@@ -10,7 +10,6 @@
 #include <linux/kvm_host.h>
 
 typedef enum exit_fastpath_completion (*vs_run_t)(struct kvm_vcpu *vcpu);
+#define VS_RUN_HOOK typeof_member(struct kvm_x86_ops, vcpu_run)
 
-_Static_assert(__builtin_types_compatible_p(
-		       typeof(((struct kvm_x86_ops *)NULL)->vcpu_run), vs_run_t),
-	       "not the one-argument vcpu_run");
+static_assert(__builtin_types_compatible_p(VS_RUN_HOOK, vs_run_t));

@@ -10,8 +10,7 @@
 
 typedef enum exit_fastpath_completion (*vs_run_t)(struct kvm_vcpu *vcpu,
 						  u64 run_flags);
+#define VS_RUN_HOOK typeof_member(struct kvm_x86_ops, vcpu_run)
 
-_Static_assert(__builtin_types_compatible_p(
-		       typeof(((struct kvm_x86_ops *)NULL)->vcpu_run), vs_run_t),
-	       "not vcpu_run(vcpu, u64 run_flags)");
-_Static_assert(KVM_RUN_FORCE_IMMEDIATE_EXIT != 0, "no immediate-exit flag");
+static_assert(__builtin_types_compatible_p(VS_RUN_HOOK, vs_run_t));
+static_assert(KVM_RUN_FORCE_IMMEDIATE_EXIT != 0);
