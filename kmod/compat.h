@@ -38,11 +38,14 @@
 /*
  * kvm_exit lost its leading exit_reason argument in 5.16 (0a62a0319abb),
  * in the change that gave get_exit_info() its reason pointer. Registering
- * our probe on the old prototype would read garbage: refuse to build.
- * Feature test: kvm_exit_old.c.
+ * our probe on the old prototype would read garbage: refuse to build, and
+ * refuse a get_exit_info() of neither form too. Feature tests:
+ * kvm_exit_old.c, kvm_exit_isa.c.
  */
 #ifdef VS_KVM_EXIT_OLD
 #error "vcpustat needs kvm_exit(vcpu, isa): Linux 5.16 or later"
+#elif !defined(VS_KVM_EXIT_ISA)
+#error "vcpustat: unknown get_exit_info: check kvm_exit's prototype (conftest/kvm_exit_isa.c)"
 #endif
 
 /*
