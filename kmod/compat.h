@@ -20,22 +20,33 @@
 
 /*
  * kvm_entry: (vcpu) before 6.9, (vcpu, bool force_immediate_exit) after,
- * backported to 6.1.149 and 6.6.103. Feature test: kvm_entry_bool.c.
+ * backported to 6.1.149 and 6.6.103. Its prototype is private to KVM
+ * (arch/x86/kvm/trace.h, in no headers package), so each form is
+ * recognised by the vendor run hook that supplies the bool: vcpu_run(vcpu)
+ * without it, vcpu_run(vcpu, bool force_immediate_exit) from 6.9 and
+ * vcpu_run(vcpu, u64 run_flags) with KVM_RUN_FORCE_IMMEDIATE_EXIT later
+ * (7.2, and stable 6.1.y / 6.12.y). Any other run hook means KVM changed:
+ * refuse to guess the probe's prototype. Feature tests: kvm_entry_run*.c.
  */
-#ifdef VS_KVM_ENTRY_NO_BOOL
+#if defined(VS_KVM_RUN_ONE_ARG)
 #define VS_KVM_ENTRY_HAS_BOOL	0
-#else
+#elif defined(VS_KVM_RUN_BOOL) || defined(VS_KVM_RUN_FLAGS)
 #define VS_KVM_ENTRY_HAS_BOOL	1
+#else
+#error "vcpustat: unknown vcpu_run: check kvm_entry's prototype (conftest/kvm_entry_run*.c)"
 #endif
 
 /*
  * kvm_exit lost its leading exit_reason argument in 5.16 (0a62a0319abb),
  * in the change that gave get_exit_info() its reason pointer. Registering
- * our probe on the old prototype would read garbage: refuse to build.
- * Feature test: kvm_exit_old.c.
+ * our probe on the old prototype would read garbage: refuse to build, and
+ * refuse a get_exit_info() of neither form too. Feature tests:
+ * kvm_exit_old.c, kvm_exit_isa.c.
  */
 #ifdef VS_KVM_EXIT_OLD
 #error "vcpustat needs kvm_exit(vcpu, isa): Linux 5.16 or later"
+#elif !defined(VS_KVM_EXIT_ISA)
+#error "vcpustat: unknown get_exit_info: check kvm_exit's prototype (conftest/kvm_exit_isa.c)"
 #endif
 
 /*
