@@ -327,8 +327,10 @@ static void vs_events_vm_gone(struct vs_vm *vm)
 	u64 now = ktime_get_ns();
 	struct vs_vcpu *vc;
 
-	list_for_each_entry(vc, &vm->vcpus, vm_node)
+	list_for_each_entry(vc, &vm->vcpus, vm_node) {
 		vs_tick_vcpu(vm, vc, listening, now);
+		cond_resched();
+	}
 	if (!listening)
 		return;
 	/* It died before a tick announced it: no VM_GONE without VM_NEW. */
@@ -337,26 +339,37 @@ static void vs_events_vm_gone(struct vs_vm *vm)
 	vs_ntf_vm(vm, VCPUSTAT_CMD_VM_GONE_NTF, GFP_KERNEL);
 }
 
-static void vs_tick(struct work_struct *work)
+/*
+ * vCPUs looked at in one RCU read section. Each may cost two skbs: with
+ * thousands of vCPUs, one section for all would hold off grace periods
+ * and the CPU for as long as that takes (issue 14, item 7).
+ */
+#define VS_TICK_BATCH	64
+
+/*
+ * One batch, from the first VM with id >= @cur->vm_id and its first vCPU
+ * with idx >= @cur->idx (both lists are kept sorted); returns true and
+ * moves @cur to the next vCPU when the batch is full.
+ */
+struct vs_tick_cursor {
+	u64 vm_id;
+	u32 idx;
+};
+
+static bool vs_tick_batch(struct vs_tick_cursor *cur, bool listening,
+			  u64 now, u64 period, u64 heartbeat)
 {
-	u64 period = (u64)READ_ONCE(vs_cfg.snapshot_ms) * NSEC_PER_MSEC;
-	u64 heartbeat = (u64)READ_ONCE(vs_cfg.heartbeat_ms) * NSEC_PER_MSEC;
+	unsigned int n = 0;
 	struct vs_vcpu *vc;
 	struct vs_vm *vm;
-	LIST_HEAD(gone);
-	bool listening;
-	u64 now;
-
-	vs_sweep(&gone);
-	list_for_each_entry(vm, &gone, dead_node)
-		vs_events_vm_gone(vm);
-	vs_vms_release(&gone);
-	now = ktime_get_ns();
-
-	listening = vs_listening();
+	bool more = false;
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(vm, &vs_vms, node) {
+		if (vm->id < cur->vm_id)
+			continue;
+		if (vm->id > cur->vm_id)
+			cur->idx = 0;
 		/* Unheard announcements are dropped: a new listener dumps. */
 		if (!vm->announced) {
 			if (listening)
@@ -365,13 +378,46 @@ static void vs_tick(struct work_struct *work)
 			vm->announced = true;
 		}
 		list_for_each_entry_rcu(vc, &vm->vcpus, vm_node) {
+			if (vc->idx < cur->idx)
+				continue;
+			if (n++ == VS_TICK_BATCH) {
+				cur->vm_id = vm->id;
+				cur->idx = vc->idx;
+				more = true;
+				goto out;
+			}
 			vs_tick_vcpu(vm, vc, listening, now);
 			if (vs_delta_due(vc, now, period))
 				vs_ntf_delta(vm, vc, now, listening,
 					     heartbeat);
 		}
 	}
+out:
 	rcu_read_unlock();
+	return more;
+}
+
+static void vs_tick(struct work_struct *work)
+{
+	u64 period = (u64)READ_ONCE(vs_cfg.snapshot_ms) * NSEC_PER_MSEC;
+	u64 heartbeat = (u64)READ_ONCE(vs_cfg.heartbeat_ms) * NSEC_PER_MSEC;
+	struct vs_tick_cursor cur = {};
+	struct vs_vm *vm;
+	LIST_HEAD(gone);
+	bool listening;
+	u64 now;
+
+	vs_sweep(&gone);
+	list_for_each_entry(vm, &gone, dead_node) {
+		vs_events_vm_gone(vm);
+		cond_resched();
+	}
+	vs_vms_release(&gone);
+	now = ktime_get_ns();
+
+	listening = vs_listening();
+	while (vs_tick_batch(&cur, listening, now, period, heartbeat))
+		cond_resched();
 
 	queue_delayed_work(vs_wq, &vs_tick_work, msecs_to_jiffies(VS_TICK_MS));
 }

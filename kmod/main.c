@@ -58,10 +58,10 @@ static int __init vs_init(void)
 		pr_err("vcpustat: this CPU has neither SVM nor VMX; nothing to trace\n");
 		return -ENODEV;
 	}
-	if (!vs_max_vcpus || !vs_pool_vcpus || vs_pool_vcpus > vs_max_vcpus ||
+	if (!vs_max_vcpus || !vs_pool_vcpus ||
 	    (vs_cfg.snapshot_ms && vs_cfg.snapshot_ms < 100) ||
 	    !vs_cfg.timing_every || vs_cfg.timing_every > VS_TIMING_EVERY_MAX) {
-		pr_err("vcpustat: max_vcpus must be > 0, pool_vcpus 1..max_vcpus, snapshot_ms 0 or >= 100, timing_every 1..%u\n",
+		pr_err("vcpustat: max_vcpus and pool_vcpus must be > 0, snapshot_ms 0 or >= 100, timing_every 1..%u\n",
 		       VS_TIMING_EVERY_MAX);
 		return -EINVAL;
 	}

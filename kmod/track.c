@@ -108,7 +108,7 @@ struct vs_pool {
 unsigned int vs_pool_vcpus = 32;
 module_param_named(pool_vcpus, vs_pool_vcpus, uint, 0444);
 MODULE_PARM_DESC(pool_vcpus,
-		 "vCPU records kept ready for first sight (default 32, at most max_vcpus); doubles whenever it runs dry");
+		 "vCPU records kept ready for first sight (default 32; no more than max_vcpus); doubles whenever it runs dry");
 
 static struct vs_pool vs_vcpu_pool, vs_vm_pool;
 static void vs_pool_refill_work(struct work_struct *work);
@@ -651,7 +651,7 @@ int vs_track_init(void)
 		INIT_HLIST_HEAD(&vs_vcpu_hash[i]);
 	INIT_LIST_HEAD(&vs_vcpu_pool.free);
 	INIT_LIST_HEAD(&vs_vm_pool.free);
-	vs_vcpu_pool.target = vs_pool_vcpus;
+	vs_vcpu_pool.target = min(vs_pool_vcpus, vs_max_vcpus);
 	vs_vm_pool.target = VS_POOL_VMS;
 	if (!vs_pool_fill(&vs_vm_pool, false) ||
 	    !vs_pool_fill(&vs_vcpu_pool, true))

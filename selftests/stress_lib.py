@@ -640,6 +640,60 @@ class ExitHist:
             f.write("!" + self.SPEC)
 
 
+class TickTimer:
+    """How long each run of the module's tick worker (vs_tick) took, from
+    the kernel's own workqueue:workqueue_execute_start/_end events in a
+    private tracefs instance, filtered on vs_tick's address (kallsyms),
+    with the mono clock so that a worker moved across CPUs still reads
+    right. longest() is in seconds."""
+
+    def __init__(self):
+        addr = None
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                a, _, name = line.split()[:3]
+                if name == "vs_tick":
+                    addr = int(a, 16)
+        if not addr:
+            raise RuntimeError("vs_tick not in /proc/kallsyms")
+        self.dir = f"{TRACING}/instances/vs_tick"
+        if os.path.isdir(self.dir):
+            os.rmdir(self.dir)
+        os.mkdir(self.dir)
+        self._w("trace_clock", "mono")
+        self._w("buffer_size_kb", "2048")
+        for ev in ("workqueue_execute_start", "workqueue_execute_end"):
+            base = f"{self.dir}/events/workqueue/{ev}"
+            self._w(f"{base}/filter", f"function == {addr:#x}")
+            self._w(f"{base}/enable", "1")
+
+    def _w(self, name, value):
+        path = name if name.startswith("/") else f"{self.dir}/{name}"
+        with open(path, "w") as f:
+            f.write(value)
+
+    def durations(self):
+        start, out = {}, []
+        with open(f"{self.dir}/trace") as f:
+            for line in f:
+                m = re.search(r" (\d+\.\d+): workqueue_execute_(start|end): "
+                              r"work struct (?:0x)?([0-9a-f]+)", line)
+                if not m:
+                    continue
+                t, kind, work = float(m.group(1)), m.group(2), m.group(3)
+                if kind == "start":
+                    start[work] = t
+                elif work in start:
+                    out.append(t - start.pop(work))
+        return out
+
+    def close(self):
+        self._w("tracing_on", "0")
+        for ev in ("workqueue_execute_start", "workqueue_execute_end"):
+            self._w(f"{self.dir}/events/workqueue/{ev}/enable", "0")
+        os.rmdir(self.dir)
+
+
 # ------------------------------------------------------------------ events
 
 NLMSG_ERROR, NLMSG_DONE = 2, 3
