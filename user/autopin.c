@@ -32,6 +32,14 @@
 #define EARLY_MIN_NS (NS / 5)
 /* While the module is away: look for it again at least this often. */
 #define RETRY_NS NS
+/*
+ * A snapshot failed as if the module were gone, but the same family is
+ * still registered: an rmmod attempt that found the module busy, or an
+ * unload in progress. Look again this often, this many times, before
+ * calling it gone.
+ */
+#define SUSPECT_NS (NS / 10)
+#define SUSPECT_MAX 50
 
 struct autopin {
 	struct ap_config cfg;
@@ -52,6 +60,7 @@ struct autopin {
 	uint64_t *cpu_busy, *cpu_total;	/* [nr_cpus], /proc/stat ticks */
 	unsigned long applied, failed, restored;
 	bool gone;		/* the module went away; waiting for it */
+	unsigned int suspect;	/* snapshots failed, family still there */
 	bool finding;		/* back: pins from before not all found yet */
 	int retry_err;		/* last vs_reconnect() error logged */
 };
@@ -749,6 +758,23 @@ static void module_gone(struct autopin *a, int err)
 	log_note(a, "module-gone", 0, 0, msg);
 }
 
+/*
+ * A snapshot failed with @err (vs_gone()). Returns when to try again:
+ * soon if the same family is still registered (transient, or the module
+ * is still unloading), at once if a new one is (reloaded meanwhile: the
+ * VM ids changed), else after RETRY_NS.
+ */
+static uint64_t snapshot_gone(struct autopin *a, int err)
+{
+	int r = vs_reconnect(a->ctx);
+	uint64_t now = vs_now_ns();
+
+	if (!r && ++a->suspect < SUSPECT_MAX)
+		return now + SUSPECT_NS;
+	module_gone(a, err);
+	return r == 1 ? now : now + RETRY_NS;
+}
+
 /* Gone: resolve the family again; back once a snapshot works. */
 static int try_back(struct autopin *a)
 {
@@ -770,6 +796,7 @@ static int try_back(struct autopin *a)
 		return r;
 	}
 	a->gone = false;
+	a->suspect = 0;
 	a->finding = ap_detached_pins(a->pol) > 0;
 	snprintf(msg, sizeof(msg),
 		 "the vcpustat module is back; %zu pin(s) from before it went to find again",
@@ -812,12 +839,13 @@ static int autopin_loop(struct autopin *a)
 
 	r = snapshot_and_decide(a);
 	if (r && vs_gone(r)) {
-		module_gone(a, r);
+		next = snapshot_gone(a, r);
 	} else if (r) {
 		rc = vs_report(a->ctx, r, "snapshot");
 		goto out;
+	} else {
+		next = a->last_snap + a->cfg.window_ns;
 	}
-	next = a->last_snap + a->cfg.window_ns;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -844,14 +872,14 @@ static int autopin_loop(struct autopin *a)
 		if (!a->gone && now >= next) {
 			r = snapshot_and_decide(a);
 			if (r && vs_gone(r)) {
-				module_gone(a, r);
-				next = vs_now_ns() + RETRY_NS;
+				next = snapshot_gone(a, r);
 				continue;
 			}
 			if (r) {
 				rc = vs_report(a->ctx, r, "snapshot");
 				break;
 			}
+			a->suspect = 0;
 			check_found(a);
 			next = a->last_snap + a->cfg.window_ns;
 			continue;

@@ -311,9 +311,18 @@ static int refresh(struct exporter *x, FILE *out)
 	if (!err) {
 		what = "reading the VMs";
 		err = vs_snapshot_get(x->ctx, &x->filter, &cur);
-		/* Reloaded since the last refresh: a new family id. */
-		if (vs_gone(err) && !vs_reconnect(x->ctx))
+		/* Reloaded since the last refresh (a new family id), or a
+		 * moment of -EPROTONOSUPPORT (an rmmod that found the module
+		 * busy): look again, a few times while the family stays. */
+		for (int i = 0; i < 3 && vs_gone(err); i++) {
+			int r = vs_reconnect(x->ctx);
+
+			if (r < 0)
+				break;
+			if (!r && i)
+				usleep(100000);
 			err = vs_snapshot_get(x->ctx, &x->filter, &cur);
+		}
 	}
 	if (!err) {
 		what = "reading the module status";

@@ -990,8 +990,9 @@ int vs_reconnect(struct vs_ctx *ctx)
 		/* A new load numbers its notifications from 1 again. */
 		ctx->have_seq = false;
 	}
+	err = fam != ctx->family;
 	ctx->family = fam;
-	return 0;
+	return err;
 }
 
 int vs_event_fd(const struct vs_ctx *ctx)
@@ -1059,30 +1060,36 @@ int vs_event_decode(struct nlmsghdr *nlh, struct vs_event *ev)
 }
 
 static struct nla_policy ctrl_pol[CTRL_ATTR_MAX + 1] = {
+	[CTRL_ATTR_FAMILY_ID]	= { .type = NLA_U16 },
 	[CTRL_ATTR_FAMILY_NAME]	= { .type = NLA_STRING },
 };
 
 /*
- * An nlctrl notification (vs_events_follow()): -ENOENT when our family
- * went away, -ESTALE when it was registered (again), else 0.
+ * An nlctrl notification (vs_events_follow()): -ENOENT when the family
+ * this context uses went away, -ESTALE when a family of our name was
+ * registered under another id, else 0. The ids matter: a notification
+ * about an earlier load (read after vs_reconnect() already moved on) is
+ * no news.
  */
-static int ctrl_event(struct nlmsghdr *nlh)
+static int ctrl_event(const struct vs_ctx *ctx, struct nlmsghdr *nlh)
 {
 	struct nlattr *tb[CTRL_ATTR_MAX + 1];
 	struct genlmsghdr *gh;
 	char name[GENL_NAMSIZ];
+	int id;
 
 	if (!genlmsg_valid_hdr(nlh, 0) ||
 	    genlmsg_parse(nlh, 0, tb, CTRL_ATTR_MAX, ctrl_pol) < 0 ||
-	    !tb[CTRL_ATTR_FAMILY_NAME])
+	    !tb[CTRL_ATTR_FAMILY_NAME] || !tb[CTRL_ATTR_FAMILY_ID])
 		return 0;
 	nla_strlcpy(name, tb[CTRL_ATTR_FAMILY_NAME], sizeof(name));
 	if (strcmp(name, VCPUSTAT_GENL_NAME))
 		return 0;
+	id = nla_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
 	gh = nlmsg_data(nlh);
-	if (gh->cmd == CTRL_CMD_DELFAMILY)
+	if (gh->cmd == CTRL_CMD_DELFAMILY && id == ctx->family)
 		return -ENOENT;
-	if (gh->cmd == CTRL_CMD_NEWFAMILY)
+	if (gh->cmd == CTRL_CMD_NEWFAMILY && id != ctx->family)
 		return -ESTALE;
 	return 0;
 }
@@ -1119,7 +1126,7 @@ int vs_event_read(struct vs_ctx *ctx, vs_event_cb cb, void *arg)
 			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
 				continue;
 			if (ctx->follow && nlh->nlmsg_type == GENL_ID_CTRL) {
-				err = ctrl_event(nlh);
+				err = ctrl_event(ctx, nlh);
 				if (err)
 					return err;
 				continue;

@@ -175,8 +175,12 @@ static inline bool vs_gone(int err)
  * Resolve the family again (a reloaded module has a new family id and
  * new multicast group ids) and, if the events socket is open, move its
  * membership to the new events group and restart sequence checking.
- * 0, or -ENOENT while the family is not registered (the context stays
- * usable: call again later), or another negative errno.
+ * 1: the family id changed (the module was reloaded); 0: the same id (the
+ * error was transient: an rmmod attempt that found the module busy makes
+ * dumps fail with -EPROTONOSUPPORT for a moment; or the module is still
+ * unloading, or was reloaded under the same id); -ENOENT while the
+ * family is not registered (the context stays usable: call again later);
+ * another negative errno.
  */
 int vs_reconnect(struct vs_ctx *ctx);
 /* Kernel extack message of the last failed request, or NULL. */
@@ -257,10 +261,10 @@ int vs_events_open(struct vs_ctx *ctx);
 /*
  * Also join nlctrl's "notify" group on the events socket, so that the
  * family going away is seen at once: vs_event_read() then returns -ENOENT
- * after the last event of the old load (nlctrl's DELFAMILY), and the
- * socket becomes readable again when a family of that name is registered
- * (NEWFAMILY: vs_event_read() returns -ESTALE): the moment to
- * vs_reconnect(). Call after vs_events_open().
+ * after the last event of the old load (nlctrl's DELFAMILY for the family
+ * id in use), and the socket becomes readable again when a family of that
+ * name is registered under another id (NEWFAMILY: vs_event_read() returns
+ * -ESTALE): the moment to vs_reconnect(). Call after vs_events_open().
  */
 int vs_events_follow(struct vs_ctx *ctx);
 /* The events socket's fd for poll(); -1 before vs_events_open(). */

@@ -123,14 +123,15 @@ int vs_open(struct vs_ctx **ctxp)
 
 int vs_reconnect(struct vs_ctx *ctx)
 {
-	int load = mock_load();
+	int load = mock_load(), err;
 
 	if (load < 0)
 		return -ENOENT;
+	err = load != ctx->load;
 	ctx->load = load;
 	ctx->told_gone = ctx->told_back = false;
 	ctx->have_seq = false;
-	return 0;
+	return err;
 }
 
 void vs_close(struct vs_ctx *ctx)
