@@ -783,7 +783,7 @@ static int try_back(struct autopin *a)
 	int r;
 
 	r = vs_reconnect(a->ctx);
-	if (!r)
+	if (r >= 0)
 		r = take_snapshot(a, &snap);
 	if (r) {
 		if (!vs_gone(r) && r != a->retry_err) {
