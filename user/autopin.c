@@ -769,6 +769,7 @@ static uint64_t snapshot_gone(struct autopin *a, int err)
 	int r = vs_reconnect(a->ctx);
 	uint64_t now = vs_now_ns();
 
+	a->early = false;	/* the retry comes soon anyway */
 	if (!r && ++a->suspect < SUSPECT_MAX)
 		return now + SUSPECT_NS;
 	module_gone(a, err);
