@@ -17,6 +17,10 @@
 #    CAP_SYS_NICE gets a clear EPERM (exit 4)
 #  - autopin pins each chased vCPU within a bounded time, after which its
 #    migration counter stays flat although the chase goes on
+#  - the module is unloaded and loaded again while the vCPUs are pinned
+#    (RELIABILITY.md F8): autopin keeps running and keeps the pins, says
+#    module-gone / module-back, finds both pinned vCPUs again under their
+#    new VM id ("resumed") without pinning anew; needs VCPUSTAT_KO
 #  - SIGTERM: every affinity it changed is back to the original
 #  - a pinned vCPU whose home gets a permanent hog moves once, after the
 #    dwell time, to a free CPU, and stays there
@@ -131,7 +135,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-NTESTS=11
+NTESTS=12
 n=0
 failed=0
 echo "KTAP version 1"
@@ -421,6 +425,52 @@ if [ "$(count "$LOG" pin)" -ge 2 ]; then
 	result autopin_migrations_flat $st "$why"
 else
 	result autopin_migrations_flat 1 "not pinned"
+fi
+
+# rmmod, retried while a dump in flight holds the module.
+rmmod_retry() {
+	local i
+	for i in $(seq 100); do
+		rmmod vcpustat 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+st=0 why=
+KO=${VCPUSTAT_KO:-}
+if [ -z "$KO" ] || [ ! -e "$KO" ]; then
+	result autopin_survives_module_reload 4 "no VCPUSTAT_KO to load again"
+elif [ "$(count "$LOG" pin)" -lt 2 ]; then
+	result autopin_survives_module_reload 1 "not pinned"
+else
+	h0=$(affinity "$T0")
+	h1=$(affinity "$T1")
+	t0=$SECONDS
+	if rmmod_retry; then
+		wait_count "$LOG" module-gone 1 30 ||
+			fail "no module-gone line 30 s after rmmod: $(tail -n 2 "$LOG")"
+		sleep 2		# a gap: autopin waits, the chase goes on
+		insmod "$KO" || fail "insmod $KO failed"
+		wait_count "$LOG" module-back 1 30 ||
+			fail "no module-back line 30 s after insmod: $(tail -n 2 "$LOG")"
+		wait_count "$LOG" resumed 1 60 ||
+			fail "the pinned vCPUs were not found again in 60 s: $(tail -n 3 "$LOG")"
+	else
+		fail "rmmod vcpustat: busy for 20 s"
+		[ -d /sys/module/vcpustat ] || insmod "$KO"
+	fi
+	echo "# reload: gone/back/resumed in $((SECONDS - t0)) s: $(count "$LOG" module-gone)/$(count "$LOG" module-back)/$(count "$LOG" resumed)"
+	alive "$AP" || fail "autopin exited: $(tail -n 3 "$LOG" | tr '\n' ' ')"
+	[ "$(affinity "$T0")" = "$h0" ] || fail "vCPU 0: $(affinity "$T0"), pinned to $h0"
+	[ "$(affinity "$T1")" = "$h1" ] || fail "vCPU 1: $(affinity "$T1"), pinned to $h1"
+	for a in pin move restore release; do
+		c=$(count "$LOG" $a)
+		want=0
+		[ $a = pin ] && want=2
+		[ "$c" -eq $want ] || fail "$c $a line(s) by now, want $want"
+	done
+	result autopin_survives_module_reload $st "$why"
 fi
 stop "$CH"
 

@@ -19,6 +19,9 @@
 #  - a VM that goes away: its final counts (exact) stay exported for one
 #    more refresh while the module no longer has it, then it is dropped
 #    for good
+#  - the module away at start-up (RELIABILITY.md F8): the exporter does not
+#    exit; /metrics answers 200 with vcpustat_up 0 until the module is
+#    loaded, then vcpustat_up 1 (needs VCPUSTAT_KO, the module to load)
 #
 # Usage: export_test.sh   (root; the vcpustat module loaded; kvm_workload
 #        built; user/vcpustat built; or VCPUSTAT=.., KVM_WORKLOAD=..)
@@ -35,7 +38,7 @@ TOP=$(dirname "$DIR")
 WL=${KVM_WORKLOAD:-$DIR/kvm_workload}
 VS=${VCPUSTAT:-$TOP/user/vcpustat}
 KSFT_SKIP=4
-NTESTS=5
+NTESTS=6
 
 skip_all() {
 	echo "KTAP version 1"
@@ -403,11 +406,50 @@ PY
 	return $st
 }
 
+# ---- 6: the module away at start-up, then loaded -------------------------
+scrape_up() { # PORT: "HTTP-CODE UP" of one scrape
+	curl -s --max-time 10 -o "$TMP/up.prom" -w '%{http_code}' \
+		"http://127.0.0.1:$1/metrics" 2>/dev/null
+	printf ' %s\n' "$(sed -n 's/^vcpustat_up //p' "$TMP/up.prom" 2>/dev/null)"
+}
+
+t_waits() {
+	local ko=${VCPUSTAT_KO:-} i got st=0
+	command -v curl >/dev/null || return 4
+	[ -n "$ko" ] && [ -e "$ko" ] || return 4
+	for i in $(seq 100); do
+		rmmod vcpustat 2>/dev/null && break
+		sleep 0.2
+	done
+	[ -d /sys/module/vcpustat ] && { echo "# rmmod: busy"; return 1; }
+	if ! start_exporter waits --listen 127.0.0.1:0 --interval 0.3; then
+		echo "# exporter without the module: $(cat "$TMP/waits.err")"
+		insmod "$ko"
+		return 1
+	fi
+	got=$(scrape_up "$PORT")
+	[ "$got" = "200 0" ] || { echo "# without the module: $got"; st=1; }
+	insmod "$ko" || { echo "# insmod $ko failed"; return 1; }
+	for i in $(seq 100); do
+		got=$(scrape_up "$PORT")
+		[ "$got" = "200 1" ] && break
+		sleep 0.1
+	done
+	[ "$got" = "200 1" ] || { echo "# 10 s after insmod: $got"; st=1; }
+	grep -q '^vcpustat_module_vcpus ' "$TMP/up.prom" ||
+		{ echo "# no module families once it is back"; st=1; }
+	kill -TERM "$EXP"
+	wait "$EXP" || { echo "# exporter exit $?"; st=1; }
+	echo "# exporter log: $(tr '\n' '|' <"$TMP/waits.err")"
+	return $st
+}
+
 t_once_exact;	result export_once_exact $?
 t_by_vm_top;	result export_by_vm_top1 $?
 t_promtool;	result export_promtool $? "promtool not installed"
 t_http;		result export_http_same_as_textfile $? "curl not installed"
 t_gone;		result export_gone_vm_final_window $?
+t_waits;	result export_waits_for_the_module $? "needs curl and VCPUSTAT_KO"
 
 touch "$TMP/go1"
 echo "# $failed failed"

@@ -15,7 +15,12 @@ For S seconds (quick 30, VCPUSTAT_STRESS=1: 240) all of this runs at once:
    allowed), following the family across the reload through nlctrl's
    notifications;
  - a reset loop (RESET of every VM, by id and all at once);
- - `vcpustat autopin --dry-run` when the tool is built;
+ - `vcpustat autopin --dry-run` and `vcpustat export --listen` (scraped
+   every 0.1 s) when the tool is built: both must live through every
+   reload (RELIABILITY.md F8): autopin logs one module-gone and one
+   module-back per reload and stops cleanly on SIGTERM; the exporter
+   serves vcpustat_up 1, then 0 while the module is out (the reload
+   waits until a scrape saw it), then 1 again;
  - DELTA events every 100 ms.
 In the middle (quick: once; long: 3 times) the module is removed (retried
 while a dump in flight pins it) and inserted again, and a fresh VM that
@@ -29,14 +34,17 @@ baseline, kmalloc/skbuff slab growth small.
 Exit: 0 pass, 1 fail, 4 skip.
 """
 import errno
+import json
 import multiprocessing as mp
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stress_lib as sl  # noqa: E402
@@ -207,6 +215,78 @@ def resetter(stop, phase, storm_pids, out):
     out.put(("resetter", 0, st))
 
 
+class Exporter:
+    """`vcpustat export --listen` plus a scraper thread recording every
+    change of vcpustat_up as scraped (HTTP status and value)."""
+
+    def __init__(self):
+        self.err = open("/tmp/vs-storm-export.err", "w+")
+        self.p = subprocess.Popen(
+            [sl.TOOL, "export", "--listen", "127.0.0.1:0", "--interval",
+             "0.2"], stdout=subprocess.DEVNULL, stderr=self.err)
+        self.port = None
+        end = time.time() + 60
+        while time.time() < end and self.port is None:
+            self.err.seek(0)
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)",
+                          self.err.read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.p.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.ups = []           # (time, up) on every change
+        self.bad = []           # scrapes that were not a 200 with vcpustat_up
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.scrape)
+        if self.port:
+            self.t.start()
+
+    def scrape(self):
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        while not self.stop.is_set():
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    body = r.read().decode()
+                m = re.search(r"^vcpustat_up (\d+)$", body, re.M)
+                if not m:
+                    raise ValueError("no vcpustat_up")
+                up = int(m.group(1))
+                if not self.ups or self.ups[-1][1] != up:
+                    self.ups.append((time.time(), up))
+            except Exception as e:  # noqa: BLE001
+                if len(self.bad) < 5:
+                    self.bad.append(repr(e)[:160])
+            time.sleep(0.1)
+
+    def wait_up(self, up, timeout):
+        """Until the latest scrape says vcpustat_up == @up (the callers
+        wait for a change: 1 -> 0 with the module out, 0 -> 1 back)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.ups and self.ups[-1][1] == up:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def finish(self):
+        """Stop scraping, SIGTERM; returns (alive before, exit code)."""
+        self.stop.set()
+        if self.t.is_alive():
+            self.t.join()
+        alive = self.p.poll() is None
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            rc = self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = "hung on SIGTERM"
+        self.err.seek(0)
+        self.log = self.err.read().splitlines()
+        self.err.close()
+        return alive, rc
+
+
 class Storm:
     def __init__(self):
         self.errs = []          # the storm itself
@@ -293,12 +373,18 @@ class Storm:
             p.start()
         churn = threading.Thread(target=self.churner)
         churn.start()
-        autopin = None
+        autopin = exporter = None
         if os.access(sl.TOOL, os.X_OK):
             self.ap_out = open("/tmp/vs-storm-autopin.log", "w")
             autopin = subprocess.Popen(
                 [sl.TOOL, "autopin", "--dry-run", "--window", "1", "-j",
                  "-v"], stdout=self.ap_out, stderr=subprocess.STDOUT)
+            exporter = Exporter()
+            if not exporter.port:
+                self.errs.append("exporter did not start")
+            elif not exporter.wait_up(1, 30):
+                self.errs.append(f"exporter: no vcpustat_up 1 at start: "
+                                 f"{exporter.ups}")
         self.exact_ids = []
         self.reloads = []
         time.sleep(2)   # let everything reach full speed
@@ -315,6 +401,11 @@ class Storm:
                                  f"{attempts} tries: {last}")
                 break
             time.sleep(0.3)
+            if exporter and exporter.port and \
+                    not exporter.wait_up(0, 20):
+                self.errs.append(f"cycle {c}: no scrape saw vcpustat_up 0 "
+                                 f"in 20 s with the module out: "
+                                 f"{exporter.ups[-3:]}")
             sl.insmod()
             self.phase.value = 2
             self.reloads.append((attempts, round(t_rm, 2), last))
@@ -325,6 +416,10 @@ class Storm:
                 self.exact_errs += self.exact_vm(c)
             except Exception as e:  # noqa: BLE001
                 self.exact_errs.append(f"cycle {c}: exact VM: {e!r}")
+            if exporter and exporter.port and \
+                    not exporter.wait_up(1, 30):
+                self.errs.append(f"cycle {c}: vcpustat_up not back to 1 "
+                                 f"30 s after insmod: {exporter.ups[-3:]}")
         log(f"reloads done at {time.time() - t0:.1f} s; storm runs on")
         # The rest of the storm, then stop everything.
         for d in storm:
@@ -346,7 +441,25 @@ class Storm:
             p.join(timeout=30)
             if p.exitcode != 0:
                 self.errs.append(f"storm process {p.name} exit {p.exitcode}")
+        if exporter:
+            alive, rc = exporter.finish()
+            seq = "".join(str(u) for _, u in exporter.ups)
+            self.notes.append(f"export: up as scraped {seq}, exit {rc}, "
+                              f"log {exporter.log[:6]}")
+            if not alive:
+                self.errs.append(f"exporter died: {exporter.log[-3:]}")
+            if rc != 0:
+                self.errs.append(f"exporter exit {rc} after SIGTERM")
+            if exporter.port and seq != "1" + "01" * len(self.reloads):
+                self.errs.append(f"vcpustat_up as scraped went {seq}, want "
+                                 f"{'1' + '01' * len(self.reloads)}")
+            if exporter.bad:
+                self.errs.append(f"failed scrapes: {exporter.bad}")
         if autopin:
+            ap_alive = autopin.poll() is None
+            if not ap_alive:
+                self.errs.append(f"autopin died during the storm: exit "
+                                 f"{autopin.returncode}")
             autopin.send_signal(signal.SIGTERM)
             try:
                 rc = autopin.wait(timeout=30)
@@ -361,8 +474,26 @@ class Storm:
             if rc:
                 other = [ln for ln in lines if not ln.startswith("{")][:4]
                 self.notes += [f"autopin: {ln[:200]}" for ln in other]
-            if not isinstance(rc, int) or rc < 0:
+            if rc != 0:
                 self.errs.append(f"autopin ended badly: {rc}")
+            acts = []
+            for ln in lines:
+                try:
+                    acts.append(json.loads(ln).get("action"))
+                except ValueError:
+                    pass
+            self.notes += [f"autopin: {ln[:200]}" for ln in lines
+                           if '"module-' in ln or '"resumed"' in ln]
+            n_gone = acts.count("module-gone")
+            n_back = acts.count("module-back")
+            self.notes.append(f"autopin: {n_gone} module-gone, {n_back} "
+                              f"module-back for {len(self.reloads)} reloads")
+            if n_gone != len(self.reloads) or n_back != len(self.reloads):
+                self.errs.append(f"autopin: {n_gone} module-gone and "
+                                 f"{n_back} module-back lines, want "
+                                 f"{len(self.reloads)} each")
+            if "stop" not in acts or acts[-1] != "exit":
+                self.errs.append(f"autopin's last lines: {lines[-2:]}")
         else:
             self.notes.append("autopin: user/vcpustat not built, not run")
         self.results = results

@@ -1178,7 +1178,7 @@ t_bad_args() {
 		"list --sample 99999999" "dump extra" "dump --vcpu x" "top -n 0"
 		"top -d 0.01" "top -s bogus" "stat --csv -j" "stat 1 x"
 		"watch -e bogus" "watch -c 0" "config bogus=1" "config timing=maybe"
-		"reset extra" "host extra" "-P 0 list" "--vm 0 list" "reset --vm 0"
+		"reset extra" "host extra" "-P x list" "--vm 0 list" "reset --vm 0"
 		"list -P"
 	)
 	for a in "${cases[@]}"; do
@@ -1197,6 +1197,9 @@ t_bad_args() {
 	expect_rc 0 ok -V || rc=1
 	expect_rc 0 ok l -P "$A_PID" --sample 0 || rc=1
 	grep -q "kvm_workload" "$TMP/er.out" || { echo "'vcpustat l' is not list"; rc=1; }
+	# -P 0: VMs whose creator KVM never recorded; these all have one
+	expect_rc 0 ok -P 0 list --sample 0 || rc=1
+	grep -q "kvm_workload" "$TMP/er.out" && { echo "'vcpustat -P 0 list' shows a VM with a pid"; rc=1; }
 	return "$rc"
 }
 

@@ -30,6 +30,16 @@
 #define MAX_PIDS 256
 /* Early snapshots (on migration events) at most this often. */
 #define EARLY_MIN_NS (NS / 5)
+/* While the module is away: look for it again at least this often. */
+#define RETRY_NS NS
+/*
+ * A snapshot failed as if the module were gone, but the same family is
+ * still registered: an rmmod attempt that found the module busy, or an
+ * unload in progress. Look again this often, this many times, before
+ * calling it gone.
+ */
+#define SUSPECT_NS (NS / 10)
+#define SUSPECT_MAX 50
 
 struct autopin {
 	struct ap_config cfg;
@@ -49,6 +59,10 @@ struct autopin {
 	uint64_t last_snap;
 	uint64_t *cpu_busy, *cpu_total;	/* [nr_cpus], /proc/stat ticks */
 	unsigned long applied, failed, restored;
+	bool gone;		/* the module went away; waiting for it */
+	unsigned int suspect;	/* snapshots failed, family still there */
+	bool finding;		/* back: pins from before not all found yet */
+	int retry_err;		/* last vs_reconnect() error logged */
 };
 
 enum {
@@ -98,6 +112,9 @@ static void autopin_help(FILE *f)
 "had to share; never onto another vCPU's home or a CPU other work keeps\n"
 "busy, and each run-queue move in a row doubles the dwell (up to 8x).\n"
 "A vCPU whose affinity someone else changes is left alone.\n"
+"If the module goes away (rmmod, a reload), autopin keeps every pin and its\n"
+"restore list, waits for the module and then finds the pinned vCPUs again\n"
+"(same process, vCPU id and thread) under their new VM ids.\n"
 "\n"
 "  -P, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
 "      --vm ID            manage only VM ID\n"
@@ -122,7 +139,7 @@ static void autopin_help(FILE *f)
 "\n"
 "Needs CAP_NET_ADMIN (the module) and CAP_SYS_NICE or the VM's user (to set\n"
 "affinities). Exit: 0 stopped by a signal, 1 runtime error, 2 bad arguments,\n"
-"3 module not loaded, 4 permission denied.\n");
+"3 module not loaded at start, 4 permission denied.\n");
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -212,7 +229,7 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 	case O_CONFIG:
 		return -1;	/* read before the command line */
 	case 'P':
-		if (vs_parse_u32(arg, &u) || !u)
+		if (vs_parse_u32(arg, &u))
 			return bad_value("pid", arg, src);
 		if (a->npids == MAX_PIDS)
 			return vs_usage_error(&vs_cmd_autopin, "too many -P");
@@ -589,34 +606,48 @@ static void feed_cpu_times(struct autopin *a, uint64_t now)
 	ap_cpu_times(a->pol, a->cpu_busy, a->cpu_total, n, now);
 }
 
-static int snapshot_and_decide(struct autopin *a)
+static int take_snapshot(struct autopin *a, struct vs_snapshot *snap)
 {
-	struct vs_snapshot snap = { 0 };
 	struct vs_filter f = { 0 };
-	uint64_t now;
 	int r;
 
-	if (a->npids == 1)
+	if (a->npids == 1) {
 		f.pid = a->pids[0];
+		f.has_pid = true;
+	}
 	if (a->has_vm) {
 		f.has_vm_id = true;
 		f.vm_id = a->vm_id;
 	}
-	r = vs_snapshot_get(a->ctx, &f, &snap);
-	if (r) {
-		vs_snapshot_free(&snap);
-		return r;
-	}
-	now = vs_now_ns();
+	r = vs_snapshot_get(a->ctx, &f, snap);
+	if (r)
+		vs_snapshot_free(snap);
+	return r;
+}
+
+/* Feed a snapshot to the policy, decide, apply; frees @snap. */
+static void decide_on(struct autopin *a, struct vs_snapshot *snap)
+{
+	uint64_t now = vs_now_ns();
+
 	a->last_snap = now;
 	a->early = false;
 	feed_cpu_times(a, now);
-	feed_snapshot(a, &snap, now);
-	vs_snapshot_free(&snap);
+	feed_snapshot(a, snap, now);
+	vs_snapshot_free(snap);
 	apply_decisions(a);	/* releases found while sampling */
 	ap_decide(a->pol, now);
 	apply_decisions(a);
-	return 0;
+}
+
+static int snapshot_and_decide(struct autopin *a)
+{
+	struct vs_snapshot snap = { 0 };
+	int r = take_snapshot(a, &snap);
+
+	if (!r)
+		decide_on(a, &snap);
+	return r;
 }
 
 static int on_event(const struct vs_event *ev, void *arg)
@@ -705,6 +736,87 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/*
+ * The module went away (unloaded, or reloading): its VM ids and family id
+ * die with it. Keep every pin and the restore list (ap_module_gone) and
+ * wait for a new load: the events socket follows nlctrl, so its
+ * NEWFAMILY wakes us; a retry every RETRY_NS covers the rest.
+ */
+static void module_gone(struct autopin *a, int err)
+{
+	char msg[256];
+
+	if (a->gone)
+		return;
+	a->gone = true;
+	a->finding = false;
+	a->retry_err = 0;
+	ap_module_gone(a->pol);
+	snprintf(msg, sizeof(msg),
+		 "the vcpustat module went away (%s); keeping %zu pin(s), waiting for it",
+		 strerror(-err), ap_detached_pins(a->pol));
+	log_note(a, "module-gone", 0, 0, msg);
+}
+
+/*
+ * A snapshot failed with @err (vs_gone()). Returns when to try again:
+ * soon if the same family is still registered (transient, or the module
+ * is still unloading), at once if a new one is (reloaded meanwhile: the
+ * VM ids changed), else after RETRY_NS.
+ */
+static uint64_t snapshot_gone(struct autopin *a, int err)
+{
+	int r = vs_reconnect(a->ctx);
+	uint64_t now = vs_now_ns();
+
+	a->early = false;	/* the retry comes soon anyway */
+	if (!r && ++a->suspect < SUSPECT_MAX)
+		return now + SUSPECT_NS;
+	module_gone(a, err);
+	return r == 1 ? now : now + RETRY_NS;
+}
+
+/* Gone: resolve the family again; back once a snapshot works. */
+static int try_back(struct autopin *a)
+{
+	struct vs_snapshot snap = { 0 };
+	char msg[256];
+	int r;
+
+	r = vs_reconnect(a->ctx);
+	if (r >= 0)
+		r = take_snapshot(a, &snap);
+	if (r) {
+		if (!vs_gone(r) && r != a->retry_err) {
+			/* say it once; keep waiting (it may be transient) */
+			snprintf(msg, sizeof(msg), "module back, but: %s",
+				 strerror(-r));
+			log_note(a, "error", 0, 0, msg);
+		}
+		a->retry_err = r;
+		return r;
+	}
+	a->gone = false;
+	a->suspect = 0;
+	a->finding = ap_detached_pins(a->pol) > 0;
+	snprintf(msg, sizeof(msg),
+		 "the vcpustat module is back; %zu pin(s) from before it went to find again",
+		 ap_detached_pins(a->pol));
+	log_note(a, "module-back", 0, 0, msg);
+	decide_on(a, &snap);
+	return 0;
+}
+
+/* After a snapshot: say when every pin from before the gap is found. */
+static void check_found(struct autopin *a)
+{
+	if (a->finding && !ap_detached_pins(a->pol)) {
+		a->finding = false;
+		log_note(a, "resumed", 0, 0,
+			 "every pinned vCPU from before the module went away is managed again");
+	}
+}
+
 static int autopin_loop(struct autopin *a)
 {
 	struct vs_config mc = { 0 };
@@ -715,6 +827,8 @@ static int autopin_loop(struct autopin *a)
 	r = vs_events_open(a->ctx);
 	if (r)
 		return vs_report(a->ctx, r, "joining the events group");
+	/* Without it a reload is seen at the next snapshot instead. */
+	vs_events_follow(a->ctx);
 	if (vs_get_config(a->ctx, &mc, NULL))
 		memset(&mc, 0, sizeof(mc));
 	sfd = setup_signals();
@@ -725,11 +839,14 @@ static int autopin_loop(struct autopin *a)
 	log_start(a, &mc);
 
 	r = snapshot_and_decide(a);
-	if (r) {
+	if (r && vs_gone(r)) {
+		next = snapshot_gone(a, r);
+	} else if (r) {
 		rc = vs_report(a->ctx, r, "snapshot");
 		goto out;
+	} else {
+		next = a->last_snap + a->cfg.window_ns;
 	}
-	next = a->last_snap + a->cfg.window_ns;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -739,16 +856,32 @@ static int autopin_loop(struct autopin *a)
 		uint64_t now = vs_now_ns();
 		int timeout;
 
-		if (a->early && now >= a->last_snap + EARLY_MIN_NS)
+		if (a->gone) {
+			if (now >= next) {
+				next = now + RETRY_NS;
+				if (!try_back(a)) {
+					next = a->last_snap + a->cfg.window_ns;
+					check_found(a);
+				}
+				continue;
+			}
+		} else if (a->early && now >= a->last_snap + EARLY_MIN_NS) {
 			next = now;
-		else if (a->early && a->last_snap + EARLY_MIN_NS < next)
+		} else if (a->early && a->last_snap + EARLY_MIN_NS < next) {
 			next = a->last_snap + EARLY_MIN_NS;
-		if (now >= next) {
+		}
+		if (!a->gone && now >= next) {
 			r = snapshot_and_decide(a);
+			if (r && vs_gone(r)) {
+				next = snapshot_gone(a, r);
+				continue;
+			}
 			if (r) {
 				rc = vs_report(a->ctx, r, "snapshot");
 				break;
 			}
+			a->suspect = 0;
+			check_found(a);
 			next = a->last_snap + a->cfg.window_ns;
 			continue;
 		}
@@ -771,7 +904,15 @@ static int autopin_loop(struct autopin *a)
 		}
 		if (r > 0 && (pfd[1].revents & (POLLIN | POLLERR))) {
 			r = vs_event_read(a->ctx, on_event, a);
-			if (r < 0 && r != -EAGAIN && r != -EINTR) {
+			if (r == -ENOENT) {
+				/* nlctrl: the family went away */
+				module_gone(a, r);
+				next = vs_now_ns() + RETRY_NS;
+			} else if (r == -ESTALE) {
+				/* nlctrl: registered (again), maybe unseen */
+				module_gone(a, -ENOENT);
+				next = vs_now_ns();
+			} else if (r < 0 && r != -EAGAIN && r != -EINTR) {
 				rc = vs_report(a->ctx, r, "reading events");
 				break;
 			}
@@ -816,7 +957,7 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 	}
-	if (g->pid) {
+	if (g->has_pid) {
 		/* -P given before the command name */
 		a.pids[a.npids++] = g->pid;
 	}
@@ -846,7 +987,8 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 	a.vm_id = g->vm_id;
 	a.tty = isatty(STDOUT_FILENO);
 	for (size_t i = 0; i < a.npids; i++) {
-		if (aff_pid_alive((pid_t)a.pids[i]) != 1)
+		/* pid 0: VMs whose creator KVM never recorded */
+		if (a.pids[i] && aff_pid_alive((pid_t)a.pids[i]) != 1)
 			return vs_usage_error(&vs_cmd_autopin, "no process %u",
 					      a.pids[i]);
 	}

@@ -62,6 +62,7 @@ struct ap_vcpu {
 struct ap_vm {
 	uint64_t id;
 	uint32_t pid;
+	bool detached;			/* from before a module reload */
 	struct ap_vcpu *v;		/* ascending vcpu_id */
 	size_t nv, capv;
 	uint64_t *node_exits;		/* [nr_nodes], since first seen */
@@ -316,10 +317,11 @@ void ap_free(struct ap_policy *p)
 	free(p);
 }
 
+/* Module VM ids name attached VMs only: a detached VM's id is stale. */
 static struct ap_vm *vm_find(const struct ap_policy *p, uint64_t id)
 {
 	for (size_t i = 0; i < p->nvm; i++)
-		if (p->vms[i].id == id)
+		if (p->vms[i].id == id && !p->vms[i].detached)
 			return &p->vms[i];
 	return NULL;
 }
@@ -392,8 +394,18 @@ static void vcpu_reset(struct ap_policy *p, struct ap_vcpu *v, uint32_t tid)
 	memset(wr, 0, (size_t)ncpu(p) * sizeof(*wr));
 }
 
-static struct ap_vcpu *vcpu_add(struct ap_policy *p, struct ap_vm *vm,
-				uint32_t id, uint32_t tid)
+static void vcpu_remove(struct ap_vm *vm, struct ap_vcpu *v)
+{
+	size_t at = (size_t)(v - vm->v);
+
+	vcpu_free(v);
+	memmove(&vm->v[at], &vm->v[at + 1],
+		(vm->nv - at - 1) * sizeof(*vm->v));
+	vm->nv--;
+}
+
+/* Room for vCPU @id in its place (ascending ids); counted in vm->nv. */
+static struct ap_vcpu *vcpu_slot(struct ap_vm *vm, uint32_t id)
 {
 	struct ap_vcpu *v;
 	size_t at;
@@ -410,30 +422,28 @@ static struct ap_vcpu *vcpu_add(struct ap_policy *p, struct ap_vm *vm,
 	for (at = 0; at < vm->nv && vm->v[at].vcpu_id < id; at++)
 		;
 	memmove(&vm->v[at + 1], &vm->v[at], (vm->nv - at) * sizeof(*vm->v));
+	vm->nv++;
 	v = &vm->v[at];
 	memset(v, 0, sizeof(*v));
 	v->vcpu_id = id;
-	v->prev_resid = calloc((size_t)ncpu(p), sizeof(uint64_t));
-	v->win_resid = calloc((size_t)ncpu(p), sizeof(uint64_t));
-	if (!v->prev_resid || !v->win_resid) {
-		vcpu_free(v);
-		memmove(&vm->v[at], &vm->v[at + 1],
-			(vm->nv - at) * sizeof(*vm->v));
-		return NULL;
-	}
-	vm->nv++;
-	vcpu_reset(p, v, tid);
 	return v;
 }
 
-static void vcpu_remove(struct ap_vm *vm, struct ap_vcpu *v)
+static struct ap_vcpu *vcpu_add(struct ap_policy *p, struct ap_vm *vm,
+				uint32_t id, uint32_t tid)
 {
-	size_t at = (size_t)(v - vm->v);
+	struct ap_vcpu *v = vcpu_slot(vm, id);
 
-	vcpu_free(v);
-	memmove(&vm->v[at], &vm->v[at + 1],
-		(vm->nv - at - 1) * sizeof(*vm->v));
-	vm->nv--;
+	if (!v)
+		return NULL;
+	v->prev_resid = calloc((size_t)ncpu(p), sizeof(uint64_t));
+	v->win_resid = calloc((size_t)ncpu(p), sizeof(uint64_t));
+	if (!v->prev_resid || !v->win_resid) {
+		vcpu_remove(vm, v);
+		return NULL;
+	}
+	vcpu_reset(p, v, tid);
+	return v;
 }
 
 static struct ap_decision *queue(struct ap_policy *p, enum ap_action a,
@@ -534,11 +544,95 @@ enum ap_vstate ap_vcpu_state(const struct ap_policy *p, uint64_t vm_id,
 
 /* ---- events and samples --------------------------------------------- */
 
+/* Drop @vm from p->vms (pointers into p->vms move). */
+static void vm_drop(struct ap_policy *p, struct ap_vm *vm)
+{
+	size_t at = (size_t)(vm - p->vms);
+
+	vm_free(vm);
+	memmove(&p->vms[at], &p->vms[at + 1],
+		(p->nvm - at - 1) * sizeof(*p->vms));
+	p->nvm--;
+}
+
+void ap_module_gone(struct ap_policy *p)
+{
+	size_t i = 0;
+
+	while (i < p->nvm) {
+		struct ap_vm *vm = &p->vms[i];
+
+		if (!vm->nv) {
+			vm_drop(p, vm);
+			continue;
+		}
+		vm->detached = true;
+		for (size_t j = 0; j < vm->nv; j++) {
+			struct ap_vcpu *v = &vm->v[j];
+
+			/* The next load counts from 0: its counters are the
+			 * deltas since the reload. */
+			v->prev_migr = v->prev_remote = 0;
+			memset(v->prev_resid, 0,
+			       (size_t)ncpu(p) * sizeof(*v->prev_resid));
+			v->evt_migr = v->evt_remote = 0;
+			v->eval_requested = false;
+		}
+		i++;
+	}
+}
+
+size_t ap_detached_pins(const struct ap_policy *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nvm; i++)
+		for (size_t j = 0; p->vms[i].detached && j < p->vms[i].nv; j++)
+			n += p->vms[i].v[j].dirty;
+	return n;
+}
+
+/*
+ * A vCPU that a new load of the module numbers anew: the same thread
+ * running the same vCPU id in a VM of the same process is the vCPU that
+ * was known before the reload. Move its state (home, original affinity,
+ * windows) over. The detached VM left empty is dropped by ap_decide(),
+ * which holds no pointer into p->vms.
+ */
+static struct ap_vcpu *adopt(struct ap_policy *p, struct ap_vm *vm,
+			     const struct ap_sample *s)
+{
+	for (size_t i = 0; i < p->nvm; i++) {
+		struct ap_vm *old = &p->vms[i];
+		struct ap_vcpu *ov, *v;
+		size_t at;
+
+		if (!old->detached || old->pid != vm->pid)
+			continue;
+		ov = vcpu_find(old, s->vcpu_id);
+		if (!ov || ov->tid != s->tid)
+			continue;
+		v = vcpu_slot(vm, s->vcpu_id);
+		if (!v)
+			return NULL;
+		*v = *ov;
+		at = (size_t)(ov - old->v);
+		memmove(&old->v[at], &old->v[at + 1],
+			(old->nv - at - 1) * sizeof(*old->v));
+		old->nv--;
+		for (int n = 0; n < p->topo.nr_nodes; n++) {
+			vm->node_exits[n] += old->node_exits[n];
+			old->node_exits[n] = 0;
+		}
+		return v;
+	}
+	return NULL;
+}
+
 void ap_vm_gone(struct ap_policy *p, uint64_t vm_id)
 {
 	struct ap_vm *vm = vm_find(p, vm_id);
 	struct ap_decision *d;
-	size_t at;
 
 	if (!vm)
 		return;
@@ -549,11 +643,7 @@ void ap_vm_gone(struct ap_policy *p, uint64_t vm_id)
 			if (vm->v[i].state == AP_ST_PINNED)
 				d->pinned++;
 	}
-	at = (size_t)(vm - p->vms);
-	vm_free(vm);
-	memmove(&p->vms[at], &p->vms[at + 1],
-		(p->nvm - at - 1) * sizeof(*p->vms));
-	p->nvm--;
+	vm_drop(p, vm);
 }
 
 static void window_reset(struct ap_policy *p, struct ap_vcpu *v,
@@ -624,6 +714,8 @@ int ap_sample(struct ap_policy *p, const struct ap_sample *s, uint64_t now)
 	if (!vm || !s->tid)
 		return 0;
 	v = vcpu_find(vm, s->vcpu_id);
+	if (!v)
+		v = adopt(p, vm, s);
 	if (!v) {
 		v = vcpu_add(p, vm, s->vcpu_id, s->tid);
 		if (!v)
@@ -1323,9 +1415,19 @@ void ap_decide(struct ap_policy *p, uint64_t now)
 	for (int c = 0; c < ncpu(p); c++)
 		if (p->cool_until[c] && p->cool_until[c] <= now)
 			p->cool_until[c] = 0;
+	for (size_t i = 0; i < p->nvm;) {
+		if (p->vms[i].detached && !p->vms[i].nv)
+			vm_drop(p, &p->vms[i]);
+		else
+			i++;
+	}
 	for (size_t i = 0; i < p->nvm; i++) {
 		struct ap_vm *vm = &p->vms[i];
 
+		/* No samples reach a detached VM: nothing to decide. Its
+		 * homes still count as taken (choose_home, others_on). */
+		if (vm->detached)
+			continue;
 		for (size_t j = 0; j < vm->nv; j++) {
 			struct ap_vcpu *v = &vm->v[j];
 

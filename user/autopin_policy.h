@@ -142,6 +142,19 @@ bool ap_vm_known(const struct ap_policy *p, uint64_t vm_id);
 /* VM_GONE: drop its state, queue one AP_FORGET (if it was known). */
 void ap_vm_gone(struct ap_policy *p, uint64_t vm_id);
 
+/*
+ * The module went away (it may come back as a new load, whose VM ids
+ * start again at 1). Every VM is detached: its id names nothing any more,
+ * it gets no decisions, but its vCPUs keep their state: pins stay in
+ * effect (and occupy their CPUs for placement), and ap_restore_all()
+ * still restores them. A vCPU sampled in a new load with the same vCPU
+ * id, thread and VM pid as a detached one takes that state over (its
+ * counters are then the new load's, from 0). VMs with no vCPU are dropped.
+ */
+void ap_module_gone(struct ap_policy *p);
+/* vCPUs autopin changed that belong to a detached VM (not found again). */
+size_t ap_detached_pins(const struct ap_policy *p);
+
 /* One vCPU from a snapshot, counters cumulative as the module reports. */
 struct ap_sample {
 	uint64_t vm_id;

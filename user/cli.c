@@ -119,10 +119,13 @@ int vs_global_opt(struct vs_global *g, int c, const char *arg)
 		g->json = g->pretty = true;
 		return 1;
 	case 'P':
-		if (vs_parse_u32(arg, &g->pid) || !g->pid) {
+		/* 0 too: KVM's userspace_pid of a VM whose creator it
+		 * never recorded */
+		if (vs_parse_u32(arg, &g->pid)) {
 			fprintf(stderr, "vcpustat: bad pid '%s'\n", arg);
 			return -1;
 		}
+		g->has_pid = true;
 		return 1;
 	case VS_OPT_VM:
 		/* module VM ids start at 1; the kernel rejects 0 (ERANGE) */
@@ -220,6 +223,7 @@ void vs_global_filter(const struct vs_global *g, struct vs_filter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->pid = g->pid;
+	f->has_pid = g->has_pid;
 	f->has_vm_id = g->has_vm;
 	f->vm_id = g->vm_id;
 }

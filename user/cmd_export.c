@@ -79,6 +79,8 @@ static void export_help(FILE *f)
 "Both --textfile and --listen may be given: the file and /metrics then hold\n"
 "the same bytes. A VM that is gone is exported once more (its last counts)\n"
 "and then dropped. Counters restart from 0 when the module is reloaded.\n"
+"Without the module (not loaded yet, unloaded, reloading) the exporter keeps\n"
+"running and exports vcpustat_up 0 until it is back (--once exits 3).\n"
 "Metric names and the series count per VM: vcpustat(8), section EXPORT.\n",
 		DEFAULT_INTERVAL, EXPORT_DEFAULT_PORT, DEFAULT_INTERVAL);
 }
@@ -302,22 +304,25 @@ static int refresh(struct exporter *x, FILE *out)
 	size_t len;
 
 	if (!x->ctx) {
-		/* vs_connect() says why it failed; once per failure streak */
-		if (!x->failing) {
-			code = vs_connect(&x->ctx);
-			err = code ? -ENOENT : 0;
-		} else {
-			err = vs_open(&x->ctx);
-			code = err == -ENOENT ? VS_EXIT_NOMOD :
-			       err == -EPERM || err == -EACCES ? VS_EXIT_PERM :
-			       err ? VS_EXIT_ERR : VS_EXIT_OK;
-		}
+		err = vs_open(&x->ctx);
 		if (err)
 			x->ctx = NULL;
 	}
 	if (!err) {
 		what = "reading the VMs";
 		err = vs_snapshot_get(x->ctx, &x->filter, &cur);
+		/* Reloaded since the last refresh (a new family id), or a
+		 * moment of -EPROTONOSUPPORT (an rmmod that found the module
+		 * busy): look again, a few times while the family stays. */
+		for (int i = 0; i < 3 && vs_gone(err); i++) {
+			int r = vs_reconnect(x->ctx);
+
+			if (r < 0)
+				break;
+			if (!r && i)
+				usleep(100000);
+			err = vs_snapshot_get(x->ctx, &x->filter, &cur);
+		}
 	}
 	if (!err) {
 		what = "reading the module status";
@@ -329,17 +334,21 @@ static int refresh(struct exporter *x, FILE *out)
 	x->self.up = !err;
 	if (err) {
 		x->self.refresh_errors++;
-		if (x->ctx) {
-			/* print once per failure streak; reconnect next time
-			 * (a reloaded module has a new family id) */
-			if (!x->failing || x->once)
-				code = vs_report(x->ctx, err, what);
+		code = vs_gone(err) ? VS_EXIT_NOMOD :
+		       err == -EPERM || err == -EACCES ? VS_EXIT_PERM :
+		       VS_EXIT_ERR;
+		/* once per failure streak */
+		if (!x->failing || x->once) {
+			if (vs_gone(err))
+				logmsg("the vcpustat module is not loaded%s",
+				       x->once ? "" :
+				       "; exporting vcpustat_up 0 until it is");
 			else
-				code = err == -EPERM || err == -EACCES ?
-				       VS_EXIT_PERM : VS_EXIT_ERR;
-			vs_close(x->ctx);
-			x->ctx = NULL;
+				vs_report(x->ctx, err, what);
 		}
+		/* open again next time: the module may come back */
+		vs_close(x->ctx);
+		x->ctx = NULL;
 		vs_snapshot_free(&cur);
 		if (x->have_prev)
 			vs_snapshot_free(&x->prev);
@@ -673,16 +682,21 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 		}
 	}
 	vs_global_filter(g, &x.filter);
-	r = vs_connect(&x.ctx);
-	if (r)
-		return r;
+	/* A one-shot reports a missing module like every command; the
+	 * daemon waits for it, exporting vcpustat_up 0 meanwhile. */
+	if (x.once) {
+		r = vs_connect(&x.ctx);
+		if (r)
+			return r;
+	}
 	pthread_mutex_init(&x.lock, NULL);
 	atomic_init(&x.scrape_errors, 0);
 	vs_install_stop_handlers();
 
-	/* The first refresh decides: errors now are configuration errors. */
+	/* The first refresh decides: errors now (other than the module
+	 * being away) are configuration errors. */
 	r = refresh(&x, x.once && !x.dir ? stdout : NULL);
-	if (r || x.once)
+	if (x.once || (r && r != VS_EXIT_NOMOD))
 		goto out;
 #ifdef VS_HAVE_MHD
 	if (listen_arg) {

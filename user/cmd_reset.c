@@ -40,9 +40,9 @@ static int reset_run(struct vs_global *g, int argc, char **argv)
 	if (g->has_vm) {
 		all = false;
 		vm_id = g->vm_id;
-	} else if (g->pid) {
+	} else if (g->has_pid) {
 		/* RESET takes a VM id: find the pid's VM(s) first */
-		struct vs_filter f = { .pid = g->pid };
+		struct vs_filter f = { .pid = g->pid, .has_pid = true };
 		struct vs_snapshot s;
 
 		err = vs_snapshot_get(ctx, &f, &s);

@@ -156,7 +156,7 @@ static void scope(const struct top *t, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	if ((t->g->has_vm || t->g->pid) && t->cur.nr_vms == 1) {
+	if ((t->g->has_vm || t->g->has_pid) && t->cur.nr_vms == 1) {
 		/* one VM selected: name it */
 		const struct vs_vm *vm = &t->cur.vms[0];
 		char comm[VS_COMM_LEN];
@@ -167,7 +167,7 @@ static void scope(const struct top *t, char *buf, size_t len)
 		if (t->g->has_vm)
 			off += (size_t)snprintf(buf + off, len - off,
 						" VM %" PRIu64, t->g->vm_id);
-		if (t->g->pid && off < len)
+		if (t->g->has_pid && off < len)
 			off += (size_t)snprintf(buf + off, len - off,
 						" pid %u", t->g->pid);
 	}

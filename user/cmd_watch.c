@@ -148,7 +148,7 @@ static bool wanted(const struct watch *w, const struct vs_event *ev)
 	}
 	if (w->g->has_vm && vm_id != w->g->vm_id)
 		return false;
-	if (w->g->pid && pid != w->g->pid)
+	if (w->g->has_pid && pid != w->g->pid)
 		return false;
 	return true;
 }

@@ -31,7 +31,8 @@
 struct vs_global {
 	bool json;		/* -j/--json */
 	bool pretty;		/* -p/--pretty (implies json) */
-	uint32_t pid;		/* -P/--pid, 0: any */
+	uint32_t pid;		/* -P/--pid */
+	bool has_pid;		/* -P given (pid 0 is a valid filter) */
 	bool has_vm;		/* --vm ID */
 	uint64_t vm_id;
 };

@@ -462,8 +462,10 @@ static int pin_run(struct vs_global *g, int argc, char **argv)
 		return vs_usage_error(&vs_cmd_pin,
 				      nargs == 1 ? "VCPU needs a CPULIST" :
 				      "too many arguments");
-	if (!g->pid && !g->has_vm)
+	if (!g->has_pid && !g->has_vm)
 		return vs_usage_error(&vs_cmd_pin, "which VM? give -P PID (or --vm ID)");
+	if (g->has_pid && !g->pid)
+		return vs_usage_error(&vs_cmd_pin, "-P 0 names VMs whose process KVM does not know: nothing to pin");
 	if (nargs == 2) {
 		if (vs_parse_u32(argv[optind], &vcpu_id))
 			return vs_usage_error(&vs_cmd_pin, "bad VCPU \"%s\"",
@@ -490,7 +492,7 @@ static int pin_run(struct vs_global *g, int argc, char **argv)
 		if (g->has_vm)
 			rc = vs_usage_error(&vs_cmd_pin, "no VM %llu%s",
 					    (unsigned long long)g->vm_id,
-					    g->pid ? " in that process" : "");
+					    g->has_pid ? " in that process" : "");
 		else
 			rc = vs_usage_error(&vs_cmd_pin,
 					    "process %u is not running a VM (none tracked by vcpustat)",

@@ -37,6 +37,21 @@ void vs_snapshot_free(struct vs_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 }
 
+void vs_snapshot_filter_pid(struct vs_snapshot *snap,
+			    const struct vs_filter *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < snap->nr_vms; i++) {
+		if (vs_filter_pid_ok(f, snap->vms[i].pid))
+			snap->vms[n++] = snap->vms[i];
+		else
+			vs_vcpus_free(snap->vms[i].vcpus,
+				      snap->vms[i].nr_vcpus);
+	}
+	snap->nr_vms = n;
+}
+
 int vs_cmp_vm(const void *a, const void *b)
 {
 	const struct vs_vm *x = a, *y = b;

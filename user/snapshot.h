@@ -13,5 +13,11 @@ void vs_vcpu_free_arrays(struct vs_vcpu *vc);
 void vs_vcpus_free(struct vs_vcpu *v, size_t n);
 /* qsort/bsearch order of struct vs_vm: ascending id. */
 int vs_cmp_vm(const void *a, const void *b);
+/*
+ * Drop the VMs @f does not let through by pid (vs_filter_pid_ok): the
+ * module cannot be asked for pid 0, so that filter is applied here.
+ */
+void vs_snapshot_filter_pid(struct vs_snapshot *snap,
+			    const struct vs_filter *f);
 
 #endif /* VS_SNAPSHOT_H */

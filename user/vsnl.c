@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/genl/ctrl.h>
@@ -37,6 +38,8 @@ struct vs_ctx {
 	struct nl_sock *sk;		/* requests */
 	int family;
 	struct nl_sock *ev_sk;		/* notifications, NULL until opened */
+	int ev_grp;			/* its events group id */
+	bool follow;			/* also in nlctrl's notify group */
 	bool have_seq;
 	uint64_t last_seq;
 	uint64_t lost_total;
@@ -862,6 +865,7 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 		snap->nr_vms = vms.n;
 		vs_vcpus_free(vcpus.p, vcpus.n);
 		if (!err) {
+			vs_snapshot_filter_pid(snap, f);
 			snap->ts_ns = mono_ns();
 			snap->restarts = attempt;
 			snap->consistent = !intr;
@@ -1011,7 +1015,52 @@ int vs_events_open(struct vs_ctx *ctx)
 	}
 	ctx->rxlen = EV_RXBUF;
 	ctx->ev_sk = sk;
+	ctx->ev_grp = grp;
 	return 0;
+}
+
+int vs_events_follow(struct vs_ctx *ctx)
+{
+	int grp, err;
+
+	if (!ctx->ev_sk)
+		return -EBADF;
+	grp = genl_ctrl_resolve_grp(ctx->sk, "nlctrl", "notify");
+	if (grp < 0)
+		return nle_errno(grp);
+	err = nl_socket_add_membership(ctx->ev_sk, grp);
+	if (err < 0)
+		return nle_errno(err);
+	ctx->follow = true;
+	return 0;
+}
+
+int vs_reconnect(struct vs_ctx *ctx)
+{
+	int fam, grp, err;
+
+	fam = genl_ctrl_resolve(ctx->sk, VCPUSTAT_GENL_NAME);
+	if (fam < 0)
+		return nle_errno(fam);
+	if (ctx->ev_sk) {
+		grp = genl_ctrl_resolve_grp(ctx->sk, VCPUSTAT_GENL_NAME,
+					    VCPUSTAT_MCGRP_EVENTS);
+		if (grp < 0)
+			return nle_errno(grp);
+		/* The kernel dropped every member of the old group when the
+		 * family went away, even if the new group has the same id:
+		 * join again in any case. */
+		nl_socket_drop_membership(ctx->ev_sk, ctx->ev_grp);
+		err = nl_socket_add_membership(ctx->ev_sk, grp);
+		if (err < 0)
+			return nle_errno(err);
+		ctx->ev_grp = grp;
+		/* A new load numbers its notifications from 1 again. */
+		ctx->have_seq = false;
+	}
+	err = fam != ctx->family;
+	ctx->family = fam;
+	return err;
 }
 
 int vs_event_fd(const struct vs_ctx *ctx)
@@ -1078,6 +1127,41 @@ int vs_event_decode(struct nlmsghdr *nlh, struct vs_event *ev)
 	}
 }
 
+static struct nla_policy ctrl_pol[CTRL_ATTR_MAX + 1] = {
+	[CTRL_ATTR_FAMILY_ID]	= { .type = NLA_U16 },
+	[CTRL_ATTR_FAMILY_NAME]	= { .type = NLA_STRING },
+};
+
+/*
+ * An nlctrl notification (vs_events_follow()): -ENOENT when the family
+ * this context uses went away, -ESTALE when a family of our name was
+ * registered under another id, else 0. The ids matter: a notification
+ * about an earlier load (read after vs_reconnect() already moved on) is
+ * no news.
+ */
+static int ctrl_event(const struct vs_ctx *ctx, struct nlmsghdr *nlh)
+{
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	struct genlmsghdr *gh;
+	char name[GENL_NAMSIZ];
+	int id;
+
+	if (!genlmsg_valid_hdr(nlh, 0) ||
+	    genlmsg_parse(nlh, 0, tb, CTRL_ATTR_MAX, ctrl_pol) < 0 ||
+	    !tb[CTRL_ATTR_FAMILY_NAME] || !tb[CTRL_ATTR_FAMILY_ID])
+		return 0;
+	nla_strlcpy(name, tb[CTRL_ATTR_FAMILY_NAME], sizeof(name));
+	if (strcmp(name, VCPUSTAT_GENL_NAME))
+		return 0;
+	id = nla_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
+	gh = nlmsg_data(nlh);
+	if (gh->cmd == CTRL_CMD_DELFAMILY && id == ctx->family)
+		return -ENOENT;
+	if (gh->cmd == CTRL_CMD_NEWFAMILY && id != ctx->family)
+		return -ESTALE;
+	return 0;
+}
+
 int vs_event_read(struct vs_ctx *ctx, vs_event_cb cb, void *arg)
 {
 	int delivered = 0;
@@ -1109,6 +1193,14 @@ int vs_event_read(struct vs_ctx *ctx, vs_event_cb cb, void *arg)
 
 			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
 				continue;
+			if (ctx->follow && nlh->nlmsg_type == GENL_ID_CTRL) {
+				err = ctrl_event(ctx, nlh);
+				if (err)
+					return err;
+				continue;
+			}
+			if (nlh->nlmsg_type != ctx->family)
+				continue;	/* a previous load's */
 			err = vs_event_decode(nlh, &ev);
 			if (err) {
 				vs_event_release(&ev);

@@ -23,6 +23,7 @@
 #ifndef VSNL_H
 #define VSNL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,10 +110,19 @@ struct vs_snapshot {
 struct vs_filter {
 	bool has_vm_id;
 	uint64_t vm_id;
-	uint32_t pid;			/* 0: any */
+	uint32_t pid;			/* 0: any, unless has_pid */
 	bool has_vcpu_id;
 	uint32_t vcpu_id;
+	bool has_pid;			/* pid is a filter even when 0: KVM
+					 * leaves userspace_pid 0 for a VM
+					 * whose creator it never recorded */
 };
+
+/* Whether @f (NULL: no filter) lets a VM of @pid through. */
+static inline bool vs_filter_pid_ok(const struct vs_filter *f, uint32_t pid)
+{
+	return !f || (!f->pid && !f->has_pid) || pid == f->pid;
+}
 
 /* VCPUSTAT_CONFIG_A_*; @mask says which fields are present/to be set. */
 #define VS_CFG_SNAPSHOT_MS	(1u << 0)
@@ -153,6 +163,31 @@ struct vs_ctx;
 /* Connect and resolve the family. -ENOENT: module not loaded. */
 int vs_open(struct vs_ctx **ctxp);
 void vs_close(struct vs_ctx *ctx);
+
+/*
+ * The module went away, or is going: a request failed because the family
+ * is not registered (-ENOENT, from the genetlink core) or because a dump
+ * could not pin the unloading module (-EPROTONOSUPPORT). The module's own
+ * -ENOENT ("no such VM") only answers requests that name a VM id, never a
+ * dump. Long-running commands wait and vs_reconnect().
+ */
+static inline bool vs_gone(int err)
+{
+	return err == -ENOENT || err == -EPROTONOSUPPORT;
+}
+
+/*
+ * Resolve the family again (a reloaded module has a new family id and
+ * new multicast group ids) and, if the events socket is open, move its
+ * membership to the new events group and restart sequence checking.
+ * 1: the family id changed (the module was reloaded); 0: the same id (the
+ * error was transient: an rmmod attempt that found the module busy makes
+ * dumps fail with -EPROTONOSUPPORT for a moment; or the module is still
+ * unloading, or was reloaded under the same id); -ENOENT while the
+ * family is not registered (the context stays usable: call again later);
+ * another negative errno.
+ */
+int vs_reconnect(struct vs_ctx *ctx);
 /* Kernel extack message of the last failed request, or NULL. */
 const char *vs_extack(const struct vs_ctx *ctx);
 
@@ -228,6 +263,15 @@ typedef int (*vs_event_cb)(const struct vs_event *ev, void *arg);
  * checking off). Needs CAP_NET_ADMIN on kernels that restrict the group.
  */
 int vs_events_open(struct vs_ctx *ctx);
+/*
+ * Also join nlctrl's "notify" group on the events socket, so that the
+ * family going away is seen at once: vs_event_read() then returns -ENOENT
+ * after the last event of the old load (nlctrl's DELFAMILY for the family
+ * id in use), and the socket becomes readable again when a family of that
+ * name is registered under another id (NEWFAMILY: vs_event_read() returns
+ * -ESTALE): the moment to vs_reconnect(). Call after vs_events_open().
+ */
+int vs_events_follow(struct vs_ctx *ctx);
 /* The events socket's fd for poll(); -1 before vs_events_open(). */
 int vs_event_fd(const struct vs_ctx *ctx);
 /*

@@ -34,7 +34,7 @@ T_TEST(autopin_config_file)
 		{ "config = /etc/x\n", "", 2, "not allowed in a config file" },
 		{ "dwell\n", "", 2, ":1: 'dwell' needs a value" },
 		{ "dry-run = maybe\n", "", 2, "bad value 'maybe' for --dry-run" },
-		{ "pid = 0\n", "", 2, "bad value '0' for --pid" },
+		{ "pid = x\n", "", 2, "bad value 'x' for --pid" },
 		/* the command line comes after the file and wins */
 		{ "window = 5\n", "--window 0.1", 2, "bad value '0.1' for --window" },
 		{ "rq-threshold = 101\n", "", 2, "bad value '101' for --rq-threshold" },
@@ -128,6 +128,79 @@ T_TEST(autopin_mock_loop_until_sigterm)
 	rc = tool(cmd, &out);
 	T_EQ(rc, 4);
 	T_ASSERT(strstr(out, "CAP_NET_ADMIN") != NULL);
+	free(out);
+}
+
+/* Position of the first line holding @what, or -1. */
+static long line_of(const char *out, const char *what)
+{
+	const char *p = strstr(out, what);
+	long n = 0;
+
+	if (!p)
+		return -1;
+	for (const char *q = out; q < p; q++)
+		n += *q == '\n';
+	return n;
+}
+
+/*
+ * The module goes away 0.8 s into the run and is back (a new load) at
+ * 2 s (VS_MOCK_GONE): autopin neither exits nor stops; it says so, waits,
+ * takes the VMs up again in the new load and still stops cleanly on
+ * SIGTERM (RELIABILITY.md F8: it used to exit 1 on ENOENT and
+ * EPROTONOSUPPORT).
+ */
+T_TEST(autopin_mock_module_goes_and_returns)
+{
+	char cmd[1024], *out = NULL;
+	long gone, back, watch2, stop;
+
+	snprintf(cmd, sizeof(cmd),
+		 "VS_MOCK_VMS=1 VS_MOCK_GONE=0.8-2 timeout --preserve-status -k 20 -s TERM 3.5 %s autopin -j -v --dry-run --window 0.5",
+		 t_mock_tool());
+	T_EQ(tool(cmd, &out), 0);
+	T_ASSERT(t_json_valid(out, true));
+	gone = line_of(out, "\"action\":\"module-gone\"");
+	back = line_of(out, "\"action\":\"module-back\"");
+	stop = line_of(out, "\"action\":\"stop\"");
+	if (gone < 0 || back < 0 || stop < 0)
+		t_fail(__FILE__, __LINE__, "gone %ld back %ld stop %ld in: %s",
+		       gone, back, stop, out);
+	T_ASSERT(gone < back && back < stop);
+	/* one gone and one back: the wait does not flap */
+	T_ASSERT(strstr(strstr(out, "module-gone") + 1, "module-gone") == NULL);
+	T_ASSERT(strstr(strstr(out, "module-back") + 1, "module-back") == NULL);
+	T_ASSERT(strstr(out, "went away (No such file or directory); keeping 0 pin(s), waiting for it") ||
+		 strstr(out, "went away (Protocol not supported); keeping 0 pin(s), waiting for it"));
+	/* the new load's VM is watched again after the return */
+	watch2 = line_of(out + strlen(out) - strlen(strstr(out, "module-back")),
+			 "\"action\":\"watch\"");
+	T_ASSERT(watch2 >= 0);
+	T_ASSERT(strstr(out, "0 affinity change(s), 0 restored, 0 failed") != NULL);
+	free(out);
+
+	/* Not there at start: like every command, exit 3 (the unit's
+	 * ExecStartPre loads it; RestartPreventExitStatus=3). */
+	snprintf(cmd, sizeof(cmd), "VS_MOCK_GONE=0-60 %s autopin --dry-run",
+		 t_mock_tool());
+	T_EQ(tool(cmd, &out), 3);
+	T_ASSERT(strstr(out, "kernel module not loaded") != NULL);
+	free(out);
+}
+
+/* -P 0: the VMs whose creator KVM never recorded (userspace_pid 0). */
+T_TEST(autopin_pid_zero)
+{
+	char cmd[1024], *out = NULL;
+
+	snprintf(cmd, sizeof(cmd),
+		 "VS_MOCK_PID0=1 VS_MOCK_VMS=2 timeout --preserve-status -k 20 -s TERM 1 %s autopin -j -v --dry-run -P 0",
+		 t_mock_tool());
+	T_EQ(tool(cmd, &out), 0);
+	T_ASSERT(strstr(out, "\"msg\":\"DRY RUN, nothing will be changed; pids 0, window") != NULL);
+	T_ASSERT(strstr(out, "\"action\":\"watch\",\"dry_run\":true,\"vm_id\":1,\"pid\":0,") != NULL);
+	T_ASSERT(strstr(out, "\"vm_id\":2") == NULL);
 	free(out);
 }
 

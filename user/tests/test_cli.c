@@ -12,6 +12,7 @@
 
 #include "cmds.h"
 #include "harness.h"
+#include "snapshot.h"
 #include "testutil.h"
 #include "view.h"
 
@@ -159,12 +160,60 @@ T_TEST(cli_no_module_exit_3)
 	free(out);
 }
 
+/*
+ * -P 0 selects the VMs whose creator KVM never recorded (userspace_pid
+ * 0); "no -P" selects every VM. The module refuses a PID filter of 0, so
+ * the tool filters those itself (issue 14 item 8).
+ */
+T_TEST(cli_pid_zero_filter)
+{
+	struct vs_global g = { 0 };
+	struct vs_filter f, none = { 0 }, five = { .pid = 5 };
+	struct vs_snapshot s;
+	char *out;
+
+	vs_global_filter(&g, &f);
+	T_ASSERT(!f.has_pid && !f.pid);
+	T_EQ(vs_global_opt(&g, 'P', "0"), 1);
+	T_ASSERT(g.has_pid && g.pid == 0);
+	vs_global_filter(&g, &f);
+	T_ASSERT(f.has_pid && f.pid == 0);
+
+	T_ASSERT(vs_filter_pid_ok(NULL, 0) && vs_filter_pid_ok(NULL, 7));
+	T_ASSERT(vs_filter_pid_ok(&none, 0) && vs_filter_pid_ok(&none, 7));
+	T_ASSERT(vs_filter_pid_ok(&f, 0) && !vs_filter_pid_ok(&f, 7));
+	T_ASSERT(vs_filter_pid_ok(&five, 5) && !vs_filter_pid_ok(&five, 0));
+
+	/* what vs_snapshot_get() applies: 3 VMs, the second of pid 0 */
+	t_snapshot(&s, 3, 2);
+	s.vms[1].pid = 0;
+	vs_snapshot_filter_pid(&s, &none);
+	T_EQ(s.nr_vms, 3);
+	vs_snapshot_filter_pid(&s, &f);
+	T_EQ(s.nr_vms, 1);
+	T_EQ(s.vms[0].id, 2);
+	T_EQ(s.vms[0].nr_vcpus, 2);
+	vs_snapshot_free(&s);
+
+	/* end to end (mock backend): list -P 0 shows that VM only */
+	T_EQ(run(t_mock_tool(), "list -P 0", &out), 0);
+	free(out);
+	setenv("VS_MOCK_PID0", "1", 1);
+	setenv("VS_MOCK_VMS", "3", 1);
+	T_EQ(run(t_mock_tool(), "-P 0 list", &out), 0);
+	unsetenv("VS_MOCK_PID0");
+	unsetenv("VS_MOCK_VMS");
+	T_ASSERT(strstr(out, "\n1    0       qemu-system-x86    0 "));
+	T_ASSERT(!strstr(out, "\n2 ") && !strstr(out, "\n3 "));
+	free(out);
+}
+
 T_TEST(cli_usage_errors_exit_2)
 {
 	static const char *const bad[] = { "", "bogus", "h", "list --bogus",
 		"list 0", "list 1 x", "stat -1", "stat 1 2 3", "top -s bogus",
 		"top -d 0.01", "top -n 0", "watch -c 0", "watch -t 0",
-		"watch -e nope", "dump extra", "--pid 0 list", "--pid x list",
+		"watch -e nope", "dump extra", "--pid -1 list", "--pid x list",
 		"--vm x list", "config nokey=1", "config timing=maybe",
 		"stat --csv -j", "help nosuch", "host extra" };
 	char *out;

@@ -970,3 +970,88 @@ T_TEST(export_http_stuck_client)
 		close(fds[i]);
 	t_rmtree(sv.dir);
 }
+
+/*
+ * vcpustat_up of every refresh the exporter made until @secs passed: the
+ * textfile is replaced once per refresh, polled every 20 ms. Returns the
+ * sequence of up values with repeats folded ("101": up, down, up).
+ */
+static void up_sequence(const char *path, double secs, char *seq, size_t len)
+{
+	uint64_t last = 0, end = (uint64_t)(secs * 50);
+	size_t n = 0;
+
+	seq[0] = '\0';
+	for (uint64_t i = 0; i < end; i++, usleep(20000)) {
+		char *t = slurp(path, NULL);
+		double up, r;
+
+		if (!t || !value_of(t, "vcpustat_up", &up) ||
+		    !value_of(t, "vcpustat_exporter_refreshes_total", &r) ||
+		    (uint64_t)r == last) {
+			free(t);
+			continue;
+		}
+		last = (uint64_t)r;
+		free(t);
+		if ((!n || seq[n - 1] != (up ? '1' : '0')) && n < len - 1) {
+			seq[n++] = up ? '1' : '0';
+			seq[n] = '\0';
+		}
+	}
+}
+
+/*
+ * The module away at start, and going and coming back (VS_MOCK_GONE):
+ * the exporter does not exit (it used to exit 3 at start-up, a down
+ * target for Prometheus), exports vcpustat_up 0 with HTTP 200 while the
+ * module is away, and 1 with the VMs again once it is back; --once still
+ * exits 3.
+ */
+T_TEST(export_waits_for_the_module)
+{
+	struct server sv;
+	char path[128], seq[16], *body, *out, *e;
+
+	setenv("VS_MOCK_GONE", "0-60", 1);
+	T_EQ(run(t_mock_tool(), "export --once", &out), 3);
+	T_ASSERT(strstr(out, "kernel module not loaded"));
+	free(out);
+	if (!have("curl"))
+		T_SKIP("curl not installed");
+	if (!http_built())
+		T_SKIP("built without libmicrohttpd");
+
+	/* away at start, back after 1.5 s */
+	setenv("VS_MOCK_GONE", "0-1.5", 1);
+	server_start(&sv, "1", "0.1");
+	unsetenv("VS_MOCK_GONE");
+	T_EQ(curl(&sv, "-o - -w '%{http_code}'", "/metrics", &body), 0);
+	T_ASSERT(strstr(body, "\nvcpustat_up 0\n"));
+	T_ASSERT(!strstr(body, "vcpustat_vm_info"));
+	T_ASSERT(strstr(body, "\n200"));
+	free(body);
+	snprintf(path, sizeof(path), "%s/" EXPORT_FILE, sv.dir);
+	up_sequence(path, 3, seq, sizeof(seq));
+	T_STREQ(seq, "01");
+	T_EQ(curl(&sv, "-o -", "/metrics", &body), 0);
+	T_ASSERT(strstr(body, "\nvcpustat_up 1\n"));
+	T_ASSERT(strstr(body, "vcpustat_vm_info{vm_id=\"1\""));
+	free(body);
+	T_EQ(server_stop(&sv), 0);
+	e = slurp(sv.err, NULL);
+	T_ASSERT(e && strstr(e, "the vcpustat module is not loaded; exporting vcpustat_up 0 until it is\n"));
+	T_ASSERT(strstr(e, "reading the module again\n"));
+	free(e);
+	t_rmtree(sv.dir);
+
+	/* up, away from 1 s to 2 s, up again: 1 -> 0 -> 1 */
+	setenv("VS_MOCK_GONE", "1-2", 1);
+	server_start(&sv, "1", "0.1");
+	unsetenv("VS_MOCK_GONE");
+	snprintf(path, sizeof(path), "%s/" EXPORT_FILE, sv.dir);
+	up_sequence(path, 3.5, seq, sizeof(seq));
+	T_STREQ(seq, "101");
+	T_EQ(server_stop(&sv), 0);
+	t_rmtree(sv.dir);
+}

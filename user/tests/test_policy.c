@@ -1435,3 +1435,157 @@ T_TEST(policy_rq_measurement_restarts_on_move)
 	}
 	ap_free(p);
 }
+
+/*
+ * The module is reloaded (RELIABILITY.md F8): VM ids restart, so the VM
+ * known as 1 comes back as 2 and id 1 now names another process's VM.
+ * The pin stays in effect through the gap, the vCPU is found again by
+ * (pid, vCPU id, thread) and keeps its home and original affinity; the
+ * other process's VM 1 gets none of that state; a vCPU whose thread
+ * changed during the gap is not taken for the old one; the restore on
+ * exit puts back exactly the original affinities.
+ */
+T_TEST(policy_module_reload_keeps_pins)
+{
+	struct ap_config cfg = defcfg();
+	struct ap_policy *p = mkpol(&cfg);
+	struct fake_vcpu v0, v1, o0;
+	const struct ap_decision *d;
+	struct cpuset all;
+	size_t n;
+	int home, h1;
+
+	T_ASSERT(cpulist_parse("0-7", &all, NULL, 0) == 0);
+	T_ASSERT(ap_vm_add(p, 1, 100) == 0);
+	fv_init(&v0, 1, 0, 101, "0-7");
+	fv_init(&v1, 1, 1, 102, "0-7");
+	feed(p, &v0, 0);
+	feed(p, &v1, 0);
+	hop(&v0, 20, 2, "0,3");
+	hop(&v1, 20, 6, "4,5");
+	feed(p, &v0, 5 * SEC);
+	feed(p, &v1, 5 * SEC);
+	ap_decide(p, 5 * SEC);
+	d = take(p, &n);
+	T_EQ(n, 2);
+	T_EQ(d[0].action, AP_PIN);
+	T_EQ(d[1].action, AP_PIN);
+	T_EQ(d[0].to, 2);
+	h1 = d[1].to;
+	T_ASSERT(h1 >= 0 && h1 != 2);
+	apply(d, n, (struct fake_vcpu *[]){ &v0, &v1 }, 2);
+	T_EQ(ap_detached_pins(p), 0);
+
+	ap_module_gone(p);
+	T_EQ(ap_detached_pins(p), 2);
+	T_ASSERT(!ap_vm_known(p, 1));
+	T_EQ(ap_vcpu_state(p, 1, 0, NULL), AP_ST_NONE);
+	/* nothing to decide and nothing undone while the module is away */
+	ap_decide(p, 8 * SEC);
+	take(p, &n);
+	T_EQ(n, 0);
+
+	/* New load: id 1 is pid 200's VM, ours is 2; counters from 0. */
+	T_ASSERT(ap_vm_add(p, 1, 200) == 0);
+	T_ASSERT(ap_vm_add(p, 2, 100) == 0);
+	fv_init(&o0, 1, 0, 101, "0-7");	/* same vCPU id and tid, other pid */
+	v0.vm = 2;
+	v0.migr = 3;
+	memset(v0.resid, 0, sizeof(v0.resid));
+	v0.resid[2] = 500;
+	feed(p, &o0, 10 * SEC);
+	feed(p, &v0, 10 * SEC);
+	T_EQ(ap_vcpu_state(p, 2, 0, &home), AP_ST_PINNED);
+	T_EQ(home, 2);
+	T_EQ(ap_vcpu_state(p, 1, 0, NULL), AP_ST_FLOATING);
+	T_EQ(ap_detached_pins(p), 1);
+	/* vCPU 1 is run by another thread now: not the pinned one */
+	v1.vm = 2;
+	v1.tid = 109;
+	v1.migr = 0;
+	v1.aff = all;
+	feed(p, &v1, 10 * SEC);
+	T_EQ(ap_vcpu_state(p, 2, 1, &home), AP_ST_FLOATING);
+	T_EQ(home, -1);
+	T_EQ(ap_detached_pins(p), 1);
+	/* the adopted vCPU stays put: 3 migrations since the reload */
+	ap_decide(p, 15 * SEC);
+	d = take(p, &n);
+	for (size_t i = 0; i < n; i++)
+		T_ASSERT(!(d[i].vm_id == 2 && d[i].vcpu_id == 0));
+	/* The other VM's vCPU gets pinned, not onto a kept home. */
+	hop(&o0, 40, 2, "6");
+	feed(p, &o0, 20 * SEC);
+	ap_decide(p, 20 * SEC);
+	d = take(p, &n);
+	T_EQ(n, 1);
+	T_EQ(d[0].action, AP_PIN);
+	T_EQ(d[0].vm_id, 1);
+	T_EQ(d[0].pid, 200);
+	T_ASSERT(d[0].to >= 0 && d[0].to != 2 && d[0].to != h1);
+
+	/* Exit: vCPU 0 of pid 100 (adopted), vCPU 1's old thread (still
+	 * detached: restored by its old record) and pid 200's pin. */
+	ap_restore_all(p);
+	d = take(p, &n);
+	T_EQ(n, 3);
+	{
+		bool r101 = false, r102 = false, r200 = false;
+
+		for (size_t i = 0; i < n; i++) {
+			T_EQ(d[i].action, AP_RESTORE);
+			T_EQ(d[i].reason, AP_R_EXIT);
+			T_ASSERT(cs_equal(&d[i].cpus, &all));
+			r101 |= d[i].pid == 100 && d[i].tid == 101 &&
+				d[i].vm_id == 2 && d[i].vcpu_id == 0;
+			r102 |= d[i].pid == 100 && d[i].tid == 102 &&
+				d[i].vcpu_id == 1;
+			r200 |= d[i].pid == 200 && d[i].tid == 101;
+		}
+		T_ASSERT(r101 && r102 && r200);
+	}
+	ap_free(p);
+}
+
+/* A reload before anything was learnt keeps nothing; ids work again. */
+T_TEST(policy_module_reload_empty_and_twice)
+{
+	struct ap_config cfg = defcfg();
+	struct ap_policy *p = mkpol(&cfg);
+	struct fake_vcpu v;
+	size_t n;
+
+	T_ASSERT(ap_vm_add(p, 1, 100) == 0);
+	ap_module_gone(p);
+	T_ASSERT(!ap_vm_known(p, 1));
+	T_EQ(ap_detached_pins(p), 0);
+	T_ASSERT(ap_vm_add(p, 1, 100) == 0);
+	T_ASSERT(ap_vm_known(p, 1));
+	fv_init(&v, 1, 0, 101, "0-7");
+	feed(p, &v, 0);
+	hop(&v, 20, 3, "0");
+	feed(p, &v, 5 * SEC);
+	ap_decide(p, 5 * SEC);
+	take(p, &n);
+	T_EQ(n, 1);
+	/* two reloads in a row: still one pin to find, found once */
+	ap_module_gone(p);
+	ap_module_gone(p);
+	T_EQ(ap_detached_pins(p), 1);
+	T_ASSERT(ap_vm_add(p, 5, 100) == 0);
+	v.vm = 5;
+	v.migr = 0;
+	cpuset_zero(&v.aff);
+	cpuset_set(&v.aff, 3);
+	memset(v.resid, 0, sizeof(v.resid));
+	feed(p, &v, 6 * SEC);
+	T_EQ(ap_detached_pins(p), 0);
+	T_EQ(ap_vcpu_state(p, 5, 0, NULL), AP_ST_PINNED);
+	ap_decide(p, 7 * SEC);	/* drops the emptied detached VM */
+	take(p, &n);
+	T_EQ(n, 0);
+	ap_restore_all(p);
+	take(p, &n);
+	T_EQ(n, 1);
+	ap_free(p);
+}

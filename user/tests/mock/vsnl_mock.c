@@ -8,7 +8,15 @@
  * rates are stable and predictable. Environment:
  *   VS_MOCK_VMS=N     number of VMs (default 2; 0 allowed)
  *   VS_MOCK_ERR=eperm every request fails with -EPERM and an extack message
+ *   VS_MOCK_PID0=1    the first VM has pid 0 (KVM's userspace_pid unset)
  *   VS_MOCK_ERR=einval  every request fails with -EINVAL + extack
+ *   VS_MOCK_GONE=A-B  the module is unloaded from A until B seconds after
+ *                     the first vs_open() (fractions allowed): dumps fail
+ *                     with -EPROTONOSUPPORT, other requests and vs_open()
+ *                     with -ENOENT, a following events socket reports the
+ *                     family going (-ENOENT) and coming back (-ESTALE);
+ *                     from B on the module is back as a new load, which a
+ *                     context reaches only after vs_reconnect()
  * One VM's comm holds quotes, a newline, a control byte and invalid UTF-8
  * to exercise JSON escaping.
  */
@@ -25,6 +33,9 @@
 
 struct vs_ctx {
 	int evfd;
+	int load;		/* the load it resolved: 0, or 1 after B */
+	bool follow;
+	bool told_gone, told_back;
 	uint64_t seq, last_seq, lost;
 	bool have_seq;
 	unsigned int nev;
@@ -40,6 +51,32 @@ static uint64_t mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t gone_t0;	/* mono() at the first vs_open() */
+
+/* The module's load now: 0 (before A), -1 (unloaded), 1 (from B on). */
+static int mock_load(void)
+{
+	const char *e = getenv("VS_MOCK_GONE");
+	double a, b, now;
+
+	if (!e || sscanf(e, "%lf-%lf", &a, &b) != 2 || !gone_t0)
+		return 0;
+	now = (double)(mono() - gone_t0) / 1e9;
+	if (now < a)
+		return 0;
+	return now < b ? -1 : 1;
+}
+
+/* A request of @ctx against the current load: 0 or the kernel's errno. */
+static int family_err(const struct vs_ctx *ctx, bool dump)
+{
+	int load = mock_load();
+
+	if (load < 0)
+		return dump ? -EPROTONOSUPPORT : -ENOENT;
+	return load == ctx->load ? 0 : -ENOENT;
 }
 
 static int fail_mode(struct vs_ctx *ctx)
@@ -67,13 +104,34 @@ int vs_open(struct vs_ctx **ctxp)
 {
 	struct vs_ctx *ctx = calloc(1, sizeof(*ctx));
 
+	*ctxp = NULL;
 	if (!ctx)
 		return -ENOMEM;
 	ctx->evfd = -1;
 	if (!t0)
 		t0 = mono() - 10ull * 1000000000ull; /* 10 s of history */
+	if (!gone_t0)
+		gone_t0 = mono();
+	ctx->load = mock_load();
+	if (ctx->load < 0) {
+		free(ctx);
+		return -ENOENT;
+	}
 	*ctxp = ctx;
 	return 0;
+}
+
+int vs_reconnect(struct vs_ctx *ctx)
+{
+	int load = mock_load(), err;
+
+	if (load < 0)
+		return -ENOENT;
+	err = load != ctx->load;
+	ctx->load = load;
+	ctx->told_gone = ctx->told_back = false;
+	ctx->have_seq = false;
+	return err;
 }
 
 void vs_close(struct vs_ctx *ctx)
@@ -162,7 +220,8 @@ static void fill_vm(struct vs_vm *vm, unsigned int i, double secs)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->id = i + 1;
-	vm->pid = 1000 * (i + 1);
+	/* VS_MOCK_PID0: the first VM's creator is unknown to KVM */
+	vm->pid = !i && getenv("VS_MOCK_PID0") ? 0 : 1000 * (i + 1);
 	snprintf(vm->comm, sizeof(vm->comm), "%s", comms[i % 3]);
 	snprintf(vm->stats_id, sizeof(vm->stats_id), "kvm-%u", vm->pid);
 	vm->age_ns = (uint64_t)(secs * 1e9);
@@ -178,6 +237,8 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 
 	memset(snap, 0, sizeof(*snap));
 	err = fail_mode(ctx);
+	if (!err)
+		err = family_err(ctx, true);
 	if (err)
 		return err;
 	snap->vms = calloc(nvms ? nvms : 1, sizeof(*snap->vms));
@@ -190,7 +251,7 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 		fill_vm(&vm, i, secs);
 		if (f && f->has_vm_id && f->vm_id != vm.id)
 			continue;
-		if (f && f->pid && f->pid != vm.pid)
+		if (!vs_filter_pid_ok(f, vm.pid))
 			continue;
 		vm.tracked_vcpus = n;
 		vm.vcpus = calloc(n, sizeof(*vm.vcpus));
@@ -219,6 +280,8 @@ int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
 {
 	int err = fail_mode(ctx);
 
+	if (!err)
+		err = family_err(ctx, false);
 	if (err)
 		return err;
 	if (cfg) {
@@ -244,14 +307,14 @@ int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
 int vs_set_config(struct vs_ctx *ctx, const struct vs_config *cfg)
 {
 	(void)cfg;
-	return fail_mode(ctx);
+	return fail_mode(ctx) ? fail_mode(ctx) : family_err(ctx, false);
 }
 
 int vs_reset(struct vs_ctx *ctx, bool all, uint64_t vm_id)
 {
 	(void)all;
 	(void)vm_id;
-	return fail_mode(ctx);
+	return fail_mode(ctx) ? fail_mode(ctx) : family_err(ctx, false);
 }
 
 int vs_events_open(struct vs_ctx *ctx)
@@ -268,6 +331,14 @@ int vs_events_open(struct vs_ctx *ctx)
 	if (ctx->evfd < 0)
 		return -errno;
 	timerfd_settime(ctx->evfd, 0, &its, NULL);
+	return 0;
+}
+
+int vs_events_follow(struct vs_ctx *ctx)
+{
+	if (ctx->evfd < 0)
+		return -EBADF;
+	ctx->follow = true;
 	return 0;
 }
 
@@ -293,6 +364,20 @@ int vs_event_read(struct vs_ctx *ctx, vs_event_cb cb, void *arg)
 		return -EBADF;
 	if (read(ctx->evfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return 0;
+	if (mock_load() != ctx->load) {
+		/* nlctrl's DELFAMILY, then NEWFAMILY, once each */
+		if (!ctx->follow)
+			return 0;
+		if (!ctx->told_gone) {
+			ctx->told_gone = true;
+			return -ENOENT;
+		}
+		if (mock_load() > 0 && !ctx->told_back) {
+			ctx->told_back = true;
+			return -ESTALE;
+		}
+		return 0;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ctx->seq += ctx->nev == 3 ? 3 : 1;
 	ev.seq = ctx->seq;
