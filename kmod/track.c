@@ -90,16 +90,20 @@ struct workqueue_struct *vs_wq;
 
 /*
  * Record pools. First sight runs in probe context and cannot allocate, so
- * it takes ready records from here; vs_pool_refill() (process context)
- * tops them up to their target. A pool found empty doubles its target
- * (up to max_vcpus): the exits of a vCPU met while its pool is empty are
- * counted as nomem exits (module-wide, and per VM when the VM is known)
- * until the refill, which first sight kicks when a pool is half empty.
+ * it takes ready records from here; vs_pool_fill() (process context) tops
+ * them up to their target, which first sight kicks when a pool is half
+ * empty. Demand is foreseen: KVM creates a VM's vCPUs before they run, so
+ * at each first sight kvm->created_vcpus says how many records that VM
+ * will still want, and the refill makes room for them at once. A pool
+ * found empty anyway doubles its target (up to max_vcpus), and the exits
+ * of a vCPU met then are counted as nomem exits (module-wide, and per VM
+ * when the VM is known) until a record is ready at one of its next exits.
  */
 struct vs_pool {
 	struct list_head free;		/* vs_lock */
 	u32 nr;				/* vs_lock; read racily for the kick */
 	u32 target;			/* refill only */
+	u32 demand;			/* a hint: records foreseen by takers */
 	bool ran_dry;			/* a hint: set by takers, read by refill */
 };
 
@@ -153,12 +157,15 @@ static bool vs_pool_fill(struct vs_pool *pool, bool vcpus)
 {
 	unsigned long flags;
 	struct list_head *e;
+	u32 want;
 
 	if (READ_ONCE(pool->ran_dry)) {
 		WRITE_ONCE(pool->ran_dry, false);
 		pool->target = min(pool->target * 2, vs_max_vcpus);
 	}
-	while (READ_ONCE(pool->nr) < pool->target) {
+	/* Foreseen records are made once, then taken: the hint is spent. */
+	want = max(pool->target, min(xchg(&pool->demand, 0), vs_max_vcpus));
+	while (READ_ONCE(pool->nr) < want) {
 		if (vcpus) {
 			struct vs_vcpu *vc;
 
@@ -187,10 +194,24 @@ static void vs_pool_refill_work(struct work_struct *work)
 	vs_pool_fill(&vs_vcpu_pool, true);
 }
 
-/* From first sight: a refill on the unbound queue (raw locks only). */
-static void vs_pool_kick(void)
+/*
+ * From first sight: a refill on the unbound queue (raw locks only), when
+ * a pool is half empty or short of the records @vm's vCPUs still want.
+ */
+static void vs_pool_kick(const struct kvm *kvm, const struct vs_vm *vm)
 {
-	if (READ_ONCE(vs_vcpu_pool.nr) <= vs_vcpu_pool.target / 2 ||
+	u32 want = 0;
+
+	if (vm) {
+		int more = READ_ONCE(kvm->created_vcpus) -
+			   (int)READ_ONCE(vm->nr_vcpus);
+
+		want = max(more, 0);
+		if (want > READ_ONCE(vs_vcpu_pool.nr))
+			WRITE_ONCE(vs_vcpu_pool.demand, want);
+	}
+	if (READ_ONCE(vs_vcpu_pool.nr) < want ||
+	    READ_ONCE(vs_vcpu_pool.nr) <= vs_vcpu_pool.target / 2 ||
 	    READ_ONCE(vs_vm_pool.nr) <= vs_vm_pool.target / 2)
 		queue_work(vs_wq, &vs_refill_work);
 }
@@ -428,14 +449,14 @@ noinline struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 	}
 	raw_spin_unlock_irqrestore(&vs_lock, flags);
 
-	vs_pool_kick();
+	vs_pool_kick(kvm, vm);
 	if (!vc)
 		vs_untracked_exit(kvm, vm && atomic_read(&vs_nr_vcpus) >=
 					       vs_max_vcpus);
 	return vc;
 nomem:
 	WRITE_ONCE(vs_vcpu_pool.ran_dry, true);
-	vs_pool_kick();
+	vs_pool_kick(kvm, vs_vm_lookup(kvm));
 	vs_untracked_exit(kvm, false);
 	return NULL;
 untracked:
