@@ -119,7 +119,7 @@ drv_stop() {
 	return $rc
 }
 
-# Driver report -> "tid io cpuid hlt rdmsr wrmsr mmio_min" per vCPU, and
+# Driver report -> "tid io cpuid hlt rdmsr wrmsr mmio_min moves" per vCPU, and
 # "isa" in PREFIX.isa.
 drv_parse() { # PREFIX
 	awk -v out="$1" '
@@ -138,13 +138,14 @@ drv_parse() { # PREFIX
 			match(p, /"expect":\{[^}]*\}/);
 			e = substr(p, RSTART, RLENGTH);
 			print num(p, "tid"), num(e, "io"), num(e, "cpuid"), num(e, "hlt"),
-			      num(e, "rdmsr"), num(e, "wrmsr"), num(e, "mmio_min");
+			      num(e, "rdmsr"), num(e, "wrmsr"), num(e, "mmio_min"),
+			      num(p, "moves_count");
 		}
 	}' "$1.json" >"$1.drv"
 }
 
 # `vcpustat dump -j -P PID` -> PREFIX.mod:
-#   V tid exits timed_exits hist_sum
+#   V tid exits timed_exits hist_sum migrations
 #   R tid code count timed time_max_ns name
 mod_read() { # PREFIX PID
 	"$VS" dump -j -P "$2" >"$1.dump" 2>"$1.dump.err" ||
@@ -175,7 +176,8 @@ mod_read() { # PREFIX PID
 			m = split(hs, hv, ",");
 			sum = 0;
 			for (j = 1; j <= m; j++) sum += hv[j];
-			print "V", tid, num(head, "exits"), num(head, "timed_exits"), sum;
+			print "V", tid, num(head, "exits"), num(head, "timed_exits"), sum,
+			      num(head, "migrations");
 			m = split(rs, rv, /\{"isa":/);
 			for (j = 2; j <= m; j++)
 				print "R", tid, num(rv[j], "code"), num(rv[j], "count"),
@@ -204,7 +206,7 @@ compare() { # PREFIX EXACT_KINDS
 		col["wrmsr"] = 6;
 		nk = split(kinds, K, " ");
 	}
-	$1 == "V" { V[$2] = $3; }
+	$1 == "V" { V[$2] = $3; MIG[$2] = $6; }
 	$1 == "R" { M[$2, $3] = $4; MS[$2] += $4; }
 	END {
 		while ((getline l < drv) > 0) {
@@ -235,11 +237,17 @@ compare() { # PREFIX EXACT_KINDS
 					bad = 1;
 				}
 			}
+			# Forced pCPU moves (--hops, with 2+ CPUs): the module counts
+			# each as one migration at the next exit.
+			if (MIG[tid] != d[8]) {
+				printf "# tid %s: migrations: module %d, driver moves %d\n", tid, MIG[tid], d[8];
+				bad = 1;
+			}
 			if (M[tid, ceptv] + M[tid, ceptm] < d[7]) {
 				printf "# tid %s: EPT exits %d < MMIO stores %d\n", tid, M[tid, ceptv] + M[tid, ceptm], d[7];
 				bad = 1;
 			}
-			printf "#   tid %s: %d exits, reason:count%s\n", tid, V[tid], line;
+			printf "#   tid %s: %d exits, %d migrations, reason:count%s\n", tid, V[tid], MIG[tid], line;
 		}
 		if (!nv) { print "# no vCPU in the driver report"; bad = 1; }
 		exit bad;
@@ -281,11 +289,15 @@ fi
 # shellcheck disable=SC2086
 exact_case "$TMP/e1" "$ALL" --vcpus 1 $WORK1
 result $? exact_vcpus1
-# Two vCPUs share however many pCPUs the guest has (one under Bochs
-# unless cpu count>1): per-thread attribution must still be exact.
-echo "# pCPUs: $(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
+# Two vCPUs share however many pCPUs the guest has (Bochs cpu count):
+# per-thread attribution must still be exact; with 2+ pCPUs each vCPU is
+# also moved 4 times and the module must count exactly those migrations.
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)
+hops=0
+[ "$ncpu" -ge 2 ] && hops=4
+echo "# pCPUs: $ncpu, forced moves per vCPU: $hops"
 exact_case "$TMP/e2" "$ALL" --vms 1 --vcpus 2 --io 150 --cpuid 100 --hlt 20 \
-	--rdmsr 15 --wrmsr 10 --mmio 5 --chunk 32
+	--rdmsr 15 --wrmsr 10 --mmio 5 --chunk 32 --hops $hops
 result $? exact_vcpus2
 
 # ---------------------------------------------------------------- timing
@@ -343,7 +355,7 @@ if drv_start "$TMP/l" --vcpus 2 --io 50 --cpuid 20; then
 	sed 's/^/#   /' "$TMP/l.list"
 	bad=$lrc
 	while read -r _ tid exits _; do
-		grep -qE "(^|[[:space:]])$tid[[:space:]].*[[:space:]]$exits([[:space:]]|$)" "$TMP/l.list" ||
+		grep -qE "(^|[[:space:]])${tid}[[:space:]].*[[:space:]]${exits}([[:space:]]|$)" "$TMP/l.list" ||
 			{ echo "# list has no row for tid $tid with $exits exits"; bad=1; }
 	done < <(grep '^V ' "$TMP/l.mod")
 	[ "$(grep -c '^V ' "$TMP/l.mod")" = 2 ] || { echo "# dump: not 2 vCPUs"; bad=1; }
