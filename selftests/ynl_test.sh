@@ -41,7 +41,12 @@ skip_all() {
 [ -d /sys/module/vcpustat ] || skip_all "vcpustat module not loaded"
 [ -e "$YNL" ] || skip_all "no ynl at $YNL (run scripts/ynl-check on the host)"
 "$PY" -c 'import yaml' 2>/dev/null || skip_all "no python3-yaml for $PY"
-[ -x "$WL" ] && [ -x "$VS" ] || skip_all "build kvm_workload and vcpustat first"
+if ! [ -x "$WL" ] || ! [ -x "$VS" ]; then
+	echo "KTAP version 1"
+	echo "1..1"
+	echo "not ok 1 $WL or $VS missing: run make -C selftests and make -C user"
+	exit 1
+fi
 
 TMP=$(mktemp -d /tmp/ynl_test.XXXXXX) || exit 1
 WPID=
