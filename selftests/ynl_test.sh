@@ -14,7 +14,10 @@
 #   4. --do get-config: the config, and the status the tool reports;
 #   5. with dump_budget=1 every vCPU is split at each residency CPU: ynl
 #      shows exactly one `continued` part per CPU after the first, and the
-#      parts put together equal test 1's vCPUs.
+#      parts put together equal test 1's vCPUs;
+#   6. ynl's library subscribed to "events" while a second VM comes, moves
+#      and goes: one vm-new and one vm-gone of it, equal to its dump -j
+#      (the final totals), migrate-ntf with a distance name, seq gapless.
 # Env: YNL_SPEC (another spec, to see this test fail on a wrong one).
 # Usage: ynl_test.sh (root; vcpustat loaded; kvm_workload and the tool
 # built; scripts/ynl-check run once on the host). Exit: 0 passed, 1 a case
@@ -102,11 +105,59 @@ if [ -w "$BUDGET" ]; then
 	echo "${OLD_BUDGET:-0}" >"$BUDGET"
 fi
 
+# Events: a listener on the kernel's ynl library subscribed to "events"
+# while a second VM (moved between pCPUs) comes, is dumped, and goes.
+cat >"$TMP/listen.py" <<'PYEOF'
+import json, os, sys, time
+ynl_lib, spec, tmp = sys.argv[1:4]
+sys.path.insert(0, ynl_lib)
+from lib import YnlFamily
+ynl = YnlFamily(spec, "")
+ynl.ntf_subscribe("events")
+open(os.path.join(tmp, "lready"), "w").close()
+t = time.monotonic()
+while not os.path.exists(os.path.join(tmp, "lstop")) and \
+        time.monotonic() - t < 60:
+    ynl.check_ntf()
+    time.sleep(0.1)
+ynl.check_ntf()
+json.dump(ynl.async_msg_queue, open(os.path.join(tmp, "ntf.json"), "w"))
+PYEOF
+"$PY" "$TMP/listen.py" "$(dirname "$YNL")" "$SPEC" "$TMP" 2>"$TMP/listen.err" &
+LPID=$!
+for _ in $(seq 600); do
+	[ -e "$TMP/lready" ] && break
+	kill -0 "$LPID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -e "$TMP/lready" ]; then
+	"$WL" --vcpus 1 --io 40 --chunk 10 --hops "$HOPS" --hold \
+		--ready-file "$TMP/ready2" 2>"$TMP/wl2.err" &
+	W2=$!
+	for _ in $(seq 600); do
+		[ -e "$TMP/ready2" ] && break
+		kill -0 "$W2" 2>/dev/null || break
+		sleep 0.1
+	done
+	"$VS" -P "$W2" dump -j >"$TMP/dump2.json" 2>"$TMP/dump2.err"
+	kill -USR1 "$W2" 2>/dev/null
+	wait "$W2"
+	# vm-gone is sent when KVM destroys the VM: wait until it is gone
+	for _ in $(seq 100); do
+		"$VS" -P "$W2" dump -j 2>/dev/null | grep -q '"vms":\[\]' && break
+		sleep 0.1
+	done
+	echo "$W2" >"$TMP/w2pid"
+fi
+touch "$TMP/lstop"
+wait "$LPID"
+
 "$PY" - "$TMP" "$WPID" "$HOPS" <<'PYEOF'
 import json, os, sys
 
 tmp, pid, hops = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 res = []
+diag = []  # printed after the KTAP plan
 
 
 def load(name):
@@ -280,12 +331,57 @@ def c_split():
     return errs
 
 
+def c_events():
+    ntf, why2 = load("ntf.json")
+    if ntf is None:
+        return [why2]
+    d2, why3 = load("dump2.json")
+    if d2 is None or len(d2["vms"]) != 1:
+        return [why3 or f"dump of the second VM: {d2}"]
+    w2, v2 = int(open(os.path.join(tmp, "w2pid")).read()), d2["vms"][0]
+    cfg, _ = load("config.json")
+    errs = []
+    diag.append(f"# events: {len(ntf)} notifications: " + ", ".join(
+        f"{k} {sum(n['name'] == k for n in ntf)}"
+        for k in sorted({n['name'] for n in ntf})))
+    seq = [n["msg"]["seq"] for n in ntf]
+    if seq != list(range(seq[0], seq[0] + len(seq))) if seq else True:
+        errs.append(f"seq not consecutive: {seq[:20]}")
+    new = [n["msg"]["vm"] for n in ntf if n["name"] == "vm-new-ntf"
+           and n["msg"]["vm"]["pid"] == w2]
+    gone = [n["msg"]["vm"] for n in ntf if n["name"] == "vm-gone-ntf"
+            and n["msg"]["vm"]["pid"] == w2]
+    if len(new) != 1 or len(gone) != 1:
+        return errs + [f"vm-new {len(new)}, vm-gone {len(gone)} for pid {w2}"]
+    for k, t in VMKEYS.items():
+        if k in ("exits", "migrations", "exit-time-ns", "untracked-exits",
+                 "nr-vcpus"):
+            if gone[0].get(k) != v2[t]:
+                errs.append(f"vm-gone {k}: {gone[0].get(k)!r} != dump "
+                            f"{v2[t]!r}")
+        elif new[0].get(k) != v2[t] or gone[0].get(k) != v2[t]:
+            errs.append(f"vm-new/gone {k}: {new[0].get(k)!r}/"
+                        f"{gone[0].get(k)!r} != dump {v2[t]!r}")
+    mig = [n["msg"] for n in ntf if n["name"] == "migrate-ntf"
+           and n["msg"]["pid"] == w2]
+    for m in mig:
+        x = m["migration"]
+        if x["distance"] not in ("smt", "llc", "node", "remote") or \
+                x["from"] == x["to"] or m["vm-id"] != v2["vm_id"]:
+            errs.append(f"migrate-ntf {m}")
+    if hops and cfg and cfg["config"]["migr_rate"] and not mig:
+        errs.append(f"{v2['migrations']} migrations, no migrate-ntf")
+    return errs
+
+
 case("ynl --dump get-vcpu equals vcpustat dump -j per vCPU", c_vcpu)
 case("ynl --dump get-vm equals the tool's VM totals", c_vm_dump)
 case("ynl --do get-vm (vm-id) equals the tool's VM totals", c_vm_do)
 case("ynl --do get-config equals vcpustat config -j", c_config)
 case("ynl decodes split get-vcpu parts (continued), merged they equal "
      "the tool's vCPUs", c_split)
+case("ynl's library decodes the events group: vm-new, migrate and "
+     "vm-gone of a VM equal its dump, seq gapless", c_events)
 print("KTAP version 1")
 print(f"1..{len(res)}")
 if vm:
@@ -297,6 +393,8 @@ sp, _ = load("split.json")
 if sp is not None:
     print(f"# dump_budget=1: {len(sp)} get-vcpu messages, "
           f"{sum(1 for m in sp if m['vcpu'].get('continued'))} continued")
+for d in diag:
+    print(d)
 fail = 0
 for i, (name, errs) in enumerate(res, 1):
     if errs is None:
