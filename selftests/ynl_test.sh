@@ -132,7 +132,7 @@ for _ in $(seq 600); do
 done
 if [ -e "$TMP/lready" ]; then
 	"$WL" --vcpus 1 --io 40 --chunk 10 --hops "$HOPS" --hold \
-		--ready-file "$TMP/ready2" 2>"$TMP/wl2.err" &
+		--ready-file "$TMP/ready2" --json "$TMP/wl2.json" 2>"$TMP/wl2.err" &
 	W2=$!
 	for _ in $(seq 600); do
 		[ -e "$TMP/ready2" ] && break
