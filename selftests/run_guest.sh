@@ -22,6 +22,7 @@ TESTS=${VCPUSTAT_GUEST_TESTS:-"
 	workload_vs_tracefs.sh
 	vcpustat_module_test.py
 	tool_test.sh
+	ynl_test.sh
 	autopin_test.sh
 	export_test.sh
 	stress_test.sh
