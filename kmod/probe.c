@@ -213,7 +213,9 @@ static noinline u32 vs_exit_code_slow(struct vs_vcpu *vc,
 			vc->src = VS_SRC_VMX;
 		else
 			vc->src = VS_SRC_NONE;
-		if (vc->src == VS_SRC_NONE)
+		if (vc->src == VS_SRC_NONE && isa == VCPUSTAT_ISA_VMX)
+			pr_info_once("vcpustat: a TDX guest has no VMCS to read; its exits are counted as unknown\n");
+		else if (vc->src == VS_SRC_NONE)
 			pr_err_once("vcpustat: cannot validate the exit reason source of this kernel (isa %u); exits are counted as unknown\n",
 				    isa);
 		WRITE_ONCE(vc->isa, isa);
