@@ -75,19 +75,8 @@ load_vcpustat() {
 hist_on() { echo "$HIST" >>"$T/events/kvm/kvm_exit/trigger"; }
 hist_clear() { echo "$HIST:clear" >>"$T/events/kvm/kvm_exit/trigger"; }
 # hist -> "tid code count" lines
-hist_read() {
-	awk '/^\{/ {
-		gsub(/[{},:]/, " ");
-		pid = ""; r = ""; c = "";
-		for (i = 1; i < NF; i++) {
-			if ($i == "common_pid") pid = $(i + 1);
-			else if ($i == "exit_reason") r = $(i + 1);
-			else if ($i == "hitcount") c = $(i + 1);
-		}
-		if (pid != "" && r != "" && c != "") print pid, r, c;
-	}
-	/Dropped: [1-9]/ { print "DROPPED"; }' "$T/events/kvm/kvm_exit/hist"
-}
+. "$here/lib_hist.sh"
+hist_read() { hist_lines "$T/events/kvm/kvm_exit/hist"; }
 
 # Start kvm_workload ARGS... held after its work (so the module still
 # tracks its vCPUs); sets DRV (pid) and leaves the report in $1.json.

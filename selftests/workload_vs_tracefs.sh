@@ -174,18 +174,8 @@ parse_json() { # JSONFILE OUTPREFIX
 }
 
 # hist -> "tid reason count" lines
-parse_hist() { # HISTFILE
-	awk '/^\{/ {
-		gsub(/[{},:]/, " ");
-		pid = ""; r = ""; c = "";
-		for (i = 1; i < NF; i++) {
-			if ($i == "common_pid") pid = $(i + 1);
-			else if ($i == "exit_reason") r = $(i + 1);
-			else if ($i == "hitcount") c = $(i + 1);
-		}
-		if (pid != "" && r != "" && c != "") print pid, r, c;
-	}' "$1"
-}
+. "$DIR/lib_hist.sh"
+parse_hist() { hist_lines "$1"; } # HISTFILE
 
 # trace -> "tid entries cpu_changes" lines (kvm_entry events of threads
 # whose comm is the driver's)
