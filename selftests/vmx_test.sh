@@ -45,7 +45,8 @@ skip_all() {
 [ -d "$T/events/kvm/kvm_exit" ] || skip_all "no kvm:kvm_exit event"
 
 NAMES=(isa exact_vcpus1 exact_vcpus2 timing reason_names tool_list
-	exception_nmi_ept0 reload_under_vm)
+	exception_nmi_ept0 reload_under_vm failed_load_leaves_nothing
+	churn_without_kprobes)
 N=0 FAILED=0
 echo "KTAP version 1"
 echo "1..${#NAMES[@]}"
@@ -394,6 +395,50 @@ else
 fi
 exact_case "$TMP/r1" "$ALL" --vcpus 1 --io 100 --cpuid 50 --hlt 10 --rdmsr 5 --wrmsr 5 || rc=1
 result $rc reload_under_vm
+
+# ---------------------------------------------------------------- failed load
+# The load fails at its last step (test_fail_init=1, before the family
+# is registered): EAGAIN every time, and nothing is left behind.
+rc=0
+rmmod vcpustat 2>/dev/null
+for i in 1 2 3 4 5; do
+	if insmod "$KO" test_fail_init=1 2>"$TMP/fl.err"; then
+		echo "# insmod test_fail_init=1 succeeded"
+		rc=1
+		break
+	fi
+	grep -q 'Resource temporarily unavailable' "$TMP/fl.err" ||
+		{ echo "# insmod: $(cat "$TMP/fl.err")"; rc=1; }
+done
+[ -d /sys/module/vcpustat ] && { echo "# module left loaded"; rc=1; }
+grep -q '^vcpustat_vcpu ' /proc/slabinfo 2>/dev/null &&
+	{ echo "# vcpustat_vcpu slab cache left behind"; rc=1; }
+insmod "$KO" || { echo "# a normal load after them failed"; rc=1; }
+result $rc failed_load_leaves_nothing
+
+# ---------------------------------------------------------------- stale VMs
+# kprobes disarmed: the kvm_destroy_vm hook never fires. 50 VMs made and
+# closed in one process (KVM reuses their addresses) must still be 50 VMs
+# seen, and none of them may stay tracked once the process is gone.
+KP=/sys/kernel/debug/kprobes/enabled
+st() { vcpustat config | awk -v k="$1" '$1 == k { print $2 }'; }
+if ! [ -w "$KP" ]; then
+	result skip churn_without_kprobes "no $KP (debugfs, CONFIG_KPROBES)"
+else
+	rc=0
+	seen0=$(st vms_seen) stale0=$(st stale_vms)
+	echo 0 >"$KP"
+	"$WL" --churn 50 --cpuid 20 --io 5 >"$TMP/ch.json" 2>"$TMP/ch.err" ||
+		{ echo "# churn failed: $(head -c 300 "$TMP/ch.err")"; rc=1; }
+	sleep 3 # the driver is gone: its idle VMs are orphans within 2 s
+	echo 1 >"$KP"
+	seen=$(($(st vms_seen) - seen0)) stale=$(($(st stale_vms) - stale0))
+	left=$(st vms)
+	echo "# 50 VMs with kprobes off: $seen seen, $stale reclaimed as stale, $left tracked"
+	[ "$seen" = 50 ] || rc=1
+	[ "$left" = 0 ] || rc=1
+	result $rc churn_without_kprobes
+fi
 
 echo "# $((N - FAILED)) passed, $FAILED failed"
 [ $FAILED -eq 0 ]
