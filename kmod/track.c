@@ -91,8 +91,8 @@ struct workqueue_struct *vs_wq;
 /*
  * Record pools. First sight runs in probe context and cannot allocate, so
  * it takes ready records from here; vs_pool_fill() (process context) tops
- * them up to their target, which first sight kicks when a pool is half
- * empty. Demand is foreseen: KVM creates a VM's vCPUs before they run, so
+ * them up to their target, which first sight kicks whenever it took one.
+ * Demand is foreseen: KVM creates a VM's vCPUs before they run, so
  * at each first sight kvm->created_vcpus says how many records that VM
  * will still want, and the refill makes room for them at once. A pool
  * found empty anyway doubles its target (up to max_vcpus), and the exits
@@ -196,7 +196,8 @@ static void vs_pool_refill_work(struct work_struct *work)
 
 /*
  * From first sight: a refill on the unbound queue (raw locks only), when
- * a pool is half empty or short of the records @vm's vCPUs still want.
+ * a pool is below its target (so that it is full again before the next
+ * burst) or short of the records @vm's vCPUs still want.
  */
 static void vs_pool_kick(const struct kvm *kvm, const struct vs_vm *vm)
 {
@@ -211,8 +212,8 @@ static void vs_pool_kick(const struct kvm *kvm, const struct vs_vm *vm)
 			WRITE_ONCE(vs_vcpu_pool.demand, want);
 	}
 	if (READ_ONCE(vs_vcpu_pool.nr) < want ||
-	    READ_ONCE(vs_vcpu_pool.nr) <= vs_vcpu_pool.target / 2 ||
-	    READ_ONCE(vs_vm_pool.nr) <= vs_vm_pool.target / 2)
+	    READ_ONCE(vs_vcpu_pool.nr) < vs_vcpu_pool.target ||
+	    READ_ONCE(vs_vm_pool.nr) < vs_vm_pool.target)
 		queue_work(vs_wq, &vs_refill_work);
 }
 

@@ -287,7 +287,10 @@ class Limits:
             # The slots are free again: a new VM is fully tracked.
             d2 = sl.Driver("--vcpus", 4, "--cpuid", 30, "--io", 10)
             try:
-                errs += sl.check_exact(g, d2, "after the cap VMs: ")
+                e2 = sl.check_exact(g, d2, "after the cap VMs: ")
+                if e2:
+                    e2.append(f"status then: {sl.status(g)}")
+                errs += e2
             finally:
                 d2.stop()
             g.close()
