@@ -47,6 +47,11 @@ struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 	return NULL;
 }
 
+struct vs_vcpu *vs_vcpu_stale(struct kvm_vcpu *vcpu, struct vs_vcpu *vc)
+{
+	return NULL;
+}
+
 static unsigned int calls = 20000;
 module_param(calls, uint, 0444);
 MODULE_PARM_DESC(calls, "exit+entry pairs per batch");
