@@ -76,7 +76,7 @@ load_vcpustat() {
 hist_on() { echo "$HIST" >>"$T/events/kvm/kvm_exit/trigger"; }
 hist_clear() { echo "$HIST:clear" >>"$T/events/kvm/kvm_exit/trigger"; }
 # hist -> "tid code count" lines
-. "$here/lib_hist.sh"
+. "$here/lib_parse.sh"
 hist_read() { hist_lines "$T/events/kvm/kvm_exit/hist"; }
 
 # Start kvm_workload ARGS... held after its work (so the module still
@@ -140,16 +140,7 @@ drv_parse() { # PREFIX
 mod_read() { # PREFIX PID
 	"$VS" dump -j -P "$2" >"$1.dump" 2>"$1.dump.err" ||
 		{ echo "# vcpustat dump failed: $(cat "$1.dump.err")"; return 1; }
-	awk '
-	function num(s, key,   m) {
-		if (!match(s, "\"" key "\":[0-9]+")) return "";
-		m = substr(s, RSTART, RLENGTH); sub(/.*:/, "", m); return m;
-	}
-	function str(s, key,   m) {
-		if (!match(s, "\"" key "\":\"[^\"]*\"")) return "";
-		m = substr(s, RSTART, RLENGTH); sub(/^[^:]*:"/, "", m);
-		sub(/"$/, "", m); return m;
-	}
+	awk "$JSON_AWK"'
 	{ all = all $0 }
 	END {
 		n = split(all, parts, /\{"vcpu_id":/);
