@@ -70,3 +70,67 @@ int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm)
 	nla_nest_end(skb, nest);
 	return 0;
 }
+
+static int vs_fill_user(struct sk_buff *skb, const struct vs_budget_snap *b)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_BUDGET_A_USER);
+	struct nlattr *entry;
+	int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i <= VS_NR_USER; i++) {
+		const struct vs_user *u = &b->user[i];
+
+		if (!u->key)
+			continue;
+		entry = nla_nest_start(skb, VCPUSTAT_USER_ENTRY);
+		if (!entry ||
+		    nla_put_u32(skb, VCPUSTAT_USER_A_EXIT_REASON,
+				i < VS_NR_USER ? u->key - 1 : VCPUSTAT_USER_OTHER) ||
+		    VS_PUT_U64(skb, VCPUSTAT_USER_A_COUNT, u->count,
+			       VCPUSTAT_USER_A_PAD) ||
+		    VS_PUT_U64(skb, VCPUSTAT_USER_A_NS, u->ns,
+			       VCPUSTAT_USER_A_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+		nla_nest_end(skb, entry);
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The budget as VCPUSTAT_VCPU_A_BUDGET: read now, or @b if given. */
+int vs_fill_budget(struct sk_buff *skb, const struct vs_vcpu *vc,
+		   const struct vs_budget_snap *b)
+{
+	struct vs_budget_snap now;
+	struct nlattr *nest;
+	int i;
+
+	if (!b) {
+		vs_budget_read(vc, &now);
+		b = &now;
+	}
+	nest = nla_nest_start(skb, VCPUSTAT_VCPU_A_BUDGET);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = VCPUSTAT_STATE_GUEST; i <= VCPUSTAT_STATE_MAX; i++)
+		if (VS_PUT_U64(skb, VCPUSTAT_BUDGET_A_GUEST_NS + i -
+			       VCPUSTAT_STATE_GUEST, b->ns[i],
+			       VCPUSTAT_BUDGET_A_PAD))
+			goto cancel;
+	if (nla_put_u32(skb, VCPUSTAT_BUDGET_A_STATE, b->state) ||
+	    VS_PUT_U64(skb, VCPUSTAT_BUDGET_A_OPEN_NS, b->open,
+		       VCPUSTAT_BUDGET_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_BUDGET_A_AT_NS, b->at,
+		       VCPUSTAT_BUDGET_A_PAD) ||
+	    vs_fill_user(skb, b))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}

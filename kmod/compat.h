@@ -108,4 +108,18 @@ static inline bool vs_vcpu_is_tdx(const struct kvm_vcpu *vcpu)
 #endif
 }
 
+/*
+ * The current task's run-queue delay (ns): kept by CONFIG_SCHED_INFO, which
+ * every kernel of the matrix has (Debian's configs). Without it the budget
+ * has no wait state: the time stays in the state it fell in.
+ */
+static __always_inline u64 vs_run_delay(void)
+{
+#ifdef CONFIG_SCHED_INFO
+	return READ_ONCE(current->sched_info.run_delay);
+#else
+	return 0;
+#endif
+}
+
 #endif /* VCPUSTAT_COMPAT_H */

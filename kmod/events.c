@@ -187,10 +187,26 @@ static u64 vs_delta(u64 now, u64 *base, bool reset)
 	return d;
 }
 
+/*
+ * Turn @bs into the change since the last DELTA (per state; the open
+ * interval is in it, so the states sum to the time since), and move the
+ * base. The per-KVM_EXIT user split is left to dumps.
+ */
+static void vs_budget_delta(struct vs_vcpu *vc, struct vs_budget_snap *bs,
+			    bool reset)
+{
+	int i;
+
+	for (i = 0; i <= VCPUSTAT_STATE_MAX; i++)
+		bs->ns[i] = vs_delta(bs->ns[i], &vc->ntf_budget[i], reset);
+	memset(bs->user, 0, sizeof(bs->user));
+}
+
 static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 			 bool send, u64 heartbeat)
 {
 	u64 c[4 + VCPUSTAT_DIST_MAX + 1] = {};
+	struct vs_budget_snap bs = {};
 	u64 exits, migr, time, timed, interval, base;
 	u64 *dist = &c[4];
 	struct sk_buff *skb;
@@ -208,8 +224,11 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 		c[3] = READ_ONCE(vc->timed);
 		for (i = 0; i <= VCPUSTAT_DIST_MAX; i++)
 			dist[i] = READ_ONCE(vc->migr[i]);
-		if (vs_read_torn(vc, &gen))
+		vs_budget_read(vc, &bs);
+		if (vs_read_torn(vc, &gen)) {
 			memset(c, 0, sizeof(c));
+			memset(&bs, 0, sizeof(bs));
+		}
 	}
 	reset = gen != vc->ntf_gen;
 	vc->ntf_gen = gen;
@@ -226,11 +245,16 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 	base = vc->ntf_ts ?: vm->first_seen;
 	interval = now > base ? now - base : 0;
 	vc->ntf_ts = now;
-	if (!send)
-		return;
-	/* migrations counts every move, so the distances add nothing here. */
-	if (!exits && !migr && !time && !timed &&
+	/*
+	 * The budget moves with the clock alone: it does not make a vCPU
+	 * changed, and its base stays where the last DELTA left it, so the
+	 * next one carries all the time since (its states sum to that).
+	 */
+	if (send && !exits && !migr && !time && !timed &&
 	    (!heartbeat || now - vc->ntf_sent < heartbeat))
+		return;
+	vs_budget_delta(vc, &bs, reset);
+	if (!send)
 		return;
 	vc->ntf_sent = now;
 
@@ -257,6 +281,8 @@ static void vs_ntf_delta(const struct vs_vm *vm, struct vs_vcpu *vc, u64 now,
 				      VCPUSTAT_DIST_SMT, dist[i],
 				      VCPUSTAT_VCPU_A_PAD))
 			goto abort;
+	if (bs.at && vs_fill_budget(skb, vc, &bs))
+		goto abort;
 	nla_nest_end(skb, nest);
 	vs_ntf_send(skb, hdr);
 	return;

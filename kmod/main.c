@@ -19,12 +19,16 @@ struct vs_config vs_cfg = {
 	.migr_rate = 1000,
 	.timing_every = 1,
 	.timing = true,
+	.budget = true,
 };
 module_param_named(snapshot_ms, vs_cfg.snapshot_ms, uint, 0444);
 MODULE_PARM_DESC(snapshot_ms,
 		 "initial DELTA_NTF period in ms, 0 = off (runtime: SET_CONFIG)");
 module_param_named(timing, vs_cfg.timing, bool, 0444);
 MODULE_PARM_DESC(timing, "initially time exits (runtime: SET_CONFIG)");
+module_param_named(budget, vs_cfg.budget, bool, 0444);
+MODULE_PARM_DESC(budget,
+		 "initially keep each vCPU's time budget (runtime: SET_CONFIG)");
 module_param_named(timing_every, vs_cfg.timing_every, uint, 0444);
 MODULE_PARM_DESC(timing_every,
 		 "initially time one exit in N, at random; 1 = every exit (runtime: SET_CONFIG)");
@@ -74,6 +78,8 @@ static int __init vs_init(void)
 		       err);
 		goto err_track;
 	}
+	/* Optional: without it the budget has no user and out states. */
+	vs_run_hook_register();
 	if (vs_test_fail_init) {
 		pr_info("vcpustat: test_fail_init: failing the load\n");
 		err = -EAGAIN;
@@ -88,6 +94,7 @@ static int __init vs_init(void)
 	return 0;
 
 err_probes:
+	vs_run_hook_unregister();
 	vs_probes_unregister();
 err_track:
 	vs_track_exit();
@@ -98,6 +105,7 @@ static void __exit vs_exit(void)
 {
 	vs_events_stop();
 	vs_netlink_exit();
+	vs_run_hook_unregister();
 	vs_probes_unregister();
 	vs_track_exit();
 }

@@ -67,6 +67,7 @@ static const struct nla_policy vs_config_policy[VCPUSTAT_CONFIG_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_timing_every_range),
 	[VCPUSTAT_CONFIG_A_HEARTBEAT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_heartbeat_range),
+	[VCPUSTAT_CONFIG_A_BUDGET] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy vs_get_vm_policy[VCPUSTAT_A_PID + 1] = {
@@ -114,7 +115,9 @@ static int vs_fill_reason(struct sk_buff *skb, const struct vs_reason *r,
 	    VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIMED, timed,
 		       VCPUSTAT_REASON_A_PAD) ||
 	    VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_SUM_NS,
-		       READ_ONCE(r->time_sum), VCPUSTAT_REASON_A_PAD))
+		       READ_ONCE(r->time_sum), VCPUSTAT_REASON_A_PAD) ||
+	    VS_PUT_U64(skb, VCPUSTAT_REASON_A_HANDLE_NS,
+		       READ_ONCE(r->handle_ns), VCPUSTAT_REASON_A_PAD))
 		goto cancel;
 	if (timed &&
 	    (VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MIN_NS,
@@ -259,7 +262,7 @@ static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc,
 			       VCPUSTAT_VCPU_A_PAD))
 			goto cancel;
 	if (!zero &&
-	    (vs_fill_reasons(skb, vc) ||
+	    (vs_fill_reasons(skb, vc) || vs_fill_budget(skb, vc, NULL) ||
 	     vs_fill_array(skb, VCPUSTAT_VCPU_A_HIST, vc->hist,
 			   VCPUSTAT_HIST_BUCKETS)))
 		goto cancel;
@@ -530,7 +533,8 @@ static int vs_fill_config(struct sk_buff *skb)
 	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_TIMING_EVERY,
 			READ_ONCE(vs_cfg.timing_every)) ||
 	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
-			READ_ONCE(vs_cfg.heartbeat_ms)))
+			READ_ONCE(vs_cfg.heartbeat_ms)) ||
+	    nla_put_u8(skb, VCPUSTAT_CONFIG_A_BUDGET, READ_ONCE(vs_cfg.budget)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -568,7 +572,9 @@ static int vs_fill_status(struct sk_buff *skb)
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_MIGR_SUPPRESSED,
 		       vs_events_stat(VS_EV_SUPPRESSED), pad) ||
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_GENERATION,
-		       READ_ONCE(vs_generation), pad))
+		       READ_ONCE(vs_generation), pad) ||
+	    nla_put_u8(skb, VCPUSTAT_STATUS_A_RUN_HOOK, vs_run_hooked()) ||
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_RUN_MISSED, vs_run_missed(), pad))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -594,6 +600,33 @@ static int vs_get_config_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
+
+/* Apply the TIMING and BUDGET settings of @tb that switch on (@on) or off. */
+static int vs_set_entry_users(struct nlattr **tb, struct netlink_ext_ack *extack,
+			      bool on)
+{
+	struct nlattr *a = tb[VCPUSTAT_CONFIG_A_TIMING];
+	int err;
+
+	if (a && !!nla_get_u8(a) == on) {
+		err = vs_probes_set_timing(on);
+		if (err) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "cannot attach to kvm_entry for exit timing");
+			return err;
+		}
+	}
+	a = tb[VCPUSTAT_CONFIG_A_BUDGET];
+	if (a && !!nla_get_u8(a) == on) {
+		err = vs_probes_set_budget(on);
+		if (err) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "cannot attach to kvm_entry for the time budget");
+			return err;
+		}
+	}
+	return 0;
 }
 
 static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
@@ -629,16 +662,16 @@ static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	/* Timing (un)hooks kvm_entry, the one change that can fail: first. */
-	if (tb[VCPUSTAT_CONFIG_A_TIMING]) {
-		err = vs_probes_set_timing(nla_get_u8(tb[VCPUSTAT_CONFIG_A_TIMING]));
-		if (err) {
-			NL_SET_ERR_MSG_ATTR(info->extack,
-					    tb[VCPUSTAT_CONFIG_A_TIMING],
-					    "cannot attach to kvm_entry for exit timing");
-			return err;
-		}
-	}
+	/*
+	 * Timing and the budget (un)hook kvm_entry: the only changes that can
+	 * fail, so they come first, and switching one on before the other
+	 * off, so only the first can fail, before anything changed.
+	 */
+	err = vs_set_entry_users(tb, info->extack, true);
+	if (!err)
+		err = vs_set_entry_users(tb, info->extack, false);
+	if (err)
+		return err;
 	if (a)
 		WRITE_ONCE(vs_cfg.snapshot_ms, nla_get_u32(a));
 	a = tb[VCPUSTAT_CONFIG_A_MIGR_RATE];

@@ -17,9 +17,12 @@
  * is all it is needed for: every tracepoint probe costs a dispatch, and
  * counting at entry as well would double it (BENCHMARKS.md).
  *
+ * kvm_entry is also hooked while the time budget (budget.h) is on, which
+ * is the default: each event closes the interval the vCPU had open.
+ *
  * Exit time runs from kvm_exit to the vCPU's next kvm_entry, so it
  * includes any userspace handling (QEMU emulating a port) and run-queue
- * wait before KVM_RUN resumes. The clock is ktime_get_mono_fast_ns():
+ * wait before KVM_RUN resumes (the budget splits it). The clock is ktime_get_mono_fast_ns():
  * global and monotonic, because on SVM up to 6.4 the exit probe and the
  * next entry may run on different CPUs, and it keeps its resolution where
  * sched_clock() falls back to jiffies (an unstable TSC, as under TCG).
@@ -27,6 +30,7 @@
 #include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/tracepoint.h>
+#include "budget.h"
 #include "compat.h"
 #include "reason_svm.h"
 #include "vcpustat.h"
@@ -82,7 +86,11 @@ vs_reason_get(struct vs_vcpu *vc, u32 code)
 /* Zero the counters; runs in this vCPU's own probe (single writer). */
 static noinline void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
 {
+	raw_write_seqcount_begin(&vc->bseq);
 	memset_startat(vc, 0, exits);
+	/* The budget starts again at this exit (0: no generation). */
+	vc->bgen = 0;
+	raw_write_seqcount_end(&vc->bseq);
 	memset(vc->residency, 0, nr_cpu_ids * sizeof(vc->residency[0]));
 	/* Zeroes first: vs_vcpu_reset_pending() readers then see them. */
 	smp_store_release(&vc->reset_done, req);
@@ -111,7 +119,7 @@ static noinline void vs_vcpu_moved(struct vs_vcpu *vc, int cpu)
  * exit pattern can alias with the sampling. Skipped exits cost a test and
  * a decrement, and no clock read; the kvm_entry probe ignores them.
  */
-static noinline u64 vs_exit_stamp(struct vs_vcpu *vc)
+static noinline u64 vs_exit_stamp(struct vs_vcpu *vc, u64 now)
 {
 	u32 every = READ_ONCE(vs_cfg.timing_every);
 
@@ -124,18 +132,25 @@ static noinline u64 vs_exit_stamp(struct vs_vcpu *vc)
 		vc->rng = x;
 		vc->time_skip = x % (2 * every - 1);
 	}
-	return ktime_get_mono_fast_ns();
+	return now ?: ktime_get_mono_fast_ns();
 }
 
 /* @vc->isa is set (at its first exit, vs_exit_code_slow()). */
 static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
+						   const struct kvm_vcpu *vcpu,
 						   u32 code, int cpu)
 {
 	u32 req = READ_ONCE(vc->reset_req);
 	struct vs_reason *r;
+	u64 now = 0;
 
 	if (unlikely(req != vc->reset_done))
 		vs_vcpu_apply_reset(vc, req);
+	/* Before pending changes: an open EXIT is the previous reason's. */
+	if (READ_ONCE(vs_cfg.budget)) {
+		now = ktime_get_mono_fast_ns();
+		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_EXIT, now);
+	}
 
 	r = vs_reason_get(vc, code);
 	WRITE_ONCE(r->count, r->count + 1);
@@ -150,7 +165,7 @@ static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
 	vc->exit_ts = 0;
 	if (READ_ONCE(vs_cfg.timing)) {
 		if (likely(!vc->time_skip))
-			vc->exit_ts = vs_exit_stamp(vc);
+			vc->exit_ts = vs_exit_stamp(vc, now);
 		else
 			vc->time_skip--;
 	}
@@ -175,28 +190,35 @@ static void vs_account_time(struct vs_vcpu *vc, u64 now)
 }
 
 /*
- * Close the pending exit; callers check it was timed (exit_ts != 0: set
- * together with pending, both by this vCPU's exit) before reading @now.
+ * The vCPU enters the guest: the budget's interval closes, and so does a
+ * timed exit (exit_ts != 0: set together with pending, by its exit).
  */
 static __always_inline void __vs_vcpu_account_entry(struct vs_vcpu *vc,
+						    const struct kvm_vcpu *vcpu,
 						    u64 now)
 {
-	vs_account_time(vc, now);
-	vc->exit_ts = 0;
+	if (READ_ONCE(vs_cfg.budget))
+		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_GUEST, now);
+	if (vc->exit_ts) {
+		vs_account_time(vc, now);
+		vc->exit_ts = 0;
+	}
 }
 
 /*
  * Out-of-line copies for callers other than the probes: the accounting
  * micro-benchmark (bench/ubench) measures exactly the bodies inlined below.
  */
-void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 code, int cpu)
+void vs_vcpu_account_exit(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
+			  u32 code, int cpu)
 {
-	__vs_vcpu_account_exit(vc, code, cpu);
+	__vs_vcpu_account_exit(vc, vcpu, code, cpu);
 }
 
-void vs_vcpu_account_entry(struct vs_vcpu *vc, u64 now)
+void vs_vcpu_account_entry(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
+			   u64 now)
 {
-	__vs_vcpu_account_entry(vc, now);
+	__vs_vcpu_account_entry(vc, vcpu, now);
 }
 
 /*
@@ -240,7 +262,7 @@ static void vs_probe_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 		code = vs_exit_code_slow(vc, vcpu, isa);
 	if (unlikely(code == VCPUSTAT_CODE_UNKNOWN))
 		this_cpu_inc(vs_pcpu_stats.bad_layout);
-	__vs_vcpu_account_exit(vc, code, smp_processor_id());
+	__vs_vcpu_account_exit(vc, vcpu, code, smp_processor_id());
 }
 
 static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)
@@ -248,8 +270,8 @@ static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)
 	/* First sight belongs to kvm_exit: an untracked vCPU has no exit. */
 	struct vs_vcpu *vc = vs_vcpu_find(vcpu);
 
-	if (vc && vc->exit_ts)
-		__vs_vcpu_account_entry(vc, ktime_get_mono_fast_ns());
+	if (vc && (vc->exit_ts || READ_ONCE(vs_cfg.budget)))
+		__vs_vcpu_account_entry(vc, vcpu, ktime_get_mono_fast_ns());
 }
 
 /* kvm_entry since 6.9 and in 6.1.149+ (see compat.h). */
@@ -289,26 +311,41 @@ static int vs_entry_hook(bool on)
 }
 
 /*
- * Switch exit timing (SET_CONFIG): the kvm_entry probe is registered only
- * while it is on, and entries are hooked before exits carry a time. Off:
- * exits stop carrying one; an exit still open when the entry probe goes
- * stays open until its vCPU's next exit replaces it (or a new entry probe
- * closes it, with its true length). Before the module is attached or once
- * it is detaching, only the setting changes.
+ * Switch exit timing or the budget (SET_CONFIG): the kvm_entry probe is
+ * registered only while either is on, and entries are hooked before exits
+ * carry a time. Timing off: exits stop carrying one; an exit still open
+ * when the entry probe goes stays open until its vCPU's next exit replaces
+ * it (or a new entry probe closes it, with its true length). Budget on
+ * again: a new generation, so each vCPU's budget restarts at its next
+ * event instead of counting the time it was off. Before the module is
+ * attached or once it is detaching, only the setting changes.
  */
-int vs_probes_set_timing(bool on)
+static int vs_probes_set(bool *setting, bool *other, bool on)
 {
 	int ret = 0;
 
 	mutex_lock(&vs_probe_mutex);
 	if (!on)
-		WRITE_ONCE(vs_cfg.timing, false);
+		WRITE_ONCE(*setting, false);
 	if (vs_attached)
-		ret = vs_entry_hook(on);
-	if (!ret)
-		WRITE_ONCE(vs_cfg.timing, on);
+		ret = vs_entry_hook(on || READ_ONCE(*other));
+	if (!ret && on && !READ_ONCE(*setting)) {
+		if (setting == &vs_cfg.budget)
+			WRITE_ONCE(vs_budget_gen, vs_budget_gen + 1 ?: 1);
+		WRITE_ONCE(*setting, true);
+	}
 	mutex_unlock(&vs_probe_mutex);
 	return ret;
+}
+
+int vs_probes_set_timing(bool on)
+{
+	return vs_probes_set(&vs_cfg.timing, &vs_cfg.budget, on);
+}
+
+int vs_probes_set_budget(bool on)
+{
+	return vs_probes_set(&vs_cfg.budget, &vs_cfg.timing, on);
 }
 
 int vs_probes_register(void)
@@ -316,7 +353,8 @@ int vs_probes_register(void)
 	int ret;
 
 	mutex_lock(&vs_probe_mutex);
-	ret = vs_entry_hook(READ_ONCE(vs_cfg.timing));
+	ret = vs_entry_hook(READ_ONCE(vs_cfg.timing) ||
+			    READ_ONCE(vs_cfg.budget));
 	if (!ret) {
 		ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
 						vs_probe_exit, NULL);

@@ -16,6 +16,7 @@
 #include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/rculist.h>
+#include <linux/seqlock.h>
 #include <linux/types.h>
 #include <linux/vcpustat.h>
 
@@ -30,6 +31,16 @@ struct vs_reason {
 	u64 time_sum;
 	u64 time_min;
 	u64 time_max;
+	u64 handle_ns;			/* budget: EXIT state of these exits */
+};
+
+/* KVM_EXIT_* reasons of userspace exits kept apart per vCPU; + other. */
+#define VS_NR_USER		6
+
+struct vs_user {
+	u32 key;			/* KVM_EXIT_* + 1; 0: slot unused */
+	u64 count;
+	u64 ns;
 };
 
 /*
@@ -56,6 +67,20 @@ struct vs_vcpu {
 	u8 src;				/* enum vs_src: how to read exit codes */
 	u64 kvm_exits;			/* vcpu->stat.exits at the last exit */
 
+	/*
+	 * probe block, the time budget's open interval (budget.h); written
+	 * by this vCPU's probes and KVM_RUN hooks inside @bseq.
+	 */
+	seqcount_t bseq;
+	u8 bstate;			/* enum vcpustat_state */
+	u8 buser;			/* user[] slot of an open USER */
+	u32 bgen;			/* vs_budget_gen it counts in */
+	u64 bsince;			/* clock at its start */
+	u64 brd;			/* run_delay at its start */
+	u64 bdebt;			/* wait beyond its intervals, carried */
+	u64 bpoll;			/* KVM's halt_poll_*_ns at its start */
+	u64 bhalt;			/* KVM's halt_wait_ns at its start */
+
 	/* written by netlink (reset), read by the probes */
 	u32 reset_req;
 
@@ -66,6 +91,7 @@ struct vs_vcpu {
 	u64 ntf_time_sum;
 	u64 ntf_timed;
 	u64 ntf_migr[VCPUSTAT_DIST_MAX + 1];
+	u64 ntf_budget[VCPUSTAT_STATE_MAX + 1];
 	u64 ntf_ts;			/* last DELTA check */
 	u64 ntf_sent;			/* last DELTA sent (heartbeat) */
 	u32 ntf_gen;			/* reset generation of the ntf_ values */
@@ -87,6 +113,8 @@ struct vs_vcpu {
 	u64 hist[VCPUSTAT_HIST_BUCKETS];
 	struct vs_reason reasons[VS_NR_REASONS];
 	struct vs_reason other;
+	u64 budget[VCPUSTAT_STATE_MAX + 1];	/* ns per state, in bseq */
+	struct vs_user user[VS_NR_USER + 1];	/* + other; in bseq */
 	u64 residency[];		/* exits per CPU, nr_cpu_ids */
 };
 
@@ -129,6 +157,7 @@ struct vs_config {
 	u32 timing_every;		/* time one exit in N (random), 1: all */
 	u32 heartbeat_ms;		/* DELTA of an unchanged vCPU, 0: none */
 	bool timing;
+	bool budget;			/* keep the time budget (budget.h) */
 };
 
 #define VS_TIMING_EVERY_MAX	65536
@@ -179,8 +208,29 @@ extern struct tracepoint __tracepoint_kvm_entry;
 int vs_probes_register(void);
 void vs_probes_unregister(void);
 int vs_probes_set_timing(bool on);
-void vs_vcpu_account_exit(struct vs_vcpu *vc, u32 code, int cpu);
-void vs_vcpu_account_entry(struct vs_vcpu *vc, u64 now);
+int vs_probes_set_budget(bool on);
+void vs_vcpu_account_exit(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
+			  u32 code, int cpu);
+void vs_vcpu_account_entry(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
+			   u64 now);
+
+/* probe_run.c: KVM_RUN's start and return, for the budget */
+int vs_run_hook_register(void);
+void vs_run_hook_unregister(void);
+bool vs_run_hooked(void);
+u64 vs_run_missed(void);
+
+/* budget.c: what readers see of a vCPU's budget */
+extern u32 vs_budget_gen;
+struct vs_budget_snap {
+	u64 ns[VCPUSTAT_STATE_MAX + 1];
+	struct vs_user user[VS_NR_USER + 1];
+	u64 open;			/* the open interval, in ns[state] */
+	u64 at;				/* clock of the read */
+	u32 state;
+};
+
+void vs_budget_read(const struct vs_vcpu *vc, struct vs_budget_snap *b);
 
 /*
  * The probes' lookup of their vCPU, inlined (BENCHMARKS.md: the
@@ -235,6 +285,8 @@ u32 vs_topo_distance(int from, int to);
 int vs_put_ids(struct sk_buff *skb, const struct vs_vm *vm);
 int vs_fill_vm(struct sk_buff *skb, const struct vs_vm *vm);
 int vs_fill_vcpu_ident(struct sk_buff *skb, const struct vs_vcpu *vc);
+int vs_fill_budget(struct sk_buff *skb, const struct vs_vcpu *vc,
+		   const struct vs_budget_snap *b);
 
 /* netlink.c */
 extern struct genl_family vs_genl_family;

@@ -66,6 +66,9 @@ static const u32 mix[] = { 0x72, 0x7b, 0x78, 0x7c, 0x400 };
 
 enum fn { FN_EMPTY, FN_ACCOUNT };
 
+/* The budget reads KVM's halt counters from it: all zero here. */
+static struct kvm_vcpu *vs_ubench_vcpu;
+
 /*
  * One batch: what the probes do per exit once they have their vCPU
  * (kmod/probe.c). The exit accounting reads the clock itself when timing
@@ -86,9 +89,10 @@ static noinline u64 vs_ubench_batch(struct vs_vcpu *vc, enum fn fn,
 		for (i = 0; i < n; i++) {
 			u32 code = mixed ? mix[k] : mix[0];
 
-			vs_vcpu_account_exit(vc, code, cpu);
-			if (READ_ONCE(vs_cfg.timing) && vc->exit_ts)
-				vs_vcpu_account_entry(vc,
+			vs_vcpu_account_exit(vc, vs_ubench_vcpu, code, cpu);
+			if ((READ_ONCE(vs_cfg.timing) && vc->exit_ts) ||
+			    READ_ONCE(vs_cfg.budget))
+				vs_vcpu_account_entry(vc, vs_ubench_vcpu,
 						      ktime_get_mono_fast_ns());
 			if (++k == ARRAY_SIZE(mix))
 				k = 0;
@@ -194,9 +198,14 @@ static int __init vs_ubench_init(void)
 
 	if (!calls || !batches || batches > MAX_BATCHES)
 		return -EINVAL;
-	vc = kzalloc(struct_size(vc, residency, nr_cpu_ids), GFP_KERNEL);
-	if (!vc)
+	vs_ubench_vcpu = kzalloc(sizeof(*vs_ubench_vcpu), GFP_KERNEL);
+	if (!vs_ubench_vcpu)
 		return -ENOMEM;
+	vc = kzalloc(struct_size(vc, residency, nr_cpu_ids), GFP_KERNEL);
+	if (!vc) {
+		kfree(vs_ubench_vcpu);
+		return -ENOMEM;
+	}
 	/* A vCPU as its probes leave it after its first exit and entry. */
 	vc->isa = VCPUSTAT_ISA_SVM;
 	vc->src = VS_SRC_SVM;
@@ -234,6 +243,7 @@ static int __init vs_ubench_init(void)
 	pr_info("vs_ubench: done exits=%llu timed=%llu migrations=%llu\n",
 		vc->exits, vc->timed, vc->migrations);
 	kfree(vc);
+	kfree(vs_ubench_vcpu);
 	return err;
 }
 

@@ -187,6 +187,7 @@ enum vcpustat_vcpu_attr {
 	VCPUSTAT_VCPU_A_RESETS,		/* u32: RESETs requested so far */
 	/* flag: GET_VCPU part continuing a split vCPU (see GET_VCPU) */
 	VCPUSTAT_VCPU_A_CONTINUED,
+	VCPUSTAT_VCPU_A_BUDGET,		/* nest: vcpustat_budget_attr */
 	__VCPUSTAT_VCPU_A_MAX
 };
 
@@ -205,6 +206,11 @@ enum vcpustat_reason_attr {
 	VCPUSTAT_REASON_A_TIME_SUM_NS,	/* u64 */
 	VCPUSTAT_REASON_A_TIME_MIN_NS,	/* u64: absent if TIMED == 0 */
 	VCPUSTAT_REASON_A_TIME_MAX_NS,	/* u64: absent if TIMED == 0 */
+	/*
+	 * u64: the time budget's "exit" state spent on this reason's exits:
+	 * KVM in the kernel, without the userspace, halt and wait parts.
+	 */
+	VCPUSTAT_REASON_A_HANDLE_NS,
 	__VCPUSTAT_REASON_A_MAX
 };
 
@@ -273,6 +279,13 @@ enum vcpustat_config_attr {
 	 * 100..3600000.
 	 */
 	VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
+	/*
+	 * u8: 1 (default) = keep each vCPU's time budget, 0 = don't. Time
+	 * while it is off is in no state: switched on again, each vCPU's
+	 * budget resumes at its next event, so the states sum to the time it
+	 * was on, never more.
+	 */
+	VCPUSTAT_CONFIG_A_BUDGET,
 	__VCPUSTAT_CONFIG_A_MAX
 };
 
@@ -296,9 +309,95 @@ enum vcpustat_status_attr {
 	VCPUSTAT_STATUS_A_NOMEM_EXITS,	/* u64: exits not tracked: no record */
 	/* u64: VMs found destroyed without the kvm_destroy_vm hook firing */
 	VCPUSTAT_STATUS_A_STALE_VMS,
+	/*
+	 * u8: 1 = KVM_RUN's start and return are hooked, so the budget has
+	 * its user and out states; 0 = not (no kretprobe): that time is in
+	 * the exit state.
+	 */
+	VCPUSTAT_STATUS_A_RUN_HOOK,
+	/* u64: KVM_RUN calls the hook missed (more vCPUs in KVM_RUN at once
+	 * than it has room for); their user time went to other states.
+	 */
+	VCPUSTAT_STATUS_A_RUN_MISSED,
 	__VCPUSTAT_STATUS_A_MAX
 };
 
 #define VCPUSTAT_STATUS_A_MAX (__VCPUSTAT_STATUS_A_MAX - 1)
+
+/*
+ * The time budget (VCPUSTAT_VCPU_A_BUDGET): every ns of a vCPU thread's
+ * wall time since its first exit (or reset, or the budget's switch-on) is
+ * in exactly one state, so the states sum to the wall time:
+ *  GUEST  in guest mode, kvm_entry to kvm_exit;
+ *  EXIT   KVM handling exits in the kernel (per reason: REASON_A_HANDLE_NS),
+ *         including KVM_RUN's own work before the first entry;
+ *  USER   out of KVM_RUN after an exit to userspace (the VMM handling it),
+ *         per KVM_EXIT_* reason in VCPUSTAT_BUDGET_A_USER;
+ *  POLL   halt-polling in kvm_vcpu_halt() (the pCPU busy);
+ *  HALT   halted, sleeping in kvm_vcpu_halt();
+ *  WAIT   runnable but not running: the task's run-queue delay
+ *         (sched_info.run_delay), taken out of whatever state it fell in
+ *         (from HALT first, then POLL, as KVM counts it in both);
+ *  OUT    out of KVM_RUN for anything but an exit: KVM_RUN returned for a
+ *         signal (KVM_EXIT_INTR: a paused or stopped VMM, a kick) or an
+ *         error, until the thread calls KVM_RUN again.
+ * Attribute VCPUSTAT_BUDGET_A_GUEST_NS + state - 1 holds a state's ns.
+ */
+enum vcpustat_state {
+	VCPUSTAT_STATE_NONE,
+	VCPUSTAT_STATE_GUEST,
+	VCPUSTAT_STATE_EXIT,
+	VCPUSTAT_STATE_USER,
+	VCPUSTAT_STATE_POLL,
+	VCPUSTAT_STATE_HALT,
+	VCPUSTAT_STATE_WAIT,
+	VCPUSTAT_STATE_OUT,
+	__VCPUSTAT_STATE_MAX
+};
+
+#define VCPUSTAT_STATE_MAX (__VCPUSTAT_STATE_MAX - 1)
+
+enum vcpustat_budget_attr {
+	VCPUSTAT_BUDGET_A_UNSPEC,
+	VCPUSTAT_BUDGET_A_PAD,
+	VCPUSTAT_BUDGET_A_GUEST_NS,	/* u64, and one per state, in order */
+	VCPUSTAT_BUDGET_A_EXIT_NS,	/* u64 */
+	VCPUSTAT_BUDGET_A_USER_NS,	/* u64 */
+	VCPUSTAT_BUDGET_A_POLL_NS,	/* u64 */
+	VCPUSTAT_BUDGET_A_HALT_NS,	/* u64 */
+	VCPUSTAT_BUDGET_A_WAIT_NS,	/* u64 */
+	VCPUSTAT_BUDGET_A_OUT_NS,	/* u64 */
+	/*
+	 * u32: enum vcpustat_state the vCPU is in now; its open interval,
+	 * OPEN_NS long up to the read, is already in that state's total
+	 * (undivided: its wait and halt split come when it closes).
+	 */
+	VCPUSTAT_BUDGET_A_STATE,
+	VCPUSTAT_BUDGET_A_OPEN_NS,	/* u64 */
+	/* u64: CLOCK_MONOTONIC ns of the read: the states sum to the wall
+	 * time up to it.
+	 */
+	VCPUSTAT_BUDGET_A_AT_NS,
+	VCPUSTAT_BUDGET_A_USER,		/* nest of VCPUSTAT_USER_ENTRY */
+	__VCPUSTAT_BUDGET_A_MAX
+};
+
+#define VCPUSTAT_BUDGET_A_MAX (__VCPUSTAT_BUDGET_A_MAX - 1)
+
+/* Inside VCPUSTAT_BUDGET_A_USER: repeated VCPUSTAT_USER_ENTRY nests. */
+#define VCPUSTAT_USER_ENTRY		1
+/* VCPUSTAT_USER_A_EXIT_REASON of the entry for all further reasons. */
+#define VCPUSTAT_USER_OTHER		0xffffffffU
+
+enum vcpustat_user_attr {
+	VCPUSTAT_USER_A_UNSPEC,
+	VCPUSTAT_USER_A_PAD,
+	VCPUSTAT_USER_A_EXIT_REASON,	/* u32: KVM_EXIT_*, or _USER_OTHER */
+	VCPUSTAT_USER_A_COUNT,		/* u64: KVM_RUN returns with it */
+	VCPUSTAT_USER_A_NS,		/* u64: USER time after them */
+	__VCPUSTAT_USER_A_MAX
+};
+
+#define VCPUSTAT_USER_A_MAX (__VCPUSTAT_USER_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_VCPUSTAT_H */
