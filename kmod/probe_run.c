@@ -57,7 +57,8 @@ static int vs_run_enter(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int vs_run_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct kvm_vcpu *vcpu = *(struct kvm_vcpu **)ri->data;
-	long ret = (long)regs_return_value(regs);
+	/* An int: only the low 32 bits of the return register are set. */
+	int ret = (int)regs_return_value(regs);
 	struct vs_vcpu *vc;
 	u32 reason;
 	u8 slot;

@@ -29,6 +29,8 @@ static void config_help(FILE *f)
 "                   = every exit, up to 65536; cheaper, and the averages\n"
 "                   and histograms stay unbiased estimates\n"
 "  migr_rate=N      at most N migration events per second, 0 = off\n"
+"  budget=on|off    keep each vCPU's time budget (guest, exit, user,\n"
+"                   poll, halt, wait, out); off and on again leaves a gap\n"
 "The kernel validates the values; its reason is shown on error.\n");
 }
 
@@ -68,6 +70,10 @@ static int parse_setting(struct vs_config *cfg, const char *word)
 	if (kl == 12 && !strncmp(word, "timing_every", kl)) {
 		cfg->mask |= VS_CFG_TIMING_EVERY;
 		return vs_parse_u32(eq + 1, &cfg->timing_every);
+	}
+	if (kl == 6 && !strncmp(word, "budget", kl)) {
+		cfg->mask |= VS_CFG_BUDGET;
+		return parse_bool(eq + 1, &cfg->budget);
 	}
 	if (kl == 12 && !strncmp(word, "heartbeat_ms", kl)) {
 		cfg->mask |= VS_CFG_HEARTBEAT_MS;
@@ -153,6 +159,12 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 		if (cfg.mask & VS_CFG_MIGR_RATE)
 			printf("migr_rate        %u%s\n", cfg.migr_rate,
 			       cfg.migr_rate ? "/s" : " (migration events off)");
+		if (cfg.mask & VS_CFG_BUDGET)
+			printf("budget           %s%s\n", cfg.budget ? "on" : "off",
+			       !cfg.budget ? "" : st.run_hook ? "" :
+			       " (no KVM_RUN hook: user and out time count as exit)");
+		if (st.run_missed)
+			printf("run_missed       %" PRIu64 "\n", st.run_missed);
 		r = VS_EXIT_OK;
 	}
 	vs_close(ctx);

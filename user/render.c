@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "fmt.h"
 #include "render.h"
 
@@ -24,6 +25,7 @@ void jw_reason(struct jw *w, const struct vs_reason *r)
 	jw_ku64(w, "count", r->count);
 	jw_ku64(w, "timed", r->timed);
 	jw_ku64(w, "time_sum_ns", r->time_sum_ns);
+	jw_ku64(w, "handle_ns", r->handle_ns);
 	/* no timed exit: min/max/avg do not exist, rather than 0 */
 	if (r->timed) {
 		jw_ku64(w, "time_min_ns", r->time_min_ns);
@@ -82,6 +84,11 @@ void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
+	jw_key(w, "budget");
+	if (vc->budget.valid)
+		jw_budget(w, &vc->budget);
+	else
+		jw_null(w);
 	jw_obj_close(w);
 }
 
@@ -123,6 +130,8 @@ void jw_config(struct jw *w, const struct vs_config *cfg)
 		jw_ku64(w, "timing_every", cfg->timing_every);
 	if (cfg->mask & VS_CFG_HEARTBEAT_MS)
 		jw_ku64(w, "heartbeat_ms", cfg->heartbeat_ms);
+	if (cfg->mask & VS_CFG_BUDGET)
+		jw_kbool(w, "budget", cfg->budget);
 	jw_obj_close(w);
 }
 
@@ -143,6 +152,8 @@ void jw_status(struct jw *w, const struct vs_status *st)
 	jw_ku64(w, "bad_layout", st->bad_layout);
 	jw_ku64(w, "nomem_exits", st->nomem_exits);
 	jw_ku64(w, "stale_vms", st->stale_vms);
+	jw_kbool(w, "run_hook", st->run_hook);
+	jw_ku64(w, "run_missed", st->run_missed);
 	jw_obj_close(w);
 }
 

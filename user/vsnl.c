@@ -113,6 +113,27 @@ static struct nla_policy vcpu_pol[VCPUSTAT_VCPU_A_MAX + 1] = {
 	[VCPUSTAT_VCPU_A_INTERVAL_NS]	= { .type = NLA_U64 },
 	[VCPUSTAT_VCPU_A_ISA]		= { .type = NLA_U32 },
 	[VCPUSTAT_VCPU_A_CONTINUED]	= { .type = NLA_FLAG },
+	[VCPUSTAT_VCPU_A_BUDGET]	= { .type = NLA_NESTED },
+};
+
+static struct nla_policy budget_pol[VCPUSTAT_BUDGET_A_MAX + 1] = {
+	[VCPUSTAT_BUDGET_A_GUEST_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_EXIT_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_USER_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_POLL_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_HALT_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_WAIT_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_OUT_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_STATE]	= { .type = NLA_U32 },
+	[VCPUSTAT_BUDGET_A_OPEN_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_AT_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_BUDGET_A_USER]	= { .type = NLA_NESTED },
+};
+
+static struct nla_policy user_pol[VCPUSTAT_USER_A_MAX + 1] = {
+	[VCPUSTAT_USER_A_EXIT_REASON]	= { .type = NLA_U32 },
+	[VCPUSTAT_USER_A_COUNT]		= { .type = NLA_U64 },
+	[VCPUSTAT_USER_A_NS]		= { .type = NLA_U64 },
 };
 
 static struct nla_policy reason_pol[VCPUSTAT_REASON_A_MAX + 1] = {
@@ -123,6 +144,7 @@ static struct nla_policy reason_pol[VCPUSTAT_REASON_A_MAX + 1] = {
 	[VCPUSTAT_REASON_A_TIME_SUM_NS]	= { .type = NLA_U64 },
 	[VCPUSTAT_REASON_A_TIME_MIN_NS]	= { .type = NLA_U64 },
 	[VCPUSTAT_REASON_A_TIME_MAX_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_REASON_A_HANDLE_NS]	= { .type = NLA_U64 },
 };
 
 static struct nla_policy res_pol[VCPUSTAT_RESIDENCY_A_MAX + 1] = {
@@ -146,6 +168,7 @@ static struct nla_policy cfg_pol[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_MIGR_RATE]	= { .type = NLA_U32 },
 	[VCPUSTAT_CONFIG_A_TIMING_EVERY] = { .type = NLA_U32 },
 	[VCPUSTAT_CONFIG_A_HEARTBEAT_MS] = { .type = NLA_U32 },
+	[VCPUSTAT_CONFIG_A_BUDGET]	= { .type = NLA_U8 },
 };
 
 static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
@@ -163,6 +186,8 @@ static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
 	[VCPUSTAT_STATUS_A_BAD_LAYOUT]	= { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_NOMEM_EXITS]	= { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_STALE_VMS]	= { .type = NLA_U64 },
+	[VCPUSTAT_STATUS_A_RUN_HOOK]	= { .type = NLA_U8 },
+	[VCPUSTAT_STATUS_A_RUN_MISSED]	= { .type = NLA_U64 },
 };
 
 static struct nla_policy top_pol[VCPUSTAT_A_MAX + 1] = {
@@ -246,6 +271,7 @@ static int parse_reasons(struct nlattr *nest, struct vs_vcpu *vc)
 		r->time_sum_ns = u64_or(tb[VCPUSTAT_REASON_A_TIME_SUM_NS], 0);
 		r->time_min_ns = u64_or(tb[VCPUSTAT_REASON_A_TIME_MIN_NS], 0);
 		r->time_max_ns = u64_or(tb[VCPUSTAT_REASON_A_TIME_MAX_NS], 0);
+		r->handle_ns = u64_or(tb[VCPUSTAT_REASON_A_HANDLE_NS], 0);
 	}
 	return 0;
 }
@@ -278,6 +304,42 @@ static int parse_residency(struct nlattr *nest, struct vs_vcpu *vc)
 		r = &vc->residency[vc->nr_residency++];
 		r->cpu = nla_get_u32(tb[VCPUSTAT_RESIDENCY_A_CPU]);
 		r->exits = u64_or(tb[VCPUSTAT_RESIDENCY_A_EXITS], 0);
+	}
+	return 0;
+}
+
+static int parse_budget(struct nlattr *nest, struct vs_budget *b)
+{
+	struct nlattr *tb[VCPUSTAT_BUDGET_A_MAX + 1];
+	struct nlattr *pos;
+	int rem, i;
+
+	if (nla_parse_nested(tb, VCPUSTAT_BUDGET_A_MAX, nest, budget_pol) < 0)
+		return -EPROTO;
+	b->valid = true;
+	for (i = VCPUSTAT_STATE_GUEST; i <= VCPUSTAT_STATE_MAX; i++)
+		b->ns[i] = u64_or(tb[VCPUSTAT_BUDGET_A_GUEST_NS + i -
+				     VCPUSTAT_STATE_GUEST], 0);
+	b->state = u32_or(tb[VCPUSTAT_BUDGET_A_STATE], VCPUSTAT_STATE_NONE);
+	b->open_ns = u64_or(tb[VCPUSTAT_BUDGET_A_OPEN_NS], 0);
+	b->at_ns = u64_or(tb[VCPUSTAT_BUDGET_A_AT_NS], 0);
+	if (!tb[VCPUSTAT_BUDGET_A_USER])
+		return 0;
+	nla_for_each_nested(pos, tb[VCPUSTAT_BUDGET_A_USER], rem) {
+		struct nlattr *ub[VCPUSTAT_USER_A_MAX + 1];
+		struct vs_user_exit *u;
+
+		if (nla_type(pos) != VCPUSTAT_USER_ENTRY ||
+		    b->nr_user == VS_USER_MAX)
+			continue;
+		if (nla_parse_nested(ub, VCPUSTAT_USER_A_MAX, pos,
+				     user_pol) < 0)
+			return -EPROTO;
+		u = &b->user[b->nr_user++];
+		u->exit_reason = u32_or(ub[VCPUSTAT_USER_A_EXIT_REASON],
+					VCPUSTAT_USER_OTHER);
+		u->count = u64_or(ub[VCPUSTAT_USER_A_COUNT], 0);
+		u->ns = u64_or(ub[VCPUSTAT_USER_A_NS], 0);
 	}
 	return 0;
 }
@@ -327,6 +389,11 @@ static int parse_vcpu(struct nlattr *nest, struct vs_vcpu *vc)
 		if (err)
 			goto fail;
 	}
+	if (tb[VCPUSTAT_VCPU_A_BUDGET]) {
+		err = parse_budget(tb[VCPUSTAT_VCPU_A_BUDGET], &vc->budget);
+		if (err)
+			goto fail;
+	}
 	return 0;
 fail:
 	vs_vcpu_free_arrays(vc);
@@ -362,6 +429,10 @@ static void parse_config(struct nlattr *nest, struct vs_config *cfg)
 		cfg->heartbeat_ms =
 			nla_get_u32(tb[VCPUSTAT_CONFIG_A_HEARTBEAT_MS]);
 	}
+	if (tb[VCPUSTAT_CONFIG_A_BUDGET]) {
+		cfg->mask |= VS_CFG_BUDGET;
+		cfg->budget = nla_get_u8(tb[VCPUSTAT_CONFIG_A_BUDGET]) != 0;
+	}
 }
 
 static void parse_status(struct nlattr *nest, struct vs_status *st)
@@ -387,6 +458,9 @@ static void parse_status(struct nlattr *nest, struct vs_status *st)
 	st->bad_layout = u64_or(tb[VCPUSTAT_STATUS_A_BAD_LAYOUT], 0);
 	st->nomem_exits = u64_or(tb[VCPUSTAT_STATUS_A_NOMEM_EXITS], 0);
 	st->stale_vms = u64_or(tb[VCPUSTAT_STATUS_A_STALE_VMS], 0);
+	st->run_hook = tb[VCPUSTAT_STATUS_A_RUN_HOOK] &&
+		       nla_get_u8(tb[VCPUSTAT_STATUS_A_RUN_HOOK]);
+	st->run_missed = u64_or(tb[VCPUSTAT_STATUS_A_RUN_MISSED], 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -948,6 +1022,9 @@ int vs_set_config(struct vs_ctx *ctx, const struct vs_config *cfg)
 	if ((cfg->mask & VS_CFG_HEARTBEAT_MS) &&
 	    nla_put_u32(msg, VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
 			cfg->heartbeat_ms))
+		goto full;
+	if ((cfg->mask & VS_CFG_BUDGET) &&
+	    nla_put_u8(msg, VCPUSTAT_CONFIG_A_BUDGET, cfg->budget ? 1 : 0))
 		goto full;
 	nla_nest_end(msg, nest);
 	return transact(ctx, msg, NULL, NULL, NULL);

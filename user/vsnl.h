@@ -45,6 +45,29 @@ struct vs_reason {
 	uint64_t time_sum_ns;
 	uint64_t time_min_ns;		/* 0 when timed == 0 */
 	uint64_t time_max_ns;		/* 0 when timed == 0 */
+	uint64_t handle_ns;		/* budget: exit state of these exits */
+};
+
+/* Userspace exits of one KVM_EXIT_* reason (VCPUSTAT_USER_A_*). */
+#define VS_USER_MAX		16
+struct vs_user_exit {
+	uint32_t exit_reason;		/* KVM_EXIT_*, or VCPUSTAT_USER_OTHER */
+	uint64_t count;
+	uint64_t ns;
+};
+
+/*
+ * The time budget of a vCPU (VCPUSTAT_BUDGET_A_*): ns per enum
+ * vcpustat_state, summing to its wall time up to at_ns.
+ */
+struct vs_budget {
+	bool valid;			/* the kernel sent one */
+	uint64_t ns[VCPUSTAT_STATE_MAX + 1];	/* [VCPUSTAT_STATE_NONE] = 0 */
+	uint32_t state;			/* where it is at at_ns */
+	uint64_t open_ns;		/* of it, in ns[state] */
+	uint64_t at_ns;			/* CLOCK_MONOTONIC of the read */
+	struct vs_user_exit user[VS_USER_MAX];
+	size_t nr_user;
 };
 
 /* Exits of one vCPU handled on one host CPU (VCPUSTAT_RESIDENCY_A_*). */
@@ -74,6 +97,7 @@ struct vs_vcpu {
 	uint64_t hist[VCPUSTAT_HIST_BUCKETS];	/* see VCPUSTAT_HIST_BUCKETS */
 	struct vs_residency *residency;	/* ascending cpu */
 	size_t nr_residency;
+	struct vs_budget budget;	/* DELTA events: ns are deltas */
 };
 
 /* One VM (VCPUSTAT_VM_A_*) and, in a snapshot, its vCPUs. */
@@ -130,6 +154,7 @@ static inline bool vs_filter_pid_ok(const struct vs_filter *f, uint32_t pid)
 #define VS_CFG_MIGR_RATE	(1u << 2)
 #define VS_CFG_TIMING_EVERY	(1u << 3)
 #define VS_CFG_HEARTBEAT_MS	(1u << 4)
+#define VS_CFG_BUDGET		(1u << 5)
 struct vs_config {
 	unsigned int mask;
 	uint32_t snapshot_ms;		/* 0 = DELTA events off */
@@ -138,6 +163,7 @@ struct vs_config {
 	uint32_t timing_every;		/* time 1 exit in N (random), 1 = all */
 	uint32_t heartbeat_ms;		/* all-zero DELTA of a quiet vCPU this
 					 * often, 0 = never */
+	bool budget;			/* keep the time budget */
 };
 
 /* VCPUSTAT_STATUS_A_*. */
@@ -156,6 +182,8 @@ struct vs_status {
 	uint64_t bad_layout;
 	uint64_t nomem_exits;
 	uint64_t stale_vms;
+	bool run_hook;			/* user/out states kept */
+	uint64_t run_missed;
 };
 
 struct vs_ctx;

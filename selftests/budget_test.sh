@@ -1,0 +1,210 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The time budget against what the kernel and the workload measure on their
+# own. budget_workload runs vCPUs whose time goes where each case wants it,
+# then holds the VM (its vCPU threads gone, so nothing moves) while this
+# reads the module with `vcpustat dump -j`. Per vCPU thread it compares:
+#   wait   with the thread's own schedstat run_delay        (within 1 %)
+#   guest  with the thread's guest_time, where vtime keeps it (a nohz_full
+#          CPU): guest <= guest_time <= guest + exit      (2 ticks)
+#   guest + exit (+ user where the VMM only computes) with the thread's
+#          schedstat time on a CPU                        (2 %)
+#   halt, poll  with KVM's own halt_wait_ns, halt_poll_*_ns (within 1 %)
+#   user   with the workload's own time out of KVM_RUN      (within 5 %)
+#   the states (without the interval still open) with the thread's wall
+#   time in KVM_RUN's loop                                  (within 1 %)
+# and the experiments' shares: 4 busy vCPUs on 2 pCPUs wait 50 % (+-5;
+# each vCPU +-10),
+# pinned 1:1 on idle pCPUs < 2 %, a halted vCPU is >= 95 % halt + poll.
+# Shell and awk only, so it runs in the Bochs (VMX) initramfs too.
+# Needs root, /dev/kvm, the module loaded. KTAP; skips are code 4.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib_parse.sh"
+WL=${BUDGET_WORKLOAD:-$here/budget_workload}
+SECS=${BUDGET_SECONDS:-3}
+IO_N=${BUDGET_IO:-50}
+tmp=$(mktemp -d)
+trap 'touch "$tmp/hold"; rm -rf "$tmp"' EXIT
+ncpu=$(nproc)
+n=0 failed=0
+
+ok() { n=$((n + 1)); echo "ok $n $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
+skip() { n=$((n + 1)); echo "ok $n $* # SKIP"; }
+
+echo "KTAP version 1"
+if [ ! -x "$WL" ] || ! command -v vcpustat >/dev/null; then
+	echo "1..0 # SKIP budget_workload or vcpustat not built"
+	exit 4
+fi
+if ! lsmod | grep -q '^vcpustat '; then
+	echo "1..0 # SKIP the vcpustat module is not loaded"
+	exit 4
+fi
+echo "1..6"
+
+# run NAME MODE ARGS...: the workload's report in $tmp/NAME.json and the
+# module's dump, taken while the VM is held, in $tmp/NAME.dump.
+run() {
+	local name=$1 pid i
+	shift
+	rm -f "$tmp/hold" "$tmp/$name.json"
+	"$WL" "$@" --hold-file "$tmp/hold" --json "$tmp/$name.json" \
+		2>"$tmp/$name.err" &
+	pid=$!
+	for ((i = 0; i < 1200; i++)); do
+		[ -s "$tmp/$name.json" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	vcpustat dump -j >"$tmp/$name.dump" 2>>"$tmp/$name.err"
+	touch "$tmp/hold"
+	wait "$pid"
+}
+
+# check NAME WHAT: one line per vCPU thread joining the workload's report
+# and the module's vCPU of that tid, then WHAT's verdict. Prints "#"
+# diagnostics and returns non-zero when any vCPU fails.
+check() {
+	local name=$1 what=$2 gcheck=${3:-0}
+	awk -v what="$what" -v gcheck="$gcheck" "$JSON_AWK"'
+	function absd(a, b) { return a > b ? a - b : b - a; }
+	function near(a, b, rel, abs_) { return absd(a, b) <= rel * b + abs_; }
+	FNR == 1 { file++ }
+	file == 1 {
+		# The workload report: one object per vCPU after "vcpus":[
+		n = split($0, parts, /\{"id":/);
+		for (i = 2; i <= n; i++) {
+			s = parts[i]; t = (num(s, "tid") + 0);
+			wl[t] = s; tids[++nt] = t;
+		}
+		next
+	}
+	file == 2 {
+		n = split($0, parts, /\{"vcpu_id":/);
+		for (i = 2; i <= n; i++) {
+			s = parts[i]; t = (num(s, "tid") + 0);
+			mod[t] = substr(s, index(s, "\"budget\":{"));
+		}
+	}
+	END {
+		bad = 0;
+		if (!nt) { print "# no vCPU in the workload report"; exit 1; }
+		for (k = 1; k <= nt; k++) {
+			t = tids[k]; w = wl[t]; b = mod[t];
+			if (b == "") { print "# tid " t ": no budget in the dump"; bad = 1; continue; }
+			g = (num(b, "guest_ns") + 0); e = (num(b, "exit_ns") + 0); u = (num(b, "user_ns") + 0);
+			p = (num(b, "poll_ns") + 0); h = (num(b, "halt_ns") + 0); wt = (num(b, "wait_ns") + 0);
+			o = (num(b, "out_ns") + 0); op = (num(b, "open_ns") + 0);
+			sum = g + e + u + p + h + wt + o - op;
+			wall = (num(w, "wall_ns") + 0); rd = (num(w, "run_delay_ns") + 0);
+			printf "# tid %s: guest %.0f exit %.0f user %.0f poll %.0f halt %.0f wait %.0f out %.0f (open %.0f) | wall %.0f run_delay %.0f cpu %.0f ticks u/s/g %d/%d/%d user %.0f kvm poll %.0f halt %.0f\n", \
+				t, g, e, u, p, h, wt, o, op, wall, rd, (num(w, "cpu_ns") + 0), (num(w, "utime_ticks") + 0), (num(w, "stime_ticks") + 0), (num(w, "guest_ticks") + 0), (num(w, "user_ns") + 0), \
+				(num(w, "halt_poll_success_ns") + 0) + (num(w, "halt_poll_fail_ns") + 0), (num(w, "halt_wait_ns") + 0);
+			if (what == "gap") {
+				if (sum > wall * 1.01 || sum < wall * 0.2 || wt > rd + 1e6) { print "# tid " t ": after a gap: sum " sum " wall " wall " wait " wt " run_delay " rd; bad = 1; }
+				if (sum > wall - 20 * 50e6) { print "# tid " t ": no gap of 1 s: sum " sum " wall " wall; bad = 1; }
+				continue;
+			}
+			if (!near(sum, wall, 0.01, 0)) { print "# tid " t ": states sum to " sum ", wall " wall; bad = 1; }
+			if (!near(wt, rd, 0.01, 1e6)) { print "# tid " t ": wait " wt " vs run_delay " rd; bad = 1; }
+			# Time on a CPU (schedstat, ns): guest and exit handling, and
+			# the work of the VMM where it only computes (io).
+			cpu = (num(w, "cpu_ns") + 0); on = g + e + (what == "io" ? u : 0);
+			if (what != "hlt" && what != "vtime" && !near(on, cpu, 0.02, 1e6)) { print "# tid " t ": on-CPU states " on " vs schedstat " cpu; bad = 1; }
+			# guest_time, where vtime measures it (nohz_full CPUs: at
+			# guest entry and exit, not by ticks): it runs from before
+			# kvm_entry to after the host interrupt of the exit, so it holds
+			# our guest and lies within guest + exit (2 ticks of slack).
+			if (gcheck) {
+				gt = (num(w, "guest_ticks") + 0) * 1e9 / (num(w, "clk_tck") + 0);
+				tick = 1e9 / (num(w, "clk_tck") + 0);
+				if (g > gt + 2 * tick || gt > g + e + 2 * tick) { print "# tid " t ": guest " g " (+ exit " e ") vs guest_time " gt; bad = 1; }
+			}
+			# The VM waits half the time; CFS shares 2 CPUs among 4
+			# threads fairly over the run, each within 10 points.
+			if (what == "wait50") {
+				share += wt / sum / nt;
+				if (!near(wt / sum, 0.5, 0, 0.1)) { print "# tid " t ": wait share " wt / sum; bad = 1; }
+			}
+			if (what == "pinned" && wt / sum >= 0.02) { print "# tid " t ": wait share " wt / sum; bad = 1; }
+			if (what == "hlt") {
+				kp = (num(w, "halt_poll_success_ns") + 0) + (num(w, "halt_poll_fail_ns") + 0);
+				kh = (num(w, "halt_wait_ns") + 0);
+				if ((h + p) / sum < 0.95) { print "# tid " t ": halt+poll share " (h + p) / sum; bad = 1; }
+				if (!near(h, kh, 0.01, 1e6)) { print "# tid " t ": halt " h " vs KVM halt_wait_ns " kh; bad = 1; }
+				if (!near(p, kp, 0.01, 1e6)) { print "# tid " t ": poll " p " vs KVM halt_poll_*_ns " kp; bad = 1; }
+			}
+			if (what == "io") {
+				uc = u - (str(b, "state") == "user" ? op : 0);
+				if (!(uc > 0) || !near(uc, (num(w, "user_ns") + 0), 0.05, 0)) { print "# tid " t ": user " uc " vs the workload " (num(w, "user_ns") + 0); bad = 1; }
+				# KVM_RUN returned with KVM_EXIT_IO exactly as often as the
+				# workload handled one (the last stays open: no re-entry).
+				if (!match(b, /"exit_reason":2,"name":"io","count":[0-9]+/)) { print "# tid " t ": no io user entry"; bad = 1; }
+				else { c = substr(b, RSTART, RLENGTH); sub(/.*:/, "", c);
+				       if (c != (num(w, "runs") + 0) - (num(w, "eintr") + 0)) { print "# tid " t ": io returns " c " vs " (num(w, "runs") + 0) - (num(w, "eintr") + 0); bad = 1; } }
+			}
+		}
+		if (what == "wait50" && !near(share, 0.5, 0, 0.05)) { print "# the vCPUs waited " share " of their time"; bad = 1; }
+		exit bad;
+	}' "$tmp/$name.json" "$tmp/$name.dump"
+}
+
+case_run() {
+	local name=$1 what=$2 desc=$3 gcheck=0
+	shift 3
+	[ "$what" = vtime ] && gcheck=1
+	if ! run "$name" "$@"; then
+		sed 's/^/# /' "$tmp/$name.err"
+		notok "$desc: the workload failed"
+		return
+	fi
+	if check "$name" "$what" "$gcheck"; then ok "$desc"; else notok "$desc"; fi
+}
+
+if [ "$ncpu" -ge 2 ]; then
+	case_run over wait50 "4 busy vCPUs on 2 pCPUs wait 50 % (+-5) for a pCPU" \
+		spin --vcpus 4 --cpus 0-1 --seconds "$SECS"
+else
+	skip "4 busy vCPUs on 2 pCPUs: needs 2 CPUs, this kernel has $ncpu"
+fi
+# guest_time is checked where the kernel keeps it by vtime, at each guest
+# entry and exit: a nohz_full CPU (the rig makes its last CPU one). Elsewhere
+# it is sampled by ticks, and under TCG ticks are lost (2.96 s in the guest
+# read as 0.61 s of guest_time), so it is not compared there.
+nohz=$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null)
+[[ $nohz =~ ^[0-9]+$ ]] || nohz=
+if [ "$ncpu" -ge 6 ] && [ "$nohz" = $((ncpu - 1)) ]; then
+	case_run pinned pinned "4 busy vCPUs pinned 1:1 on idle pCPUs wait < 2 %" \
+		spin --vcpus 4 --cpus "$((ncpu - 5))-$((ncpu - 2))" --pin --seconds "$SECS"
+elif [ "$ncpu" -ge 4 ]; then
+	case_run pinned pinned "4 busy vCPUs pinned 1:1 on idle pCPUs wait < 2 %" \
+		spin --vcpus 4 --cpus "$((ncpu - 4))-$((ncpu - 1))" --pin --seconds "$SECS"
+else
+	skip "4 vCPUs pinned 1:1: needs 4 CPUs, this kernel has $ncpu"
+fi
+if [ -n "$nohz" ]; then
+	case_run vtime vtime "guest equals the kernel's vtime guest_time (nohz_full CPU $nohz)" \
+		spin --cpus "$nohz" --seconds "$SECS"
+else
+	skip "guest vs guest_time: no nohz_full CPU, and ticks are lost under TCG"
+fi
+case_run hlt hlt "a halted vCPU woken by a timer: halt + poll >= 95 %, equal to KVM's halt stats" \
+	hlt --seconds "$SECS"
+case_run io io "an io-heavy vCPU: user equals the VMM's own time out of KVM_RUN (5 %)" \
+	io --io "$IO_N" --user-us 50000
+
+# Off and on again while the vCPU runs (after its 20th and 40th exit to
+# userspace, from its own thread, so the gap is there however slow the
+# machine): a gap, never a wrong sum. The states sum to less than the
+# wall time, by at least the 20 exits of 50 ms it was off, never to more,
+# and wait never exceeds the run-queue delay.
+case_run gap gap "budget off and on while a vCPU runs: a gap, never a wrong sum" \
+	io --io 60 --user-us 50000 \
+	--exec-at "20:vcpustat config budget=off >/dev/null" \
+	--exec-at "40:vcpustat config budget=on >/dev/null"
+
+echo "# $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The time budget of a vCPU: state names, JSON, and the per-state shares
+ * that list, top and stat print (like top's us/sy/id/st).
+ */
+#include <string.h>
+
+#include "budget.h"
+
+static const char *const state_names[VCPUSTAT_STATE_MAX + 1] = {
+	[VCPUSTAT_STATE_GUEST] = "guest",
+	[VCPUSTAT_STATE_EXIT] = "exit",
+	[VCPUSTAT_STATE_USER] = "user",
+	[VCPUSTAT_STATE_POLL] = "poll",
+	[VCPUSTAT_STATE_HALT] = "halt",
+	[VCPUSTAT_STATE_WAIT] = "wait",
+	[VCPUSTAT_STATE_OUT] = "out",
+};
+
+const char *vs_state_name(uint32_t state)
+{
+	return state <= VCPUSTAT_STATE_MAX ? state_names[state] : NULL;
+}
+
+/* Generated from <linux/kvm.h> by the Makefile: { KVM_EXIT_*, "name" }. */
+static const struct {
+	uint32_t code;
+	const char *name;
+} kvm_exits[] = {
+#include "kvm_exits.inc"
+};
+
+const char *vs_kvm_exit_name(uint32_t exit_reason)
+{
+	if (exit_reason == VCPUSTAT_USER_OTHER)
+		return "other";
+	for (size_t i = 0; i < sizeof(kvm_exits) / sizeof(kvm_exits[0]); i++)
+		if (kvm_exits[i].code == exit_reason)
+			return kvm_exits[i].name;
+	return "?";
+}
+
+void jw_budget(struct jw *w, const struct vs_budget *b)
+{
+	char key[16];
+
+	jw_obj_open(w);
+	for (uint32_t s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++) {
+		snprintf(key, sizeof(key), "%s_ns", state_names[s]);
+		jw_ku64(w, key, b->ns[s]);
+	}
+	jw_key(w, "state");
+	if (vs_state_name(b->state))
+		jw_str(w, vs_state_name(b->state));
+	else
+		jw_null(w);
+	jw_ku64(w, "open_ns", b->open_ns);
+	jw_ku64(w, "at_ns", b->at_ns);
+	jw_key(w, "user");
+	jw_arr_open(w);
+	for (size_t i = 0; i < b->nr_user; i++) {
+		const struct vs_user_exit *u = &b->user[i];
+
+		jw_obj_open(w);
+		jw_key(w, "exit_reason");
+		if (u->exit_reason == VCPUSTAT_USER_OTHER)
+			jw_null(w);
+		else
+			jw_u64(w, u->exit_reason);
+		jw_kstr(w, "name", vs_kvm_exit_name(u->exit_reason));
+		jw_ku64(w, "count", u->count);
+		jw_ku64(w, "ns", u->ns);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+}
+
+bool vs_budget_pct(const struct vs_budget *cur, const struct vs_budget *prev,
+		   double pct[VCPUSTAT_STATE_MAX + 1])
+{
+	uint64_t d[VCPUSTAT_STATE_MAX + 1] = { 0 }, sum = 0;
+
+	memset(pct, 0, sizeof(double) * (VCPUSTAT_STATE_MAX + 1));
+	if (!cur->valid)
+		return false;
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++) {
+		uint64_t p = prev && prev->valid ? prev->ns[s] : 0;
+
+		/* A reset in between: the counter began again at 0. */
+		d[s] = cur->ns[s] >= p ? cur->ns[s] - p : cur->ns[s];
+		sum += d[s];
+	}
+	if (!sum)
+		return false;
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+		pct[s] = 100.0 * (double)d[s] / (double)sum;
+	return true;
+}
