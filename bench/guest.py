@@ -192,21 +192,29 @@ class Baseline(Config):
 
 
 class Vcpustat(Config):
+    """vcpustat.ko with exit timing (every exit, or 1 in @every) and the
+    time budget (@budget) switched as given."""
+
     def __init__(self, ko, timing, prefix="vcpustat", what="vcpustat.ko",
-                 every=1):
+                 every=1, budget=False):
         self.ko, self.timing, self.every = ko, timing, every
-        self.name = f"{prefix}_timing_{'on' if timing else 'off'}" + \
-            (f"_every{every}" if every > 1 else "")
+        self.budget = budget
+        if budget:
+            self.name = f"{prefix}_default" if timing else \
+                f"{prefix}_budget_only"
+        else:
+            self.name = f"{prefix}_timing_{'on' if timing else 'off'}" + \
+                (f"_every{every}" if every > 1 else "")
         self.note = f"{what} loaded, timing={int(timing)}" + \
             (f" timing_every={every}" if every > 1 else "") + \
-            " (vsnl.py set)"
+            f" budget={int(budget)} (vsnl.py set)"
 
     def attach(self):
         vs_load(self.ko)
+        kv = {"timing": int(self.timing), "budget": int(self.budget)}
         if self.every > 1:
-            vs_set(timing=int(self.timing), timing_every=self.every)
-        else:
-            vs_set(timing=int(self.timing))
+            kv["timing_every"] = self.every
+        vs_set(**kv)
 
     def detach(self):
         g = vsnl.Genl()
@@ -361,6 +369,8 @@ def make_configs(names, ko, nullprobe_ko=None, prop_ko=None):
         "vs_on": lambda: Vcpustat(ko, True),
         "vs_off": lambda: Vcpustat(ko, False),
         "vs_on16": lambda: Vcpustat(ko, True, every=16),
+        "vs_default": lambda: Vcpustat(ko, True, budget=True),
+        "vs_budget": lambda: Vcpustat(ko, False, budget=True),
         "ftrace": lambda: Ftrace(),
         "perf_kvm": lambda: Perf("kvm_stat"),
         "perf_exit": lambda: Perf("exit"),

@@ -655,6 +655,10 @@ def t_bad_input(g):
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
              C, nla_u8(vsnl.VCPUSTAT_CONFIG_A_TIMING, 0),
              nla_u32(vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, 0)))),
+        (errno.ERANGE, "budget 2 with timing off beside it",
+         dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
+             C, nla_u8(vsnl.VCPUSTAT_CONFIG_A_TIMING, 0),
+             nla_u8(vsnl.VCPUSTAT_CONFIG_A_BUDGET, 2)))),
         (errno.ERANGE, "timing_every 65537",
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(C, nla_u32(
              vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY, 65537)))),

@@ -248,6 +248,38 @@ def decode_reason(b):
             d["time_min_ns"] = u64(p)
         elif t == VCPUSTAT_REASON_A_TIME_MAX_NS:
             d["time_max_ns"] = u64(p)
+        elif t == VCPUSTAT_REASON_A_HANDLE_NS:
+            d["handle_ns"] = u64(p)
+    return d
+
+
+STATE_NAMES = {VCPUSTAT_STATE_GUEST: "guest", VCPUSTAT_STATE_EXIT: "exit",
+               VCPUSTAT_STATE_USER: "user", VCPUSTAT_STATE_POLL: "poll",
+               VCPUSTAT_STATE_HALT: "halt", VCPUSTAT_STATE_WAIT: "wait",
+               VCPUSTAT_STATE_OUT: "out"}
+
+
+def decode_budget(b):
+    """The budget nest: "<state>_ns" per state, state, open_ns, at_ns and
+    user: [{exit_reason, count, ns}]."""
+    d = {"user": []}
+    for t, p in parse_attrs(b):
+        s = t - VCPUSTAT_BUDGET_A_GUEST_NS + VCPUSTAT_STATE_GUEST
+        if VCPUSTAT_BUDGET_A_GUEST_NS <= t <= VCPUSTAT_BUDGET_A_OUT_NS:
+            d[STATE_NAMES[s] + "_ns"] = u64(p)
+        elif t == VCPUSTAT_BUDGET_A_STATE:
+            d["state"] = STATE_NAMES.get(u32(p))
+        elif t == VCPUSTAT_BUDGET_A_OPEN_NS:
+            d["open_ns"] = u64(p)
+        elif t == VCPUSTAT_BUDGET_A_AT_NS:
+            d["at_ns"] = u64(p)
+        elif t == VCPUSTAT_BUDGET_A_USER:
+            for _, e in parse_attrs(p):
+                ed = dict(parse_attrs(e))
+                d["user"].append({
+                    "exit_reason": u32(ed[VCPUSTAT_USER_A_EXIT_REASON]),
+                    "count": u64(ed[VCPUSTAT_USER_A_COUNT]),
+                    "ns": u64(ed[VCPUSTAT_USER_A_NS])})
     return d
 
 
@@ -288,6 +320,8 @@ def decode_vcpu(b):
                     u64(ed[VCPUSTAT_RESIDENCY_A_EXITS])
         elif t == VCPUSTAT_VCPU_A_CONTINUED:
             d["continued"] = True
+        elif t == VCPUSTAT_VCPU_A_BUDGET:
+            d["budget"] = decode_budget(p)
     return d
 
 
@@ -403,6 +437,7 @@ CONFIG_KEYS = {
     "migr_rate": (VCPUSTAT_CONFIG_A_MIGR_RATE, nla_u32),
     "timing_every": (VCPUSTAT_CONFIG_A_TIMING_EVERY, nla_u32),
     "heartbeat_ms": (VCPUSTAT_CONFIG_A_HEARTBEAT_MS, nla_u32),
+    "budget": (VCPUSTAT_CONFIG_A_BUDGET, nla_u8),
 }
 
 

@@ -97,3 +97,64 @@ bool vs_budget_pct(const struct vs_budget *cur, const struct vs_budget *prev,
 		pct[s] = 100.0 * (double)d[s] / (double)sum;
 	return true;
 }
+
+void vs_budget_cols_header(FILE *f)
+{
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+		fprintf(f, " %%%-5s", state_names[s]);
+}
+
+void vs_budget_cols(FILE *f, const struct vs_budget *cur,
+		    const struct vs_budget *prev)
+{
+	double pct[VCPUSTAT_STATE_MAX + 1];
+	bool ok = vs_budget_pct(cur, prev, pct);
+
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++) {
+		if (ok)
+			fprintf(f, " %6.1f", pct[s]);
+		else
+			fprintf(f, " %6s", "-");
+	}
+}
+
+void jw_budget_pct(struct jw *w, const char *key, const struct vs_budget *cur,
+		   const struct vs_budget *prev)
+{
+	double pct[VCPUSTAT_STATE_MAX + 1];
+
+	jw_key(w, key);
+	if (!vs_budget_pct(cur, prev, pct)) {
+		jw_null(w);
+		return;
+	}
+	jw_obj_open(w);
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+		jw_kdouble(w, state_names[s], pct[s]);
+	jw_obj_close(w);
+}
+
+void vs_budget_add(struct vs_budget *acc, const struct vs_budget *b)
+{
+	if (!b || !b->valid)
+		return;
+	acc->valid = true;
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+		acc->ns[s] += b->ns[s];
+}
+
+int vs_budget_line(char *buf, size_t len, const struct vs_budget *cur,
+		   const struct vs_budget *prev)
+{
+	double pct[VCPUSTAT_STATE_MAX + 1];
+	size_t off;
+
+	if (!vs_budget_pct(cur, prev, pct))
+		return snprintf(buf, len, "time: -");
+	off = (size_t)snprintf(buf, len, "time %%:");
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX && off < len;
+	     s++)
+		off += (size_t)snprintf(buf + off, len - off, " %s %.1f",
+					state_names[s], pct[s]);
+	return (int)off;
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "json.h"
 #include "vsnl.h"
@@ -27,5 +28,23 @@ void jw_budget(struct jw *w, const struct vs_budget *b);
  */
 bool vs_budget_pct(const struct vs_budget *cur, const struct vs_budget *prev,
 		   double pct[VCPUSTAT_STATE_MAX + 1]);
+
+
+/* The share columns of list, top and stat: header and one row's cells. */
+#define VS_BUDGET_COLS_W	42
+void vs_budget_cols_header(FILE *f);
+void vs_budget_cols(FILE *f, const struct vs_budget *cur,
+		    const struct vs_budget *prev);
+
+/* The shares as JSON: {"guest": %, ...}, or null without a budget. */
+void jw_budget_pct(struct jw *w, const char *key, const struct vs_budget *cur,
+		   const struct vs_budget *prev);
+
+/* Add @b's states to @acc (a VM's or a host's total); NULL: nothing. */
+void vs_budget_add(struct vs_budget *acc, const struct vs_budget *b);
+
+/* "time %: guest 45.1 exit 3.2 ... out 0.0" (or "time: -"), for top. */
+int vs_budget_line(char *buf, size_t len, const struct vs_budget *cur,
+		   const struct vs_budget *prev);
 
 #endif /* VS_BUDGET_H */

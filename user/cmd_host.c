@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmds.h"
 #include "fmt.h"
 #include "hostinfo.h"
 #include "json.h"
+
+#define OPT_SAMPLE	0x2001
 
 static void host_help(FILE *f)
 {
@@ -26,8 +29,12 @@ static void host_help(FILE *f)
 "Then lint the running VMs (needs the module): total vCPUs against\n"
 "logical CPUs (over-commit), VMs with more vCPUs than CPUs, vCPUs of one\n"
 "VM pinned to one CPU or to SMT siblings, VMs whose vCPUs ran on several\n"
-"NUMA nodes, isolated (or nohz_full) CPUs used by vCPUs of several VMs.\n"
+"NUMA nodes, isolated (or nohz_full) CPUs used by vCPUs of several VMs,\n"
+"and VMs whose vCPUs waited for a pCPU 5 %% or more of their time (the\n"
+"module's measured run-queue wait: what over-commit costs them), since\n"
+"they were first seen or, with --sample S, over the next S seconds.\n"
 "\n"
+"      --sample S  measure the wait over S seconds (default: cumulative)\n"
 "  -j, --json     JSON\n"
 "  -p, --pretty   indented JSON\n"
 "\n"
@@ -317,11 +324,13 @@ int host_render_json(FILE *f, bool pretty, const struct host_report *r)
 static int host_run(struct vs_global *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
+		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct host_report rep = { 0 };
-	struct vs_snapshot snap = { 0 };
+	struct vs_snapshot snap = { 0 }, later = { 0 };
+	double sample = 0;
 	struct host_info hi;
 	struct vs_status st;
 	struct lint lint = { 0 };
@@ -329,6 +338,13 @@ static int host_run(struct vs_global *g, int argc, char **argv)
 	int c, r, err;
 
 	while ((c = getopt_long(argc, argv, VS_GLOBAL_SHORT, lo, NULL)) != -1) {
+		if (c == OPT_SAMPLE) {
+			if (vs_parse_seconds(optarg, &sample) || sample > 3600)
+				return vs_usage_error(&vs_cmd_host,
+						      "bad --sample '%s': seconds, at most 3600",
+						      optarg);
+			continue;
+		}
 		r = vs_common_opt(&vs_cmd_host, g, c, optarg);
 		if (r >= 0)
 			return r;
@@ -346,11 +362,30 @@ static int host_run(struct vs_global *g, int argc, char **argv)
 		err = vs_get_config(ctx, NULL, &st);
 		if (!err)
 			err = vs_snapshot_get(ctx, &f, &snap);
+		if (!err && sample > 0) {
+			struct timespec ts = {
+				(time_t)sample,
+				(long)((sample - (double)(time_t)sample) * 1e9)
+			};
+
+			nanosleep(&ts, NULL);
+			err = vs_snapshot_get(ctx, &f, &later);
+		}
 	}
 	if (!err) {
+		const struct vs_snapshot *now = sample > 0 ? &later : &snap;
+		char window[64];
+
+		if (sample > 0)
+			snprintf(window, sizeof(window), "the last %g s", sample);
+		else
+			snprintf(window, sizeof(window),
+				 "their time since first seen");
 		rep.mod = HI_MOD_OK;
 		rep.st = &st;
-		if (host_lint(&hi, &snap, host_affinity, &lint) == 0)
+		if (host_lint(&hi, now, host_affinity, &lint) == 0 &&
+		    host_lint_wait(now, sample > 0 ? &snap : NULL, window,
+				   &lint) == 0)
 			rep.lint = &lint;
 	} else if (err == -ENOENT && !ctx) {
 		rep.mod = HI_MOD_MISSING;
@@ -374,6 +409,7 @@ static int host_run(struct vs_global *g, int argc, char **argv)
 	}
 	lint_free(&lint);
 	vs_snapshot_free(&snap);
+	vs_snapshot_free(&later);
 	vs_close(ctx);
 	host_info_free(&hi);
 	return r;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
@@ -43,9 +44,10 @@ static void print_text(const struct vs_snapshot *cur,
 	double secs = snap_interval_s(cur, prev);
 	size_t rows = 0;
 
-	printf("%-4s %-7s %-15s %4s %-7s %4s %7s %7s %6s %s\n", "VM", "PID",
-	       "COMM", "VCPU", "TID", "PCPU", "EXITS", "EXITS/s", "MIGR",
-	       "TOP-REASON");
+	printf("%-4s %-7s %-15s %4s %-7s %4s %7s %7s %6s", "VM", "PID",
+	       "COMM", "VCPU", "TID", "PCPU", "EXITS", "EXITS/s", "MIGR");
+	vs_budget_cols_header(stdout);
+	printf(" %s\n", "TOP-REASON");
 	for (size_t i = 0; i < cur->nr_vms; i++) {
 		const struct vs_vm *vm = &cur->vms[i];
 
@@ -72,6 +74,9 @@ static void print_text(const struct vs_snapshot *cur,
 			       rate ? fmt_rate(r, sizeof(r),
 					       (double)d.exits / secs) : "-",
 			       fmt_count(m, sizeof(m), vc->migrations));
+			/* Shares of its time: over the interval, as exits/s. */
+			vs_budget_cols(stdout, &vc->budget,
+				       rate && pv ? &pv->budget : NULL);
 			if (top)
 				printf(" %s (%s%%)\n",
 				       vs_reason_name(top->isa, top->code, nb,
@@ -133,6 +138,8 @@ static void print_json(const struct vs_snapshot *cur,
 			else
 				jw_null(&w);
 			jw_ku64(&w, "migrations", vc->migrations);
+			jw_budget_pct(&w, "time_pct", &vc->budget,
+				      rate && pv ? &pv->budget : NULL);
 			jw_key(&w, "top_reason");
 			if (top) {
 				jw_obj_open(&w);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
@@ -22,6 +23,7 @@
 enum out { OUT_TEXT, OUT_JSON, OUT_CSV };
 
 struct row {
+	struct vs_budget budget, budget_prev;	/* summed over the row's vCPUs */
 	const struct vs_vm *vm;
 	const struct vs_vcpu *vc;	/* NULL: VM row */
 	struct vdelta d;
@@ -87,6 +89,9 @@ static int build_rows(const struct vs_snapshot *cur,
 				struct row *r = &rows[n++];
 				struct rtab one = { 0 };
 
+				vs_budget_add(&r->budget, &vc->budget);
+				vs_budget_add(&r->budget_prev,
+					      pv ? &pv->budget : NULL);
 				r->vm = vm;
 				r->vc = vc;
 				r->d = d;
@@ -100,6 +105,8 @@ static int build_rows(const struct vs_snapshot *cur,
 				rtab_free(&one);
 				continue;
 			}
+			vs_budget_add(&vr->budget, &vc->budget);
+			vs_budget_add(&vr->budget_prev, pv ? &pv->budget : NULL);
 			vr->d.exits += d.exits;
 			vr->d.migrations += d.migrations;
 			vr->d.exit_time_ns += d.exit_time_ns;
@@ -135,8 +142,10 @@ static void wall_time(char *buf, size_t len, double *epoch)
 
 static void text_header(const char *label)
 {
-	printf("%-9s %5s %8s %5s %9s %8s %7s %9s  %s\n", label, "VM", "PID",
-	       "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT", "TOP");
+	printf("%-9s %5s %8s %5s %9s %8s %7s %9s", label, "VM", "PID",
+	       "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT");
+	vs_budget_cols_header(stdout);
+	printf("  %s\n", "TOP");
 }
 
 static void text_row(const char *label, const struct row *r, double secs)
@@ -147,7 +156,7 @@ static void text_row(const char *label, const struct row *r, double secs)
 		snprintf(vc, sizeof(vc), "%u", r->vc->vcpu_id);
 	else
 		snprintf(vc, sizeof(vc), "-");
-	printf("%-9s %5" PRIu64 " %8u %5s %9s %8s %7.2f %9s  ", label,
+	printf("%-9s %5" PRIu64 " %8u %5s %9s %8s %7.2f %9s", label,
 	       r->vm->id, r->vm->pid, vc,
 	       fmt_rate(a, sizeof(a), (double)r->d.exits / secs),
 	       fmt_rate(b, sizeof(b), (double)r->d.migrations / secs),
@@ -155,6 +164,8 @@ static void text_row(const char *label, const struct row *r, double secs)
 	       r->d.timed_exits ? fmt_ns_d(c, sizeof(c),
 			(double)r->d.exit_time_ns / (double)r->d.timed_exits) :
 			"-");
+	vs_budget_cols(stdout, &r->budget, &r->budget_prev);
+	printf("  ");
 	if (r->has_top)
 		printf("%s %s%%\n", vs_reason_name(r->top_isa, r->top_code, nb,
 						   sizeof(nb)),
@@ -176,6 +187,7 @@ static void csv_str(const char *s)
 
 static void csv_row(double epoch, const struct row *r, double secs)
 {
+	double pct[VCPUSTAT_STATE_MAX + 1];
 	char nb[32];
 
 	char comm[VS_COMM_LEN];
@@ -201,6 +213,11 @@ static void csv_row(double epoch, const struct row *r, double secs)
 	} else {
 		putchar(',');
 	}
+	if (vs_budget_pct(&r->budget, &r->budget_prev, pct))
+		for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+			printf(",%.2f", pct[s]);
+	else
+		printf(",,,,,,,");
 	putchar('\n');
 }
 
@@ -235,6 +252,7 @@ static void json_row(double epoch, const char *hms, const struct row *r,
 			  (double)r->d.timed_exits);
 	else
 		jw_null(&w);
+	jw_budget_pct(&w, "time_pct", &r->budget, &r->budget_prev);
 	jw_key(&w, "top_reason");
 	if (r->has_top) {
 		jw_obj_open(&w);
@@ -345,7 +363,8 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		printf("timestamp,vm_id,pid,comm,vcpu_id,interval_s,exits,"
 		       "exits_per_sec,migrations,migrations_per_sec,"
 		       "exit_time_ns,exit_time_pct,avg_exit_ns,top_reason,"
-		       "top_reason_count\n");
+		       "top_reason_count,guest_pct,exit_pct,user_pct,poll_pct,"
+		       "halt_pct,wait_pct,out_pct\n");
 	}
 	fflush(stdout);
 	next = vs_now_ns();

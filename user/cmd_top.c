@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
@@ -35,6 +36,7 @@ struct totals {
 	unsigned int vms, vcpus;
 	uint64_t exits, d_exits, migrations, d_migrations;
 	uint64_t d_exit_time_ns;
+	struct vs_budget budget, budget_prev;	/* sums of the vCPUs shown */
 };
 
 struct top {
@@ -127,6 +129,8 @@ static int refresh(struct top *t, struct vs_ctx *ctx)
 			t->tot.d_exits += d.exits;
 			t->tot.d_migrations += d.migrations;
 			t->tot.d_exit_time_ns += d.exit_time_ns;
+			vs_budget_add(&t->tot.budget, &vc->budget);
+			vs_budget_add(&t->tot.budget_prev, pv ? &pv->budget : NULL);
 			if (rtab_add_vcpu(&t->rt, vc, pv))
 				return -ENOMEM;
 		}
@@ -181,7 +185,7 @@ static void scope(const struct top *t, char *buf, size_t len)
 static void build_frame(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
-	char m[FMT_BUF], hms[16], sc[160];
+	char m[FMT_BUF], hms[16], sc[160], bl[128];
 	bool rate = t->have_prev;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -207,6 +211,10 @@ static void build_frame(struct top *t, int max_rows)
 		     t->tot.vms, t->tot.vcpus,
 		     fmt_count(a, sizeof(a), t->tot.exits),
 		     fmt_count(c, sizeof(c), t->tot.migrations));
+	/* Where the vCPUs' time went, over the interval once there is one. */
+	vs_budget_line(bl, sizeof(bl), &t->tot.budget,
+		       rate ? &t->tot.budget_prev : NULL);
+	line(t, "%s", bl);
 	line(t, "%s", "");
 	line(t, "%-26s %8s %8s %6s %8s %8s %8s", "REASON", "COUNT", "RATE/s",
 	     "%", "AVG", "MIN", "MAX");
@@ -261,6 +269,8 @@ static void print_json(struct top *t)
 	jw_kdouble(&w, "exit_time_pct",
 		   100.0 * (double)t->tot.d_exit_time_ns / (t->secs * 1e9));
 	jw_obj_close(&w);
+	jw_budget_pct(&w, "time_pct", &t->tot.budget,
+		      t->have_prev ? &t->tot.budget_prev : NULL);
 	jw_key(&w, "reasons");
 	jw_arr_open(&w);
 	for (size_t i = 0; i < t->rt.n; i++) {

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "budget.h"
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
@@ -207,6 +208,13 @@ static void text_event(const struct vs_event *ev, const char *ts)
 			       vs_reason_name(top->isa, top->code, nb,
 					      sizeof(nb)),
 			       fmt_pct(c, sizeof(c), tc, d->exits));
+		/* The budget's deltas: where the interval's time went. */
+		if (d->budget.valid) {
+			char bl[128];
+
+			vs_budget_line(bl, sizeof(bl), &d->budget, NULL);
+			printf(" | %s", bl);
+		}
 		if (d->pcpu != VS_NO_CPU)
 			printf(" pcpu %u", d->pcpu);
 		if (secs > 0)

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "fmt.h"
 #include "hostinfo.h"
+#include "view.h"
 
 static int read_file(const char *root, const char *rel, char *buf,
 		     size_t len)
@@ -603,6 +605,35 @@ out:
 	free(ran);
 	free(pinned);
 	return err;
+}
+
+int host_lint_wait(const struct vs_snapshot *snap,
+		   const struct vs_snapshot *prev, const char *window,
+		   struct lint *l)
+{
+	for (size_t i = 0; snap && i < snap->nr_vms; i++) {
+		const struct vs_vm *vm = &snap->vms[i];
+		struct vs_budget cur = { 0 }, old = { 0 };
+		double pct[VCPUSTAT_STATE_MAX + 1];
+		char lbl[96];
+
+		for (size_t j = 0; j < vm->nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &vm->vcpus[j];
+			const struct vs_vcpu *pv = vcpu_prev(vc, prev);
+
+			vs_budget_add(&cur, &vc->budget);
+			vs_budget_add(&old, pv ? &pv->budget : NULL);
+		}
+		if (!vs_budget_pct(&cur, prev ? &old : NULL, pct) ||
+		    pct[VCPUSTAT_STATE_WAIT] < VS_LINT_WAIT_PCT)
+			continue;
+		vm_label(vm, lbl, sizeof(lbl));
+		if (add(l, LINT_WARN, "vcpu-wait", vm,
+			"%s: vCPUs waited %.0f %% of %s for a pCPU",
+			lbl, pct[VCPUSTAT_STATE_WAIT], window))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 void lint_free(struct lint *l)

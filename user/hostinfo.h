@@ -113,6 +113,17 @@ int host_affinity(const struct host_info *hi, uint32_t pid, uint32_t tid,
 
 int host_lint(const struct host_info *hi, const struct vs_snapshot *snap,
 	      affinity_fn aff, struct lint *out);
+
+/*
+ * The over-commit lint from measured wait: each VM whose vCPUs waited for
+ * a pCPU (the budget's wait state) at least VS_LINT_WAIT_PCT % of their
+ * time, between @prev and @snap (@prev NULL: since the VM was first seen
+ * or reset). @window names the span in the message ("the last 10 s").
+ */
+#define VS_LINT_WAIT_PCT	5.0
+int host_lint_wait(const struct vs_snapshot *snap,
+		   const struct vs_snapshot *prev, const char *window,
+		   struct lint *l);
 void lint_free(struct lint *l);
 
 

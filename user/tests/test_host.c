@@ -303,3 +303,50 @@ T_TEST(host_command_with_fake_roots)
 	t_rmtree(d);
 	free(d);
 }
+
+/*
+ * Over-commit from measured wait: VM 1's vCPUs waited 1 s of 4 s (25 %),
+ * VM 2's 10 ms of 4 s (0.25 %): only VM 1 is reported, with its share,
+ * cumulatively and between two snapshots (where VM 2 now waits 50 %).
+ */
+T_TEST(host_lint_measured_wait)
+{
+	struct vs_snapshot s, later;
+	struct lint l = { 0 };
+
+	t_snapshot(&s, 2, 2);
+	t_snapshot(&later, 2, 2);
+	for (size_t i = 0; i < 2; i++)
+		for (size_t j = 0; j < 2; j++) {
+			struct vs_budget *b = &s.vms[i].vcpus[j].budget;
+			struct vs_budget *c = &later.vms[i].vcpus[j].budget;
+
+			b->valid = c->valid = true;
+			b->ns[VCPUSTAT_STATE_GUEST] = 1500000000;
+			b->ns[VCPUSTAT_STATE_WAIT] = i ? 5000000 : 500000000;
+			b->ns[VCPUSTAT_STATE_HALT] = 2000000000 -
+				b->ns[VCPUSTAT_STATE_GUEST] -
+				b->ns[VCPUSTAT_STATE_WAIT];
+			*c = *b;
+			/* one more second each: VM 2 waits half of it */
+			c->ns[VCPUSTAT_STATE_GUEST] += 500000000;
+			c->ns[VCPUSTAT_STATE_WAIT] += i ? 500000000 : 0;
+			c->ns[VCPUSTAT_STATE_HALT] += i ? 0 : 500000000;
+		}
+	T_EQ(host_lint_wait(&s, NULL, "their time since first seen", &l), 0);
+	T_EQ(l.n, 1);
+	T_STREQ(l.items[0].check, "vcpu-wait");
+	T_EQ(l.items[0].vm_id, s.vms[0].id);
+	T_ASSERT(strstr(l.items[0].msg,
+			"vCPUs waited 25 % of their time since first seen for a pCPU"));
+	lint_free(&l);
+	memset(&l, 0, sizeof(l));
+	T_EQ(host_lint_wait(&later, &s, "the last 1 s", &l), 0);
+	T_EQ(l.n, 1);
+	T_EQ(l.items[0].vm_id, later.vms[1].id);
+	T_ASSERT(strstr(l.items[0].msg,
+			"vCPUs waited 50 % of the last 1 s for a pCPU"));
+	lint_free(&l);
+	vs_snapshot_free(&s);
+	vs_snapshot_free(&later);
+}
