@@ -204,6 +204,16 @@ def report(name):
 def rvcpus(r):
     return [v for vm in r["vms"] for v in vm["vcpus"]]
 
+def settled(vm):
+    """@vm without what moves with the clock alone while its vCPUs are
+    parked: its age and each vCPU's open budget interval (the budget's
+    states are checked by budget_test.sh)."""
+    vm.pop("age_ns", None)
+    for c in vm.get("vcpus", []):
+        c.pop("budget", None)
+    return vm
+
+
 def vms_of(dump, pid):
     return [vm for vm in dump["vms"] if vm["pid"] == pid]
 
@@ -315,7 +325,7 @@ if ! vs cfg0 config -j; then
 fi
 CFG_SAVED=$(py <<'EOF'
 c = load("cfg0.out")["config"]
-print(f"snapshot_ms={c['snapshot_ms']} timing={'on' if c['timing'] else 'off'} migr_rate={c['migr_rate']} timing_every={c['timing_every']} heartbeat_ms={c['heartbeat_ms']}")
+print(f"snapshot_ms={c['snapshot_ms']} timing={'on' if c['timing'] else 'off'} migr_rate={c['migr_rate']} timing_every={c['timing_every']} heartbeat_ms={c['heartbeat_ms']} budget={'on' if c['budget'] else 'off'}")
 EOF
 )
 export A_PID B_PID
@@ -438,11 +448,11 @@ check([(vm["vm_id"], vm["pid"]) for vm in fb["vms"]] == [(int(os.environ["BVM"])
 fc, fd = load("fc.out"), load("fd.out")
 for x in (fc, fd):
     for vm in x["vms"]:
-        vm.pop("age_ns")
+        settled(vm)
 check(fc["vms"] == fd["vms"], "dump -p differs from dump -j")
 d0a = vms_of(load("d0.out"), a)
 for vm in d0a:
-    vm.pop("age_ns")
+    settled(vm)
 check(fc["vms"] == d0a, "dump -j -P A differs from A in the unfiltered dump")
 check(load("ff.out")["vms"] == [], "dump -P <unused pid> not empty")
 t = text("fe.out")
@@ -1267,7 +1277,8 @@ EOF
 
 t_config() {
 	local rc=0
-	vs ca config snapshot_ms=300 timing=off migr_rate=77 timing_every=16 heartbeat_ms=500 || { cat "$TMP/ca.err"; return 1; }
+	vs ca config snapshot_ms=300 timing=off migr_rate=77 timing_every=16 heartbeat_ms=500 budget=off || { cat "$TMP/ca.err"; return 1; }
+	grep -qE "^budget +off$" "$TMP/ca.out" || { echo "config output: no budget off"; rc=1; }
 	grep -qE "^snapshot_ms +300$" "$TMP/ca.out" || { echo "config output: no snapshot_ms 300"; rc=1; }
 	grep -qE "^timing +off$" "$TMP/ca.out" || { echo "config output: no timing off"; rc=1; }
 	grep -qE "^migr_rate +77/s$" "$TMP/ca.out" || { echo "config output: no migr_rate 77/s"; rc=1; }
@@ -1283,13 +1294,19 @@ t_config() {
 	vs cg config || rc=1
 	vs ch config -p || rc=1
 	py <<'EOF' || rc=1
-check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"config -j after set: {load('cb.out')['config']}")
-check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"dump -j config after set: {load('cc.out')['config']}")
+want = {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500, "budget": False}
+check(load("cb.out")["config"] == want, f"config -j after set: {load('cb.out')['config']}")
+check(load("cc.out")["config"] == want, f"dump -j config after set: {load('cc.out')['config']}")
+# Budget off: every vCPU's budget is there, in no state (nothing open).
+for vm in load("cc.out")["vms"]:
+    for c in vm["vcpus"]:
+        check(c["budget"] is None or c["budget"]["state"] is None, f"budget off, yet vCPU {c['vcpu_id']} is in state {c['budget']['state']}")
 check(load("cf.out")["config"] == load("cfg0.out")["config"], f"restored {load('cf.out')['config']} != original {load('cfg0.out')['config']}")
 st = load("cf.out")["status"]
 check(load("ch.out")["config"] == load("cf.out")["config"] and text("ch.out").count("\n") > 5, "config -p")
 for k in ("version", "vms", "vcpus", "max_vcpus", "vms_seen", "overflow", "alloc_fail", "events_sent",
-          "events_lost", "migr_suppressed", "generation", "bad_layout", "nomem_exits", "stale_vms"):
+          "events_lost", "migr_suppressed", "generation", "bad_layout", "nomem_exits", "stale_vms",
+          "run_hook", "run_missed"):
     check(k in st, f"status lacks {k}")
 t = text("cg.out")
 for k, v in st.items():
@@ -1332,7 +1349,7 @@ zero(aa, "A after reset -P A")
 check(aa["vm_id"] == ab["vm_id"] and aa["nr_vcpus"] == ab["nr_vcpus"], "A's identity changed")
 for x, y in zip(ab["vcpus"], aa["vcpus"]):
     check((x["vcpu_id"], x["tid"], x["pcpu"]) == (y["vcpu_id"], y["tid"], y["pcpu"]), f"vCPU identity changed {x['vcpu_id']}")
-noage = lambda vm: {k: v for k, v in vm.items() if k != "age_ns"}
+noage = lambda vm: settled(dict(vm, vcpus=[dict(c) for c in vm["vcpus"]]))
 for pid in {vm["pid"] for vm in before["vms"]} - {a}:
     for x, y in zip(vms_of(before, pid), vms_of(after, pid)):
         check(noage(x) == noage(y), f"VM {x['vm_id']} (pid {pid}) changed by reset -P A")

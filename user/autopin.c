@@ -5,7 +5,8 @@
  *
  * This file is the driver: netlink (snapshots every window, plus the
  * module's VM_NEW / VM_GONE / MIGRATE / DELTA events to react within the
- * window), /proc (tid checks, affinity, schedstat) and logging. Every
+ * window), /proc (tid checks, affinity; schedstat only when the module's
+ * budget is off: its wait state is the run-queue signal) and logging. Every
  * decision is made by the pure policy in autopin_policy.c.
  */
 #include <errno.h>
@@ -560,8 +561,20 @@ static void feed_snapshot(struct autopin *a, const struct vs_snapshot *snap,
 			s.residency = v->residency;
 			s.nr_residency = v->nr_residency;
 			s.have_affinity = aff_get((pid_t)v->tid, &s.affinity) == 0;
-			s.have_rq = aff_schedstat((pid_t)vm->pid, (pid_t)v->tid,
-						  &run, &s.rq_wait_ns) == 0;
+			/*
+			 * Run-queue wait: the module's own (the budget's wait
+			 * state, kept at every exit), else the thread's
+			 * schedstat (the budget switched off).
+			 */
+			if (v->budget.valid &&
+			    v->budget.state != VCPUSTAT_STATE_NONE) {
+				s.have_rq = true;
+				s.rq_wait_ns = v->budget.ns[VCPUSTAT_STATE_WAIT];
+			} else {
+				s.have_rq = aff_schedstat((pid_t)vm->pid,
+							  (pid_t)v->tid, &run,
+							  &s.rq_wait_ns) == 0;
+			}
 			ap_sample(a->pol, &s, now);
 		}
 	}

@@ -19,7 +19,7 @@
 static void host_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat host [-j|-p]\n"
+"Usage: vcpustat host [-j|-p] [--sample S]\n"
 "\n"
 "Report the host's virtualization readiness: VMX/SVM in /proc/cpuinfo,\n"
 "kvm, kvm_intel and kvm_amd and their parameters, whether vcpustat is\n"
