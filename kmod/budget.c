@@ -6,6 +6,7 @@
  * budget.h, in the probes.
  */
 #include <linux/ktime.h>
+#include "compat.h"
 #include "vcpustat.h"
 
 /* Bumped each time the budget is switched on (probe.c); 0 is never used. */
@@ -33,7 +34,7 @@ void vs_budget_read(const struct vs_vcpu *vc, struct vs_budget_snap *b)
 		    READ_ONCE(vc->bgen) != READ_ONCE(vs_budget_gen))
 			b->state = VCPUSTAT_STATE_NONE;
 		/* After since, so never before it (one global clock). */
-		b->at = ktime_get_mono_fast_ns();
+		b->at = vs_clock_ns();
 	} while (read_seqcount_retry(&vc->bseq, seq));
 
 	b->open = 0;

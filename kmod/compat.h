@@ -122,4 +122,30 @@ static __always_inline u64 vs_run_delay(void)
 #endif
 }
 
+/*
+ * The clock of the probes and of the budget's readers (clock.c): ns, one
+ * base for every CPU. Not CLOCK_MONOTONIC's base when it is the TSC: only
+ * differences of its values mean anything.
+ */
+#ifdef CONFIG_X86
+#include <linux/jump_label.h>
+#include <linux/math64.h>
+#include <asm/msr.h>
+
+DECLARE_STATIC_KEY_FALSE(vs_tsc_clock);
+extern u32 vs_tsc_mult, vs_tsc_shift;
+
+static __always_inline u64 vs_clock_ns(void)
+{
+	if (static_branch_likely(&vs_tsc_clock))
+		return mul_u64_u32_shr(rdtsc(), vs_tsc_mult, vs_tsc_shift);
+	return ktime_get_mono_fast_ns();
+}
+#else
+static __always_inline u64 vs_clock_ns(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+#endif
+
 #endif /* VCPUSTAT_COMPAT_H */

@@ -78,8 +78,6 @@ static int __init vs_init(void)
 		       err);
 		goto err_track;
 	}
-	/* Optional: without it the budget has no user and out states. */
-	vs_run_hook_register();
 	if (vs_test_fail_init) {
 		pr_info("vcpustat: test_fail_init: failing the load\n");
 		err = -EAGAIN;
@@ -94,7 +92,6 @@ static int __init vs_init(void)
 	return 0;
 
 err_probes:
-	vs_run_hook_unregister();
 	vs_probes_unregister();
 err_track:
 	vs_track_exit();
@@ -105,7 +102,6 @@ static void __exit vs_exit(void)
 {
 	vs_events_stop();
 	vs_netlink_exit();
-	vs_run_hook_unregister();
 	vs_probes_unregister();
 	vs_track_exit();
 }

@@ -22,10 +22,11 @@
  *
  * Exit time runs from kvm_exit to the vCPU's next kvm_entry, so it
  * includes any userspace handling (QEMU emulating a port) and run-queue
- * wait before KVM_RUN resumes (the budget splits it). The clock is ktime_get_mono_fast_ns():
- * global and monotonic, because on SVM up to 6.4 the exit probe and the
- * next entry may run on different CPUs, and it keeps its resolution where
- * sched_clock() falls back to jiffies (an unstable TSC, as under TCG).
+ * wait before KVM_RUN resumes (the budget splits it). The clock is
+ * vs_clock_ns() (clock.c): one base for all CPUs, because on SVM up to 6.4
+ * the exit probe and the next entry may run on different CPUs; the TSC
+ * where the kernel trusts it, else ktime_get_mono_fast_ns(), which keeps
+ * its resolution where sched_clock() falls back to jiffies.
  */
 #include <linux/ktime.h>
 #include <linux/mutex.h>
@@ -132,7 +133,7 @@ static noinline u64 vs_exit_stamp(struct vs_vcpu *vc, u64 now)
 		vc->rng = x;
 		vc->time_skip = x % (2 * every - 1);
 	}
-	return now ?: ktime_get_mono_fast_ns();
+	return now ?: vs_clock_ns();
 }
 
 /* @vc->isa is set (at its first exit, vs_exit_code_slow()). */
@@ -148,7 +149,7 @@ static __always_inline void __vs_vcpu_account_exit(struct vs_vcpu *vc,
 		vs_vcpu_apply_reset(vc, req);
 	/* Before pending changes: an open EXIT is the previous reason's. */
 	if (READ_ONCE(vs_cfg.budget)) {
-		now = ktime_get_mono_fast_ns();
+		now = vs_clock_ns();
 		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_EXIT, now);
 	}
 
@@ -271,7 +272,7 @@ static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)
 	struct vs_vcpu *vc = vs_vcpu_find(vcpu);
 
 	if (vc && (vc->exit_ts || READ_ONCE(vs_cfg.budget)))
-		__vs_vcpu_account_entry(vc, vcpu, ktime_get_mono_fast_ns());
+		__vs_vcpu_account_entry(vc, vcpu, vs_clock_ns());
 }
 
 /* kvm_entry since 6.9 and in 6.1.149+ (see compat.h). */
@@ -329,6 +330,13 @@ static int vs_probes_set(bool *setting, bool *other, bool on)
 		WRITE_ONCE(*setting, false);
 	if (vs_attached)
 		ret = vs_entry_hook(on || READ_ONCE(*other));
+	/* KVM_RUN's hooks serve the budget only; optional (no kprobes). */
+	if (!ret && vs_attached && setting == &vs_cfg.budget) {
+		if (on)
+			vs_run_hook_register();
+		else
+			vs_run_hook_unregister();
+	}
 	if (!ret && on && !READ_ONCE(*setting)) {
 		if (setting == &vs_cfg.budget)
 			WRITE_ONCE(vs_budget_gen, vs_budget_gen + 1 ?: 1);
@@ -352,6 +360,7 @@ int vs_probes_register(void)
 {
 	int ret;
 
+	vs_clock_init();
 	mutex_lock(&vs_probe_mutex);
 	ret = vs_entry_hook(READ_ONCE(vs_cfg.timing) ||
 			    READ_ONCE(vs_cfg.budget));
@@ -362,6 +371,8 @@ int vs_probes_register(void)
 			vs_entry_hook(false);
 	}
 	vs_attached = !ret;
+	if (!ret && READ_ONCE(vs_cfg.budget))
+		vs_run_hook_register();
 	mutex_unlock(&vs_probe_mutex);
 	if (ret)
 		tracepoint_synchronize_unregister();
@@ -372,6 +383,7 @@ void vs_probes_unregister(void)
 {
 	mutex_lock(&vs_probe_mutex);
 	vs_attached = false;
+	vs_run_hook_unregister();
 	tracepoint_probe_unregister(&__tracepoint_kvm_exit,
 				    vs_probe_exit, NULL);
 	vs_entry_hook(false);

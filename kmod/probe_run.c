@@ -13,7 +13,7 @@
  * KVM_RUN (a halted vCPU holds one while it sleeps); a call that finds
  * none free is missed (counted, STATUS_A_RUN_MISSED) and its time stays in
  * the state it was in. Failing to register (no kprobes) only loses these
- * two states (STATUS_A_RUN_HOOK = 0).
+ * two states (STATUS_A_RUN_HOOK = 0). Registered while the budget is on.
  */
 #include <linux/kprobes.h>
 #include "budget.h"
@@ -50,7 +50,7 @@ static int vs_run_enter(struct kretprobe_instance *ri, struct pt_regs *regs)
 	/* KVM's own work until the entry is exit handling. */
 	if (vc)
 		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_EXIT,
-				 ktime_get_mono_fast_ns());
+				 vs_clock_ns());
 	return 0;
 }
 
@@ -71,11 +71,11 @@ static int vs_run_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	reason = READ_ONCE(vcpu->run->exit_reason);
 	if (ret < 0 || reason == KVM_EXIT_INTR) {
 		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_OUT,
-				 ktime_get_mono_fast_ns());
+				 vs_clock_ns());
 		return 0;
 	}
 	vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_USER,
-			 ktime_get_mono_fast_ns());
+			 vs_clock_ns());
 	raw_write_seqcount_begin(&vc->bseq);
 	slot = vs_user_slot(vc, reason);
 	vc->buser = slot;
@@ -92,21 +92,31 @@ static struct kretprobe vs_run_kretprobe = {
 };
 
 static bool vs_run_registered;
+static u64 vs_run_missed_before;	/* by earlier registrations */
 
 /* Instances at most: as many vCPUs as we track, within reason (~64 B each). */
 #define VS_RUN_MAXACTIVE	4096
 
+/*
+ * Hooked only while the budget is on (probe.c), so that a module with the
+ * budget off pays nothing per KVM_RUN. Called under vs_probe_mutex.
+ */
 int vs_run_hook_register(void)
 {
 	int err;
 
+	if (vs_run_registered)
+		return 0;
+	/* A kprobe registered before keeps its address: clear it. */
+	vs_run_kretprobe.kp.addr = NULL;
+	vs_run_kretprobe.kp.flags = 0;
 	/* One instance per vCPU inside KVM_RUN. */
 	vs_run_kretprobe.maxactive = min_t(unsigned int, vs_max_vcpus,
 					   VS_RUN_MAXACTIVE);
 	err = register_kretprobe(&vs_run_kretprobe);
 	if (err) {
-		pr_warn("vcpustat: no kretprobe on kvm_arch_vcpu_ioctl_run (%d): the budget counts time out of KVM_RUN as exit handling\n",
-			err);
+		pr_warn_once("vcpustat: no kretprobe on kvm_arch_vcpu_ioctl_run (%d): the budget counts time out of KVM_RUN as exit handling\n",
+			     err);
 		return err;
 	}
 	vs_run_registered = true;
@@ -115,18 +125,22 @@ int vs_run_hook_register(void)
 
 void vs_run_hook_unregister(void)
 {
+	if (!vs_run_registered)
+		return;
 	/* Waits until no handler runs; instances still out never call one. */
-	if (vs_run_registered)
-		unregister_kretprobe(&vs_run_kretprobe);
+	unregister_kretprobe(&vs_run_kretprobe);
+	vs_run_missed_before += vs_run_kretprobe.nmissed;
 	vs_run_registered = false;
 }
 
 bool vs_run_hooked(void)
 {
-	return vs_run_registered;
+	return READ_ONCE(vs_run_registered);
 }
 
 u64 vs_run_missed(void)
 {
-	return vs_run_registered ? READ_ONCE(vs_run_kretprobe.nmissed) : 0;
+	return READ_ONCE(vs_run_missed_before) +
+	       (READ_ONCE(vs_run_registered) ?
+		READ_ONCE(vs_run_kretprobe.nmissed) : 0);
 }

@@ -276,6 +276,10 @@ static __always_inline struct vs_vcpu *vs_vcpu_get(struct kvm_vcpu *vcpu)
 bool vs_svm_layout_ok(const struct kvm_vcpu *vcpu);
 u32 vs_vmx_exit_code(void);
 
+/* clock.c: what vs_clock_ns() (compat.h) reads */
+void vs_clock_init(void);
+bool vs_clock_is_tsc(void);
+
 /* topo.c */
 u32 vs_topo_distance(int from, int to);
 

@@ -58,6 +58,7 @@ C_SNAP, C_TIMING, C_RATE, C_EVERY = (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
                                      vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE,
                                      vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY)
 C_HB = vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS
+C_BUDGET = vsnl.VCPUSTAT_CONFIG_A_BUDGET
 
 # The module's policies (kmod/netlink.c), as the core applies them with
 # NL_VALIDATE_STRICT. Type -> (kind, min, max) or ("nest", (max, pol)).
@@ -71,6 +72,7 @@ CONFIG_POLICY = (vsnl.VCPUSTAT_CONFIG_A_MAX, {
     C_RATE: ("u32", 0, 1000000),
     C_EVERY: ("u32", 1, 65536),
     C_HB: ("u32", 0, 3600000),
+    C_BUDGET: ("u8", 0, 1),
 })
 POLICY = {
     CMD_GET_VM: (A_PID, {A_VM_ID: ("u64", 1, U64_MAX),
@@ -295,13 +297,14 @@ class Gen:
                           (C_TIMING, vsnl.nla_u8, self.u8),
                           (C_RATE, vsnl.nla_u32, self.u32),
                           (C_EVERY, vsnl.nla_u32, self.u32),
-                          (C_HB, vsnl.nla_u32, self.u32)):
+                          (C_HB, vsnl.nla_u32, self.u32),
+                          (C_BUDGET, vsnl.nla_u8, self.u8)):
             if r.random() < 0.5:
                 if t in (C_SNAP, C_HB) and r.random() < 0.5:
                     v = r.choice([0, 100, 250, 1000, 60000, 3600000])
                 elif t == C_RATE and r.random() < 0.5:
                     v = r.choice([0, 1, 1000, 1000000])
-                elif t == C_TIMING and r.random() < 0.6:
+                elif t in (C_TIMING, C_BUDGET) and r.random() < 0.6:
                     v = r.choice([0, 1])
                 elif t == C_EVERY and r.random() < 0.6:
                     v = r.choice([0, 1, 2, 16, 65536, 65537])
@@ -435,7 +438,7 @@ class Gen:
             elif e == 13:                                      # config edges
                 out.append(vsnl.nla_nest(A_CONFIG, vsnl.nla(
                     r.choice([C_SNAP, C_TIMING, C_RATE, C_EVERY, C_HB,
-                              1, C_HB + 1]),
+                              C_BUDGET, 1, vsnl.VCPUSTAT_CONFIG_A_MAX + 1]),
                     self.r.randbytes(r.choice([0, 1, 2, 4, 8])))))
             elif e == 14:                                      # valid value
                 out.append(vsnl.nla_u64(A_VM_ID, self.u64()) if typ == A_VM_ID
@@ -728,7 +731,7 @@ class Campaign:
         c = self.cfg0
         sl.set_config(self.g, snapshot_ms=c[C_SNAP], timing=c[C_TIMING],
                       migr_rate=c[C_RATE], timing_every=c[C_EVERY],
-                      heartbeat_ms=c[C_HB])
+                      heartbeat_ms=c[C_HB], budget=c[C_BUDGET])
 
     # ---- the fuzz loop
 

@@ -60,6 +60,7 @@ CONFIG_NAMES = {
     vsnl.VCPUSTAT_CONFIG_A_MIGR_RATE: "migr_rate",
     vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY: "timing_every",
     vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS: "heartbeat_ms",
+    vsnl.VCPUSTAT_CONFIG_A_BUDGET: "budget",
 }
 
 

@@ -65,7 +65,7 @@ struct vs_budget {
 	uint64_t ns[VCPUSTAT_STATE_MAX + 1];	/* [VCPUSTAT_STATE_NONE] = 0 */
 	uint32_t state;			/* where it is at at_ns */
 	uint64_t open_ns;		/* of it, in ns[state] */
-	uint64_t at_ns;			/* CLOCK_MONOTONIC of the read */
+	uint64_t at_ns;			/* module clock at the read (ns) */
 	struct vs_user_exit user[VS_USER_MAX];
 	size_t nr_user;
 };

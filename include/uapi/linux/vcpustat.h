@@ -310,9 +310,9 @@ enum vcpustat_status_attr {
 	/* u64: VMs found destroyed without the kvm_destroy_vm hook firing */
 	VCPUSTAT_STATUS_A_STALE_VMS,
 	/*
-	 * u8: 1 = KVM_RUN's start and return are hooked, so the budget has
-	 * its user and out states; 0 = not (no kretprobe): that time is in
-	 * the exit state.
+	 * u8: 1 = KVM_RUN's start and return are hooked (while the budget
+	 * is on), so the budget has its user and out states; 0 = not (budget
+	 * off, or no kretprobe: then that time is in the exit state).
 	 */
 	VCPUSTAT_STATUS_A_RUN_HOOK,
 	/* u64: KVM_RUN calls the hook missed (more vCPUs in KVM_RUN at once
@@ -374,7 +374,8 @@ enum vcpustat_budget_attr {
 	 */
 	VCPUSTAT_BUDGET_A_STATE,
 	VCPUSTAT_BUDGET_A_OPEN_NS,	/* u64 */
-	/* u64: CLOCK_MONOTONIC ns of the read: the states sum to the wall
+	/* u64: the module clock at the read (ns; only differences mean
+	 * anything): the states sum to the wall
 	 * time up to it.
 	 */
 	VCPUSTAT_BUDGET_A_AT_NS,
