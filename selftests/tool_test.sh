@@ -420,7 +420,7 @@ EOF
 	vs fa dump -j -P "$A_PID" --vcpu 1 || { echo "dump -P --vcpu: $(cat "$TMP/fa.err")"; rc=1; }
 	vs fb --vm "$bvm" dump -j || { echo "--vm before dump: $(cat "$TMP/fb.err")"; rc=1; }
 	vs fc dump -j --pid "$A_PID" || rc=1
-	vs fd dump -p -P "$A_PID" || rc=1
+	vs fd dump --pretty -P "$A_PID" || rc=1
 	vs fe dump -P "$A_PID" || rc=1
 	vs ff dump -j -P 4194303 || { echo "dump -P unknown pid failed"; rc=1; }
 	[ "$rc" -eq 0 ] || return 1
@@ -466,7 +466,7 @@ t_list() {
 	vs lb list -j -P "$A_PID" || rc=1
 	vs lc list -j 0.2 2 || rc=1
 	vs ld l -P "$A_PID" 0.2 2 || rc=1	# prefix, interval + count
-	vs lp list -p -P "$A_PID" --sample 0 || rc=1
+	vs lp list --pretty -p "$A_PID" --sample 0 || rc=1
 	vs le list -P 4194303 || rc=1
 	[ "$rc" -eq 0 ] || { cat "$TMP"/l?.err; return 1; }
 	py <<'EOF'
@@ -779,7 +779,7 @@ t_top_json() {
 	vs tb top -j -n 2 -d 0.3 -P "$A_PID" || rc=1
 	vs tc top -j -n 1 -d 0.2 -P "$A_PID" --vcpu 1 || rc=1
 	vs td top -j -n 1 -d 0.2 -s name || rc=1
-	vs tp top -p -n 1 -d 0.2 -P "$A_PID" || rc=1
+	vs tp top --pretty -n 1 -d 0.2 -P "$A_PID" || rc=1
 	[ "$rc" -eq 0 ] || { cat "$TMP"/t?.err; return 1; }
 	py <<'EOF'
 a = int(os.environ["A_PID"])
@@ -1129,7 +1129,7 @@ EOF
 t_host_text() {
 	vs hb host || { cat "$TMP/hb.err"; return 1; }
 	vs hc host -j || return 1
-	vs hp host -p || return 1
+	vs hp host --pretty || return 1
 	py <<'EOF'
 t = text("hb.out")
 j = load("hc.out")
@@ -1197,9 +1197,26 @@ t_bad_args() {
 	expect_rc 0 ok -V || rc=1
 	expect_rc 0 ok l -P "$A_PID" --sample 0 || rc=1
 	grep -q "kvm_workload" "$TMP/er.out" || { echo "'vcpustat l' is not list"; rc=1; }
-	# -P 0: VMs whose creator KVM never recorded; these all have one
-	expect_rc 0 ok -P 0 list --sample 0 || rc=1
-	grep -q "kvm_workload" "$TMP/er.out" && { echo "'vcpustat -P 0 list' shows a VM with a pid"; rc=1; }
+	# -P 0: VMs whose creator KVM never recorded; these all have a pid,
+	# so it selects nothing, which is an error like any empty selection
+	expect_rc 1 none -P 0 list --sample 0 || rc=1
+	grep -q "no VM matches -p 0" "$TMP/er.err" || { echo "'vcpustat -P 0 list': $(cat "$TMP/er.err")"; rc=1; }
+	# issue 17: -p is the pid everywhere (stat -p used to take it as the
+	# interval); an empty selection exits 1 in every command; decimal ids
+	expect_rc 0 ok stat -j -p "$A_PID" 0.1 1 || rc=1
+	grep -q "\"pid\":$A_PID," "$TMP/er.out" || { echo "stat -p $A_PID: $(head -c 300 "$TMP/er.out")"; rc=1; }
+	for a in "list -p 4194303" "dump -j --vm 4000000000" "top -b -n 1 -g nosuch" \
+		 "stat -p 4194303 0.1 1" "watch -t 1 --vm 4000000000" "reset -g nosuch" \
+		 "pin -p 4194303" "export --once -g nosuch" "list --vm 0100000"; do
+		# shellcheck disable=SC2086 # word splitting intended
+		expect_rc 1 none $a || rc=1
+		grep -q "no VM matches" "$TMP/er.err" || { echo "'vcpustat $a': $(cat "$TMP/er.err")"; rc=1; }
+	done
+	grep -q "no VM matches --vm 100000$" "$TMP/er.err" || { echo "--vm 0100000 is not decimal: $(cat "$TMP/er.err")"; rc=1; }
+	expect_rc 2 usage top -b -n 1 --vcpu 0 || rc=1
+	# a failed write to stdout is an error
+	"$VS" dump -j >/dev/full 2>"$TMP/full.err"
+	[ $? -eq 1 ] && grep -q "write error" "$TMP/full.err" || { echo "dump -j >/dev/full: $(cat "$TMP/full.err")"; rc=1; }
 	return "$rc"
 }
 
@@ -1212,7 +1229,7 @@ t_kernel_rejects() {
 	expect_rc 1 kernel config timing_every=0 || rc=1
 	grep -q "kernel reports: " "$TMP/er.err" || { echo "config timing_every=0: no kernel message: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel reset --vm 4000000000 || rc=1
-	grep -q "kernel reports: no such VM" "$TMP/er.err" || { echo "reset --vm unknown: $(cat "$TMP/er.err")"; rc=1; }
+	grep -q "no VM matches --vm 4000000000" "$TMP/er.err" || { echo "reset --vm unknown: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel reset -P 4194303 || rc=1
 	# nothing was changed by the rejected requests
 	vs kc config -j || rc=1
@@ -1281,7 +1298,7 @@ t_config() {
 	vs ce config $CFG_SAVED || rc=1
 	vs cf config -j || rc=1
 	vs cg config || rc=1
-	vs ch config -p || rc=1
+	vs ch config --pretty || rc=1
 	py <<'EOF' || rc=1
 check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"config -j after set: {load('cb.out')['config']}")
 check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"dump -j config after set: {load('cc.out')['config']}")

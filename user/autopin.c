@@ -23,6 +23,7 @@
 #include "affinity.h"
 #include "autopin_policy.h"
 #include "cmds.h"
+#include "select.h"
 #include "json.h"
 #include "vsnl.h"
 
@@ -50,6 +51,7 @@ struct autopin {
 	size_t npids;
 	bool has_vm;
 	uint64_t vm_id;
+	const struct vs_global *g;	/* -g NAME */
 
 	struct vs_ctx *ctx;
 	struct ap_policy *pol;
@@ -93,7 +95,7 @@ static const struct option autopin_lopts[] = {
 static void autopin_help(FILE *f)
 {
 	fprintf(f,
-"usage: vcpustat autopin [-P PID]... [--vm ID] [options]\n"
+"usage: vcpustat autopin [-p PID] [-g NAME]... [--vm ID] [options]\n"
 "\n"
 "Run in the foreground until SIGINT, SIGTERM or SIGHUP, pinning vCPUs that\n"
 "keep migrating to one \"home\" pCPU each, and put every affinity it changed\n"
@@ -116,7 +118,8 @@ static void autopin_help(FILE *f)
 "restore list, waits for the module and then finds the pinned vCPUs again\n"
 "(same process, vCPU id and thread) under their new VM ids.\n"
 "\n"
-"  -P, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
+"  -p, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
+"  -g, --guest NAME      only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID            manage only VM ID\n"
 "      --window S         window length in seconds (default 5)\n"
 "      --max-migrations N pin above N migrations per window (default 10)\n"
@@ -228,6 +231,7 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 		return -1;
 	case O_CONFIG:
 		return -1;	/* read before the command line */
+	case 'p':
 	case 'P':
 		if (vs_parse_u32(arg, &u))
 			return bad_value("pid", arg, src);
@@ -238,7 +242,7 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 				return -1;
 		a->pids[a->npids++] = u;
 		return -1;
-	case 'p':
+	case VS_OPT_PRETTY:
 		return vs_usage_error(&vs_cmd_autopin,
 				      "--pretty does not apply: autopin writes JSON lines");
 	default:
@@ -622,6 +626,8 @@ static int take_snapshot(struct autopin *a, struct vs_snapshot *snap)
 	r = vs_snapshot_get(a->ctx, &f, snap);
 	if (r)
 		vs_snapshot_free(snap);
+	else
+		vs_select_apply(a->g, snap);
 	return r;
 }
 
@@ -967,7 +973,7 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 
 		while ((c = getopt_long(argc, argv, "v" VS_GLOBAL_SHORT,
 					autopin_lopts, NULL)) != -1) {
-			if (c == 'P' && !cli_pids) {
+			if ((c == 'p' || c == 'P') && !cli_pids) {
 				/* -P on the command line replaces the file's */
 				cli_pids = true;
 				memmove(a.pids, a.pids + config_pids,
@@ -983,20 +989,38 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 		return vs_usage_error(&vs_cmd_autopin, "unexpected argument '%s'",
 				      argv[optind]);
 	a.json = g->json;
+	a.g = g;
 	a.has_vm = g->has_vm;
 	a.vm_id = g->vm_id;
 	a.tty = isatty(STDOUT_FILENO);
 	for (size_t i = 0; i < a.npids; i++) {
 		/* pid 0: VMs whose creator KVM never recorded */
-		if (a.pids[i] && aff_pid_alive((pid_t)a.pids[i]) != 1)
-			return vs_usage_error(&vs_cmd_autopin, "no process %u",
-					      a.pids[i]);
+		if (a.pids[i] && aff_pid_alive((pid_t)a.pids[i]) != 1) {
+			/* a selection of nothing: exit 1 as everywhere */
+			fprintf(stderr, "vcpustat autopin: no VM matches -p %u (no such process)\n",
+				a.pids[i]);
+			return VS_EXIT_ERR;
+		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	rc = vs_connect(&a.ctx);
 	if (rc)
 		return rc;
+	if (a.has_vm || g->guest) {
+		/* --vm and -g name VMs that exist now (a pid may start one) */
+		struct vs_snapshot s;
+
+		c = take_snapshot(&a, &s);
+		rc = c ? vs_report(a.ctx, c, "reading statistics") :
+			 vs_select_check("autopin", g, &s);
+		if (!c)
+			vs_snapshot_free(&s);
+		if (rc) {
+			vs_close(a.ctx);
+			return rc;
+		}
+	}
 	c = vs_topo_load(&a.topo);
 	if (c) {
 		fprintf(stderr, "vcpustat autopin: reading the CPU topology: %s\n",
@@ -1030,7 +1054,7 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_autopin = {
 	.name = "autopin",
-	.synopsis = "[-P PID]... [--vm ID] [--window S] [--max-migrations N] [--dry-run] [--keep] [options]",
+	.synopsis = "[-p PID] [-g NAME]... [--vm ID] [--window S] [--max-migrations N] [--dry-run] [--keep] [options]",
 	.summary = "pin vCPUs that keep migrating; restore on exit",
 	.run = autopin_run,
 	.help = autopin_help,

@@ -31,6 +31,7 @@
 #endif
 
 #include "cmds.h"
+#include "select.h"
 #include "export.h"
 #include "prom.h"
 
@@ -53,7 +54,7 @@ static void export_help(FILE *f)
 	fprintf(f,
 "Usage: vcpustat export [--textfile DIR] [--listen [ADDR][:PORT]] [--once]\n"
 "                       [--interval S] [--by vcpu|vm] [--reasons all|top:N]\n"
-"                       [-P PID] [--vm ID]\n"
+"                       [-p PID] [-g NAME] [--vm ID]\n"
 "\n"
 "Export the counters in the Prometheus text format 0.0.4, every interval\n"
 "seconds (default %g), from one netlink snapshot per interval:\n"
@@ -73,7 +74,8 @@ static void export_help(FILE *f)
 "  --reasons all|top:N\n"
 "                   all exit reasons (default), or per series group the N\n"
 "                   with the most exits and reason=\"other\" for the rest\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
 "\n"
 "Both --textfile and --listen may be given: the file and /metrics then hold\n"
@@ -241,6 +243,8 @@ static void blob_put(struct blob *b)
 
 struct exporter {
 	struct vs_filter filter;
+	const struct vs_global *g;	/* -g is applied here */
+	size_t nr_vms;			/* selected by the last refresh */
 	struct prom_opts po;
 	const char *dir;		/* --textfile */
 	bool once;
@@ -325,6 +329,8 @@ static int refresh(struct exporter *x, FILE *out)
 		}
 	}
 	if (!err) {
+		vs_select_apply(x->g, &cur);
+		x->nr_vms = cur.nr_vms;
 		what = "reading the module status";
 		err = vs_get_config(x->ctx, NULL, &st);
 	}
@@ -682,6 +688,7 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 		}
 	}
 	vs_global_filter(g, &x.filter);
+	x.g = g;
 	/* A one-shot reports a missing module like every command; the
 	 * daemon waits for it, exporting vcpustat_up 0 meanwhile. */
 	if (x.once) {
@@ -696,6 +703,16 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 	/* The first refresh decides: errors now (other than the module
 	 * being away) are configuration errors. */
 	r = refresh(&x, x.once && !x.dir ? stdout : NULL);
+	/* a selection of nothing is an error, as in every command (with
+	 * the module away there is nothing to match against yet) */
+	if (!r && vs_selecting(g) && !x.nr_vms) {
+		char what[VS_NAME_LEN * 4 + 64];
+
+		logmsg("no VM matches %s", vs_select_describe(g, what,
+							      sizeof(what)));
+		r = VS_EXIT_ERR;
+		goto out;
+	}
 	if (x.once || (r && r != VS_EXIT_NOMOD))
 		goto out;
 #ifdef VS_HAVE_MHD

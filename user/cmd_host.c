@@ -16,7 +16,7 @@
 static void host_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat host [-j|-p]\n"
+"Usage: vcpustat host [-j|--pretty]\n"
 "\n"
 "Report the host's virtualization readiness: VMX/SVM in /proc/cpuinfo,\n"
 "kvm, kvm_intel and kvm_amd and their parameters, whether vcpustat is\n"
@@ -29,7 +29,7 @@ static void host_help(FILE *f)
 "NUMA nodes, isolated (or nohz_full) CPUs used by vCPUs of several VMs.\n"
 "\n"
 "  -j, --json     JSON\n"
-"  -p, --pretty   indented JSON\n"
+"      --pretty   indented JSON\n"
 "\n"
 "Environment: VCPUSTAT_SYSFS and VCPUSTAT_PROCFS replace /sys and /proc.\n");
 }
@@ -381,7 +381,7 @@ static int host_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_host = {
 	.name = "host",
-	.synopsis = "[-j|-p]",
+	.synopsis = "[-j|--pretty]",
 	.summary = "host checklist (VMX/SVM, KVM params, topology, NUMA, isolation) and VM lint",
 	.run = host_run,
 	.help = host_help,

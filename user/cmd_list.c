@@ -12,6 +12,8 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
 #include "view.h"
 
 #define OPT_SAMPLE 0x2001
@@ -19,7 +21,7 @@
 static void list_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat list [-j|-p] [-P PID] [--vm ID] [--sample MS] [interval [count]]\n"
+"Usage: vcpustat list [-j|--pretty] [-p PID] [-g NAME] [--vm ID] [--sample MS] [interval [count]]\n"
 "\n"
 "One row per tracked vCPU: VM id, VM pid, comm, vCPU id, thread id, pCPU\n"
 "of the last exit, exits, exits/s, migrations and the top exit\n"
@@ -31,8 +33,9 @@ static void list_help(FILE *f)
 "over the previous interval.\n"
 "\n"
 "  -j, --json       JSON ({\"vcpus\":[...]} per report)\n"
-"  -p, --pretty     indented JSON\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"      --pretty     indented JSON\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
 "      --sample MS  rate sample length in milliseconds (0: no rate)\n");
 }
@@ -137,7 +140,7 @@ static void print_json(const struct vs_snapshot *cur,
 			if (top) {
 				jw_obj_open(&w);
 				jw_kstr(&w, "isa", vs_isa_name(top->isa));
-				jw_ku64(&w, "code", top->code);
+				jw_reason_code(&w, top->code);
 				jw_kstr(&w, "name", vs_reason_name(top->isa,
 					top->code, nb, sizeof(nb)));
 				jw_ku64(&w, "count", tc);
@@ -193,17 +196,25 @@ static int list_run(struct vs_global *g, int argc, char **argv)
 	vs_global_filter(g, &f);
 
 	if (!repeat && sample_ms) {
-		err = vs_snapshot_get(ctx, &f, &prev);
+		err = vs_select_get(ctx, g, &f, &prev);
 		if (err)
 			goto fail;
+		r = vs_select_check("list", g, &prev);
+		if (r)
+			goto out;
 		have_prev = true;
 		vs_sleep_until(vs_now_ns() + (uint64_t)sample_ms * 1000000ull);
 	}
 	next = vs_now_ns();
 	for (;;) {
-		err = vs_snapshot_get(ctx, &f, &cur);
+		err = vs_select_get(ctx, g, &f, &cur);
 		if (err)
 			goto fail;
+		if (!n && !have_prev) {
+			r = vs_select_check("list", g, &cur);
+			if (r)
+				goto out;
+		}
 		if (repeat && n && !g->json)
 			putchar('\n');
 		if (g->json)
@@ -217,15 +228,19 @@ static int list_run(struct vs_global *g, int argc, char **argv)
 		memset(&cur, 0, sizeof(cur));
 		have_prev = true;
 		n++;
-		if (!repeat || (count && n >= count) || vs_stop)
+		if (!repeat || (count && n >= count) || vs_stop ||
+		    vs_out_failed())
 			break;
 		next += (uint64_t)(interval * 1e9);
 		if (vs_sleep_until(next))
 			break;
 	}
+	r = VS_EXIT_OK;
+out:
 	vs_snapshot_free(&prev);
+	vs_snapshot_free(&cur);
 	vs_close(ctx);
-	return VS_EXIT_OK;
+	return r;
 fail:
 	r = vs_report(ctx, err, "reading statistics");
 	vs_snapshot_free(&prev);
@@ -236,7 +251,7 @@ fail:
 
 const struct vs_cmd vs_cmd_list = {
 	.name = "list",
-	.synopsis = "[-j|-p] [-P PID] [--vm ID] [--sample MS] [interval [count]]",
+	.synopsis = "[-j|--pretty] [-p PID] [-g NAME] [--vm ID] [--sample MS] [interval [count]]",
 	.summary = "one row per vCPU: tid, pCPU, exits, exits/s, top reason",
 	.run = list_run,
 	.help = list_help,

@@ -15,6 +15,8 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
 #include "view.h"
 
 #define OPT_CSV 0x2001
@@ -33,7 +35,7 @@ struct row {
 static void stat_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat stat [-j|--csv] [-t] [-P PID] [--vm ID] [interval [count]]\n"
+"Usage: vcpustat stat [-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [interval [count]]\n"
 "\n"
 "Report per-interval activity like pidstat: every interval seconds\n"
 "(default 1), count times (default: until interrupted), one row per VM\n"
@@ -50,7 +52,8 @@ static void stat_help(FILE *f)
 "  -t, --vcpus      one row per vCPU instead of per VM\n"
 "  -j, --json       JSON lines, one object per row\n"
 "      --csv        CSV with a header line\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n");
 }
 
@@ -239,7 +242,7 @@ static void json_row(double epoch, const char *hms, const struct row *r,
 	if (r->has_top) {
 		jw_obj_open(&w);
 		jw_kstr(&w, "isa", vs_isa_name(r->top_isa));
-		jw_ku64(&w, "code", r->top_code);
+		jw_reason_code(&w, r->top_code);
 		jw_kstr(&w, "name", vs_reason_name(r->top_isa, r->top_code,
 						   nb, sizeof(nb)));
 		jw_ku64(&w, "count", r->top_count);
@@ -324,9 +327,12 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		return r;
 	vs_install_stop_handlers();
 	vs_global_filter(g, &f);
-	err = vs_snapshot_get(ctx, &f, &prev);
+	err = vs_select_get(ctx, g, &f, &prev);
 	if (err)
 		goto fail;
+	r = vs_select_check("stat", g, &prev);
+	if (r)
+		goto out;
 	err = vs_snapshot_copy(&first, &prev);
 	if (err)
 		goto fail;
@@ -353,7 +359,7 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		next += (uint64_t)(interval * 1e9);
 		if (vs_sleep_until(next))
 			break;
-		err = vs_snapshot_get(ctx, &f, &cur);
+		err = vs_select_get(ctx, g, &f, &cur);
 		if (err)
 			goto fail;
 		if (emit(out, per_vcpu, NULL, &cur, &prev)) {
@@ -364,14 +370,18 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 		n++;
+		if (vs_out_failed())
+			break;
 	}
 	/* sysstat's closing average, over the whole run */
 	if (out == OUT_TEXT && n > 1)
 		emit(out, per_vcpu, "Average:", &prev, &first);
+	r = VS_EXIT_OK;
+out:
 	vs_snapshot_free(&first);
 	vs_snapshot_free(&prev);
 	vs_close(ctx);
-	return VS_EXIT_OK;
+	return r;
 fail:
 	r = vs_report(ctx, err, "reading statistics");
 	vs_snapshot_free(&first);
@@ -383,7 +393,7 @@ fail:
 
 const struct vs_cmd vs_cmd_stat = {
 	.name = "stat",
-	.synopsis = "[-j|--csv] [-t] [-P PID] [--vm ID] [interval [count]]",
+	.synopsis = "[-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [interval [count]]",
 	.summary = "per-interval rates per VM or vCPU, like pidstat (text, JSON lines, CSV)",
 	.run = stat_run,
 	.help = stat_help,

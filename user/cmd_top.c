@@ -25,6 +25,8 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
 #include "view.h"
 
 #define OPT_VCPU	0x2001
@@ -61,7 +63,7 @@ struct top {
 static void top_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID]\n"
+"Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-p PID] [-g NAME] [--vm ID]\n"
 "                    [--vcpu N] [interval]\n"
 "\n"
 "Live exit-reason view, refreshed every interval (default 1 s), like\n"
@@ -80,7 +82,8 @@ static void top_help(FILE *f)
 "  -s, --sort KEY   count, rate (default), time (total in interval), avg,\n"
 "                   max, name\n"
 "  -j, --json       one JSON object per interval (implies -b)\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
 "      --vcpu N     only vCPU N (of the selected VMs)\n"
 "\n"
@@ -101,7 +104,7 @@ static int refresh(struct top *t, struct vs_ctx *ctx)
 		memset(&t->cur, 0, sizeof(t->cur));
 		t->have_cur = false;
 	}
-	err = vs_snapshot_get(ctx, &t->f, &t->cur);
+	err = vs_select_get(ctx, t->g, &t->f, &t->cur);
 	if (err)
 		return err;
 	t->have_cur = true;
@@ -269,7 +272,7 @@ static void print_json(struct top *t)
 
 		jw_obj_open(&w);
 		jw_kstr(&w, "isa", vs_isa_name(r->isa));
-		jw_ku64(&w, "code", r->code);
+		jw_reason_code(&w, r->code);
 		jw_kstr(&w, "name", vs_reason_name(r->isa, r->code, nb,
 						   sizeof(nb)));
 		jw_ku64(&w, "count", r->count);
@@ -543,6 +546,8 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 		else
 			print_batch(t);
 		frames++;
+		if (vs_out_failed())
+			break;
 	}
 	return 0;
 }
@@ -603,6 +608,10 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 	    vs_parse_interval(argc, argv, optind, &t.interval, &dummy) ||
 	    t.interval < 0.1))
 		return vs_usage_error(&vs_cmd_top, "bad arguments");
+	/* vCPU ids repeat in every VM: "vCPU 0 of all VMs" means nothing */
+	if (t.has_vcpu && !g->has_pid && !g->has_vm && !g->guest)
+		return vs_usage_error(&vs_cmd_top,
+				      "--vcpu needs a VM: give -p PID, --vm ID or -g NAME");
 	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
 		t.batch = true;
 
@@ -613,6 +622,22 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 	vs_global_filter(g, &t.f);
 	t.f.has_vcpu_id = t.has_vcpu;
 	t.f.vcpu_id = t.vcpu;
+	if (vs_selecting(g)) {
+		struct vs_snapshot s;
+
+		err = vs_select_get(ctx, g, &t.f, &s);
+		if (err) {
+			r = vs_report(ctx, err, "reading statistics");
+			vs_close(ctx);
+			return r;
+		}
+		r = vs_select_check("top", g, &s);
+		vs_snapshot_free(&s);
+		if (r) {
+			vs_close(ctx);
+			return r;
+		}
+	}
 	t.lines = calloc(MAX_LINES, sizeof(*t.lines));
 	if (!t.lines) {
 		vs_close(ctx);
@@ -630,7 +655,7 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_top = {
 	.name = "top",
-	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID] [--vcpu N] [interval]",
+	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-p PID] [-g NAME] [--vm ID] [--vcpu N] [interval]",
 	.summary = "live per-exit-reason view (count, rate, %, avg/min/max time)",
 	.run = top_run,
 	.help = top_help,

@@ -11,10 +11,13 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "affinity.h"
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
 #include "render.h"
+#include "select.h"
+#include "vmident.h"
 #include "view.h"
 
 #define EVM_VM		(1u << 0)
@@ -33,7 +36,7 @@ struct watch {
 static void watch_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat watch [-j] [-P PID] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]\n"
+"Usage: vcpustat watch [-j] [-p PID] [-g NAME] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]\n"
 "\n"
 "Print the module's notifications, one line each (JSON lines with -j):\n"
 "  vm-new    a VM was first seen\n"
@@ -50,7 +53,8 @@ static void watch_help(FILE *f)
 "  -c, --count N    exit after N events\n"
 "  -t, --timeout S  exit after S seconds (fractions allowed)\n"
 "  -j, --json       JSON lines\n"
-"  -P, --pid PID    only events of the VM created by PID\n"
+"  -p, --pid PID    only events of the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only events of VM ID\n");
 }
 
@@ -279,6 +283,31 @@ static int on_event(const struct vs_event *ev, void *arg)
 	return 0;
 }
 
+/*
+ * A selection must match a VM now, as in every command; -p may also name
+ * a live process that has no VM yet: watch is how one sees it appear.
+ */
+static int watch_check_selection(struct vs_ctx *ctx, const struct vs_global *g)
+{
+	struct vs_snapshot s;
+	struct vs_filter f;
+	int r, err;
+
+	if (!vs_selecting(g))
+		return VS_EXIT_OK;
+	vs_global_filter(g, &f);
+	err = vs_select_get(ctx, g, &f, &s);
+	if (err)
+		return vs_report(ctx, err, "reading statistics");
+	if (!s.nr_vms && g->has_pid && !g->has_vm && !g->guest && g->pid &&
+	    aff_pid_alive((pid_t)g->pid) == 1)
+		r = VS_EXIT_OK;
+	else
+		r = vs_select_check("watch", g, &s);
+	vs_snapshot_free(&s);
+	return r;
+}
+
 static int watch_run(struct vs_global *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -325,6 +354,11 @@ static int watch_run(struct vs_global *g, int argc, char **argv)
 	r = vs_connect(&ctx);
 	if (r)
 		return r;
+	r = watch_check_selection(ctx, g);
+	if (r) {
+		vs_close(ctx);
+		return r;
+	}
 	vs_install_stop_handlers();
 	err = vs_events_open(ctx);
 	if (err) {
@@ -364,7 +398,8 @@ static int watch_run(struct vs_global *g, int argc, char **argv)
 		if (!(pfd.revents & POLLIN))
 			continue;
 		err = vs_event_read(ctx, on_event, &w);
-		fflush(stdout);
+		if (vs_out_failed())
+			break;
 		if (err == -ECANCELED)
 			break;
 		if (err < 0) {
@@ -379,7 +414,7 @@ static int watch_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_watch = {
 	.name = "watch",
-	.synopsis = "[-j] [-P PID] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]",
+	.synopsis = "[-j] [-p PID] [-g NAME] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]",
 	.summary = "stream VM, migration and delta events; reports lost events",
 	.run = watch_run,
 	.help = watch_help,

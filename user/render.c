@@ -13,13 +13,23 @@
 #define VCPUSTAT_VERSION "0.0.0"
 #endif
 
+void jw_reason_code(struct jw *w, uint32_t code)
+{
+	jw_key(w, "code");
+	/* "other"/"unknown" are not hardware codes: their name says it */
+	if (code == VCPUSTAT_CODE_OTHER || code == VCPUSTAT_CODE_UNKNOWN)
+		jw_null(w);
+	else
+		jw_u64(w, code);
+}
+
 void jw_reason(struct jw *w, const struct vs_reason *r)
 {
 	char buf[32];
 
 	jw_obj_open(w);
 	jw_kstr(w, "isa", vs_isa_name(r->isa));
-	jw_ku64(w, "code", r->code);
+	jw_reason_code(w, r->code);
 	jw_kstr(w, "name", vs_reason_name(r->isa, r->code, buf, sizeof(buf)));
 	jw_ku64(w, "count", r->count);
 	jw_ku64(w, "timed", r->timed);

@@ -14,6 +14,8 @@
 #include "vsnl.h"
 
 void jw_reason(struct jw *w, const struct vs_reason *r);
+/* "code": the hardware exit code, null for "other" and "unknown". */
+void jw_reason_code(struct jw *w, uint32_t code);
 void jw_vcpu(struct jw *w, const struct vs_vcpu *vc);
 /* VM object; with its "vcpus" array when @with_vcpus. */
 void jw_vm(struct jw *w, const struct vs_vm *vm, bool with_vcpus);
