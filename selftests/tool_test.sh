@@ -483,8 +483,11 @@ def top_of(c):
 
 # text, --sample 0
 lines = text("la.out").splitlines()
-check(lines and lines[0].split()[:6] == ["VM", "PID", "COMM", "VCPU", "TID", "PCPU"], f"header {lines[:1]}")
+check(lines and lines[0].split()[:7] == ["VM", "PID", "COMM", "NAME", "VCPU", "TID", "PCPU"], f"header {lines[:1]}")
+# kvm_workload has no -name: NAME is "-"; drop that column
 rows = [l.split() for l in lines[1:]]
+check(all(f[3] == "-" for f in rows), f"list NAME of an unnamed VM {rows}")
+rows = [f[:3] + f[4:] for f in rows]
 check(len(rows) == 2, f"list -P A: {len(rows)} rows, want 2")
 for f in rows:
     vid = int(f[3])
@@ -569,7 +572,7 @@ btids = {v["tid"] for v in rvcpus(rb)}
 xa = load("xa.out")["vcpus"]
 check({x["pid"] for x in xa} == {b}, f"list -j -P B: pids {sorted({x['pid'] for x in xa})}")
 check({x["tid"] for x in xa} == btids, f"list -j -P B: tids {sorted(x['tid'] for x in xa)} != {sorted(btids)}")
-rows = [l.split() for l in text("xb.out").splitlines()[1:]]
+rows = [f[:3] + f[4:] for f in (l.split() for l in text("xb.out").splitlines()[1:])]
 check(len(rows) == 2 and all(int(f[1]) == b and int(f[4]) in btids for f in rows), f"list -P B text rows {rows}")
 bvms = vms_of(load("d0.out"), b)
 check(len(bvms) == 2, f"{len(bvms)} VMs of B in dump, want 2")
@@ -606,7 +609,8 @@ check(len(sa) == 4, f"stat -t -j 0.2 2: {len(sa)} rows, want 4")
 for x in sa:
     check(x["pid"] == a and x["vm_id"] == vm["vm_id"] and x["comm"] == "kvm_workload", f"stat -t -j identity {x}")
     check(x.get("tid") == tids.get(x.get("vcpu_id")), f"stat -t -j vCPU {x.get('vcpu_id')} tid {x.get('tid')}")
-    check(x["exits"] == 0 and x["migrations"] == 0 and x["exits_per_sec"] == 0, f"held VM moved: {x}")
+    check(x["exits_delta"] == 0 and x["migrations_delta"] == 0 and x["exits_per_sec"] == 0, f"held VM moved: {x}")
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", x["time"]) and x["mono_ns"] > 0, f"stat -j time keys {x}")
     check(0.1 < x["interval_s"] < 5, f"interval_s {x['interval_s']}")
 check(sorted(x["vcpu_id"] for x in sa) == [0, 0, 1, 1], f"stat -t -j vCPUs {[x.get('vcpu_id') for x in sa]}")
 sb = jlines("sb.out")
@@ -624,14 +628,15 @@ for row in body:
     check(int(x["pid"]) == a and x["comm"] == "kvm_workload" and int(x["vm_id"]) == vm["vm_id"], f"csv identity {row}")
     check(int(x["vcpu_id"]) in tids and int(x["exits"]) == 0, f"csv vCPU/exits {row}")
 t = text("sd.out")
-avg = [l.split() for l in t.splitlines() if l.startswith("Average:")]
+# the NAME column ("-": kvm_workload has no -name) dropped
+avg = [f[:3] + f[4:] for f in (l.split() for l in t.splitlines() if l.startswith("Average:"))]
 data = [l for l in avg if len(l) > 3 and l[1] != "VM"]
 check(len(data) == 2, f"stat -t text: {len(data)} Average rows, want 2")
 for f in data:
     check(int(f[1]) == vm["vm_id"] and int(f[2]) == a and int(f[3]) in tids, f"Average row {f}")
 per_iv = [l.split() for l in t.splitlines() if re.match(r"\d\d:\d\d:\d\d ", l) and " VM " not in l]
 check(len(per_iv) == 4, f"stat -t text: {len(per_iv)} interval rows, want 4")
-se = [l.split() for l in text("se.out").splitlines() if re.match(r"\d\d:\d\d:\d\d ", l) and " VM " not in l]
+se = [f[:3] + f[4:] for f in (l.split() for l in text("se.out").splitlines() if re.match(r"\d\d:\d\d:\d\d ", l) and " VM " not in l)]
 check(len(se) == 1 and int(se[0][2]) == a and se[0][3] == "-", f"stat (per VM) text rows {se}")
 done()
 EOF
@@ -668,13 +673,13 @@ check(rows, "stat printed no row of the new VM")
 for c in vm["vcpus"]:
     mine = [x for x in rows if x["vcpu_id"] == c["vcpu_id"]]
     for key in ("exits", "migrations", "exit_time_ns"):
-        s = sum(x[key] for x in mine)
-        check(s == c[key], f"vCPU {c['vcpu_id']}: stat {key} sum {s} != dump {c[key]}")
+        s = sum(x[key + "_delta"] for x in mine)
+        check(s == c[key], f"vCPU {c['vcpu_id']}: stat {key}_delta sum {s} != dump {c[key]}")
     for x in mine:
-        check(abs(x["exits_per_sec"] * x["interval_s"] - x["exits"]) < 1e-6 * max(1, x["exits"]) + 1e-6,
-              f"exits_per_sec {x['exits_per_sec']} * {x['interval_s']} != {x['exits']}")
-    busy = max(mine, key=lambda x: x["exits"], default=None)
-    if busy and busy["exits"]:
+        check(abs(x["exits_per_sec"] * x["interval_s"] - x["exits_delta"]) < 1e-6 * max(1, x["exits_delta"]) + 1e-6,
+              f"exits_per_sec {x['exits_per_sec']} * {x['interval_s']} != {x['exits_delta']}")
+    busy = max(mine, key=lambda x: x["exits_delta"], default=None)
+    if busy and busy["exits_delta"]:
         check(busy["top_reason"] and busy["top_reason"]["name"] in (NAMES[isa][123 if isa == "svm" else 30], NAMES[isa][114 if isa == "svm" else 10]),
               f"busiest interval's top reason {busy['top_reason']}")
 for v in rvcpus(r):
@@ -972,7 +977,7 @@ if new and gone:
         check(len(mine) + sum(e["suppressed"] for e in mine) == v["moves_count"], f"vCPU {v['vcpu_id']}: events + suppressed != moves")
     # -P W: exactly W's events, the same ones
     wp = jlines("wp.out")
-    strip = lambda e: {k: v for k, v in e.items() if k != "timestamp"}
+    strip = lambda e: {k: v for k, v in e.items() if k not in ("time", "mono_ns")}
     check([strip(e) for e in wp] == [strip(e) for e in ev if e in new + mig + gone],
           f"watch -P W printed {len(wp)} events, want W's {len(new + mig + gone)}")
 check(jlines("wa.out") == [], f"watch -P A (a held VM) printed {text('wa.out')[:300]!r}")

@@ -23,8 +23,12 @@
 #include "affinity.h"
 #include "autopin_policy.h"
 #include "cmds.h"
-#include "select.h"
+#include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
+#include "vmident.h"
 #include "vsnl.h"
 
 #define NS 1000000000ULL
@@ -354,14 +358,6 @@ static void stamp(const struct autopin *a)
 	}
 }
 
-static double unix_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void jw_kint(struct jw *w, const char *k, int v)
 {
 	jw_key(w, k);
@@ -371,6 +367,36 @@ static void jw_kint(struct jw *w, const char *k, int v)
 		jw_u64(w, (uint64_t)v);
 }
 
+/* The guest name of VM @vm_id as the snapshots saw it, or NULL. */
+static const char *vm_name(uint64_t vm_id)
+{
+	const struct vs_vm *id = vmid_recall(vm_id);
+
+	return id && id->name[0] ? id->name : NULL;
+}
+
+/*
+ * A log line, with " name NAME" after its "vm ID" when the guest has a
+ * name: "pin vm 1 name web01 pid 4242 vcpu 0 ...".
+ */
+static void print_named(const char *line, uint64_t vm_id, uint32_t pid)
+{
+	const char *name = vm_name(vm_id);
+	char key[64], nm[VS_NAME_LEN * 4];
+	const char *at;
+
+	snprintf(key, sizeof(key), "vm %llu pid %u", (unsigned long long)vm_id,
+		 pid);
+	at = name ? strstr(line, key) : NULL;
+	if (!at) {
+		puts(line);
+		return;
+	}
+	printf("%.*svm %llu name %s pid %u%s\n", (int)(at - line), line,
+	       (unsigned long long)vm_id, fmt_name(nm, sizeof(nm), name, 0),
+	       pid, at + strlen(key));
+}
+
 static void log_decision(struct autopin *a, const struct ap_decision *d)
 {
 	char line[1024], cpus[1024];
@@ -378,7 +404,7 @@ static void log_decision(struct autopin *a, const struct ap_decision *d)
 	if (!a->json) {
 		ap_decision_format(d, line, sizeof(line));
 		stamp(a);
-		puts(line);
+		print_named(line, d->vm_id, d->pid);
 		fflush(stdout);
 		return;
 	}
@@ -386,12 +412,13 @@ static void log_decision(struct autopin *a, const struct ap_decision *d)
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "ts", unix_now());
+	jw_time_keys(&w, 0);
 	jw_kstr(&w, "action", ap_action_name(d->action));
 	jw_kstr(&w, "reason", ap_reason_name(d->reason));
 	jw_kbool(&w, "dry_run", a->cfg.dry_run);
 	jw_ku64(&w, "vm_id", d->vm_id);
 	jw_ku64(&w, "pid", d->pid);
+	jw_kstr_or_null(&w, "name", vm_name(d->vm_id));
 	if (d->action == AP_FORGET) {
 		jw_ku64(&w, "vcpus", d->vcpus);
 		jw_ku64(&w, "pinned", d->pinned);
@@ -440,10 +467,13 @@ static void log_note(struct autopin *a, const char *action, uint64_t vm_id,
 {
 	if (!a->json) {
 		stamp(a);
-		if (vm_id)
-			printf("%s vm %llu pid %u: %s\n", action,
-			       (unsigned long long)vm_id, pid, msg);
-		else
+		if (vm_id) {
+			char l[1024];
+
+			snprintf(l, sizeof(l), "%s vm %llu pid %u: %s", action,
+				 (unsigned long long)vm_id, pid, msg);
+			print_named(l, vm_id, pid);
+		} else
 			printf("%s: %s\n", action, msg);
 		fflush(stdout);
 		return;
@@ -452,12 +482,13 @@ static void log_note(struct autopin *a, const char *action, uint64_t vm_id,
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "ts", unix_now());
+	jw_time_keys(&w, 0);
 	jw_kstr(&w, "action", action);
 	jw_kbool(&w, "dry_run", a->cfg.dry_run);
 	if (vm_id) {
 		jw_ku64(&w, "vm_id", vm_id);
 		jw_ku64(&w, "pid", pid);
+		jw_kstr_or_null(&w, "name", vm_name(vm_id));
 	}
 	jw_kstr(&w, "msg", msg);
 	jw_obj_close(&w);

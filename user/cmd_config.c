@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cmds.h"
+#include "stamp.h"
 #include "json.h"
 #include "render.h"
 
@@ -118,6 +119,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 		jw_init(&w, stdout, g->pretty);
 		jw_obj_open(&w);
+		jw_time_keys(&w, 0);
 		jw_key(&w, "status");
 		jw_status(&w, &st);
 		jw_key(&w, "config");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "stamp.h"
 #include "fmt.h"
 #include "hostinfo.h"
 #include "json.h"
@@ -192,6 +193,7 @@ int host_render_json(FILE *f, bool pretty, const struct host_report *r)
 
 	jw_init(&w, f, pretty);
 	jw_obj_open(&w);
+	jw_time_keys(&w, 0);
 	jw_kstr(&w, "tool_version", VCPUSTAT_VERSION);
 
 	jw_key(&w, "cpu");

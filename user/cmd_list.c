@@ -12,6 +12,7 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "stamp.h"
 #include "render.h"
 #include "select.h"
 #include "view.h"
@@ -46,9 +47,9 @@ static void print_text(const struct vs_snapshot *cur,
 	double secs = snap_interval_s(cur, prev);
 	size_t rows = 0;
 
-	printf("%-4s %-7s %-15s %4s %-7s %4s %7s %7s %6s %s\n", "VM", "PID",
-	       "COMM", "VCPU", "TID", "PCPU", "EXITS", "EXITS/s", "MIGR",
-	       "TOP-REASON");
+	printf("%-4s %-7s %-15s %-15s %4s %-7s %4s %7s %7s %6s %s\n", "VM",
+	       "PID", "COMM", "NAME", "VCPU", "TID", "PCPU", "EXITS", "EXITS/s",
+	       "MIGR", "TOP-REASON");
 	for (size_t i = 0; i < cur->nr_vms; i++) {
 		const struct vs_vm *vm = &cur->vms[i];
 
@@ -58,6 +59,7 @@ static void print_text(const struct vs_snapshot *cur,
 			const struct vs_reason *top;
 			char e[FMT_BUF], r[FMT_BUF], m[FMT_BUF], pc[16];
 			char nb[32], pb[FMT_BUF], comm[VS_COMM_LEN];
+			char nm[15 * 4 + 1];
 			struct vdelta d;
 			uint64_t tc;
 
@@ -67,9 +69,10 @@ static void print_text(const struct vs_snapshot *cur,
 				snprintf(pc, sizeof(pc), "-");
 			else
 				snprintf(pc, sizeof(pc), "%u", vc->pcpu);
-			printf("%-4" PRIu64 " %-7u %-15.15s %4u %-7u %4s %7s %7s %6s",
+			printf("%-4" PRIu64 " %-7u %-15.15s %s %4u %-7u %4s %7s %7s %6s",
 			       vm->id, vm->pid,
 			       vm->comm[0] ? fmt_safe(comm, sizeof(comm), vm->comm) : "?",
+			       fmt_name(nm, sizeof(nm), vm->name, 15),
 			       vc->vcpu_id, vc->tid, pc,
 			       fmt_count(e, sizeof(e), vc->exits),
 			       rate ? fmt_rate(r, sizeof(r),
@@ -100,7 +103,7 @@ static void print_json(const struct vs_snapshot *cur,
 
 	jw_init(&w, stdout, pretty);
 	jw_obj_open(&w);
-	jw_ku64(&w, "timestamp_ns", cur->ts_ns);
+	jw_time_keys(&w, cur->ts_ns);
 	if (rate)
 		jw_kdouble(&w, "sample_s", secs);
 	jw_key(&w, "vcpus");
@@ -122,6 +125,8 @@ static void print_json(const struct vs_snapshot *cur,
 			jw_ku64(&w, "vm_id", vm->id);
 			jw_ku64(&w, "pid", vm->pid);
 			jw_kstr(&w, "comm", vm->comm);
+			jw_kstr_or_null(&w, "name", vm->name);
+			jw_kstr_or_null(&w, "uuid", vm->uuid);
 			jw_ku64(&w, "vcpu_id", vc->vcpu_id);
 			jw_ku64(&w, "tid", vc->tid);
 			jw_key(&w, "pcpu");

@@ -15,6 +15,7 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "stamp.h"
 #include "render.h"
 #include "select.h"
 #include "view.h"
@@ -138,20 +139,23 @@ static void wall_time(char *buf, size_t len, double *epoch)
 
 static void text_header(const char *label)
 {
-	printf("%-9s %5s %8s %5s %9s %8s %7s %9s  %s\n", label, "VM", "PID",
-	       "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT", "TOP");
+	printf("%-9s %5s %8s %-12s %5s %9s %8s %7s %9s  %s\n", label, "VM",
+	       "PID", "NAME", "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT",
+	       "TOP");
 }
 
 static void text_row(const char *label, const struct row *r, double secs)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], vc[16], nb[32], pb[FMT_BUF];
+	char nm[12 * 4 + 1];
 
 	if (r->vc)
 		snprintf(vc, sizeof(vc), "%u", r->vc->vcpu_id);
 	else
 		snprintf(vc, sizeof(vc), "-");
-	printf("%-9s %5" PRIu64 " %8u %5s %9s %8s %7.2f %9s  ", label,
-	       r->vm->id, r->vm->pid, vc,
+	printf("%-9s %5" PRIu64 " %8u %s %5s %9s %8s %7.2f %9s  ", label,
+	       r->vm->id, r->vm->pid, fmt_name(nm, sizeof(nm), r->vm->name, 12),
+	       vc,
 	       fmt_rate(a, sizeof(a), (double)r->d.exits / secs),
 	       fmt_rate(b, sizeof(b), (double)r->d.migrations / secs),
 	       100.0 * (double)r->d.exit_time_ns / (secs * 1e9),
@@ -207,29 +211,29 @@ static void csv_row(double epoch, const struct row *r, double secs)
 	putchar('\n');
 }
 
-static void json_row(double epoch, const char *hms, const struct row *r,
-		     double secs)
+static void json_row(uint64_t mono_ns, const struct row *r, double secs)
 {
 	struct jw w;
 	char nb[32];
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "timestamp", epoch);
-	jw_kstr(&w, "time", hms);
+	jw_time_keys(&w, mono_ns);
 	jw_kdouble(&w, "interval_s", secs);
 	jw_ku64(&w, "vm_id", r->vm->id);
 	jw_ku64(&w, "pid", r->vm->pid);
 	jw_kstr(&w, "comm", r->vm->comm);
+	jw_kstr_or_null(&w, "name", r->vm->name);
+	jw_kstr_or_null(&w, "uuid", r->vm->uuid);
 	if (r->vc) {
 		jw_ku64(&w, "vcpu_id", r->vc->vcpu_id);
 		jw_ku64(&w, "tid", r->vc->tid);
 	}
-	jw_ku64(&w, "exits", r->d.exits);
+	jw_ku64(&w, "exits_delta", r->d.exits);
 	jw_kdouble(&w, "exits_per_sec", (double)r->d.exits / secs);
-	jw_ku64(&w, "migrations", r->d.migrations);
+	jw_ku64(&w, "migrations_delta", r->d.migrations);
 	jw_kdouble(&w, "migrations_per_sec", (double)r->d.migrations / secs);
-	jw_ku64(&w, "exit_time_ns", r->d.exit_time_ns);
+	jw_ku64(&w, "exit_time_ns_delta", r->d.exit_time_ns);
 	jw_kdouble(&w, "exit_time_pct",
 		   100.0 * (double)r->d.exit_time_ns / (secs * 1e9));
 	jw_key(&w, "avg_exit_ns");
@@ -245,7 +249,7 @@ static void json_row(double epoch, const char *hms, const struct row *r,
 		jw_reason_code(&w, r->top_code);
 		jw_kstr(&w, "name", vs_reason_name(r->top_isa, r->top_code,
 						   nb, sizeof(nb)));
-		jw_ku64(&w, "count", r->top_count);
+		jw_ku64(&w, "count_delta", r->top_count);
 		jw_obj_close(&w);
 	} else {
 		jw_null(&w);
@@ -277,7 +281,7 @@ static int emit(enum out out, bool per_vcpu, const char *label,
 		if (out == OUT_CSV)
 			csv_row(epoch, &rows[i], secs);
 		else
-			json_row(epoch, hms, &rows[i], secs);
+			json_row(cur->ts_ns, &rows[i], secs);
 	}
 	free(rows);
 	fflush(stdout);

@@ -25,6 +25,7 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "stamp.h"
 #include "render.h"
 #include "select.h"
 #include "view.h"
@@ -159,13 +160,22 @@ static void scope(const struct top *t, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	if ((t->g->has_vm || t->g->has_pid) && t->cur.nr_vms == 1) {
+	if ((t->g->has_vm || t->g->has_pid || t->g->guest) &&
+	    t->cur.nr_vms == 1) {
 		/* one VM selected: name it */
 		const struct vs_vm *vm = &t->cur.vms[0];
-		char comm[VS_COMM_LEN];
+		char comm[VS_COMM_LEN], nm[40 * 4 + 1];
 
-		off += (size_t)snprintf(buf, len, " VM %" PRIu64 " (pid %u %s)",
-			vm->id, vm->pid, fmt_safe(comm, sizeof(comm), vm->comm));
+		/* a guest name says more than comm (qemu-system-x86 for all
+		 * of libvirt's VMs) and the header must fit 80 columns */
+		if (vm->name[0])
+			off += (size_t)snprintf(buf, len, " VM %" PRIu64 " %s (pid %u)",
+				vm->id, fmt_name(nm, sizeof(nm), vm->name, -24),
+				vm->pid);
+		else
+			off += (size_t)snprintf(buf, len, " VM %" PRIu64 " (pid %u %s)",
+				vm->id, vm->pid,
+				fmt_safe(comm, sizeof(comm), vm->comm));
 	} else {
 		if (t->g->has_vm)
 			off += (size_t)snprintf(buf + off, len - off,
@@ -184,7 +194,7 @@ static void scope(const struct top *t, char *buf, size_t len)
 static void build_frame(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
-	char m[FMT_BUF], hms[16], sc[160];
+	char m[FMT_BUF], hms[16], sc[320];
 	bool rate = t->have_prev;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -249,8 +259,22 @@ static void print_json(struct top *t)
 	rtab_sort(&t->rt, t->sort);
 	jw_init(&w, stdout, t->g->pretty);
 	jw_obj_open(&w);
-	jw_ku64(&w, "timestamp_ns", t->cur.ts_ns);
+	jw_time_keys(&w, t->cur.ts_ns);
 	jw_kdouble(&w, "interval_s", t->secs);
+	jw_key(&w, "vms");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < t->cur.nr_vms; i++) {
+		const struct vs_vm *vm = &t->cur.vms[i];
+
+		jw_obj_open(&w);
+		jw_ku64(&w, "vm_id", vm->id);
+		jw_ku64(&w, "pid", vm->pid);
+		jw_kstr(&w, "comm", vm->comm);
+		jw_kstr_or_null(&w, "name", vm->name);
+		jw_kstr_or_null(&w, "uuid", vm->uuid);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
 	jw_key(&w, "totals");
 	jw_obj_open(&w);
 	jw_ku64(&w, "vms", t->tot.vms);
@@ -276,7 +300,7 @@ static void print_json(struct top *t)
 		jw_kstr(&w, "name", vs_reason_name(r->isa, r->code, nb,
 						   sizeof(nb)));
 		jw_ku64(&w, "count", r->count);
-		jw_ku64(&w, "delta", r->d_count);
+		jw_ku64(&w, "count_delta", r->d_count);
 		jw_kdouble(&w, "rate", (double)r->d_count / t->secs);
 		jw_key(&w, "pct");
 		if (t->tot.d_exits)

@@ -18,8 +18,11 @@
 
 #include "affinity.h"
 #include "cmds.h"
-#include "select.h"
+#include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
 #include "vsnl.h"
 
 #define PIN_MAX_THREADS 65536
@@ -149,6 +152,7 @@ static int show(const struct vs_global *g, const struct vs_snapshot *snap,
 	if (g->json) {
 		jw_init(&w, stdout, g->pretty);
 		jw_obj_open(&w);
+		jw_time_keys(&w, 0);
 		jw_ku64(&w, "pid", pid);
 		jw_key(&w, "vms");
 		jw_arr_open(&w);
@@ -160,11 +164,18 @@ static int show(const struct vs_global *g, const struct vs_snapshot *snap,
 			jw_obj_open(&w);
 			jw_ku64(&w, "vm_id", vm->id);
 			jw_kstr(&w, "comm", vm->comm);
+			jw_kstr_or_null(&w, "name", vm->name);
+			jw_kstr_or_null(&w, "uuid", vm->uuid);
 			jw_key(&w, "vcpus");
 			jw_arr_open(&w);
 		} else {
-			printf("VM %llu pid %u (%s): %zu vCPUs\n",
-			       (unsigned long long)vm->id, vm->pid, vm->comm,
+			char nm[VS_NAME_LEN * 4], comm[VS_COMM_LEN];
+
+			printf("VM %llu pid %u (%s)%s%s: %zu vCPUs\n",
+			       (unsigned long long)vm->id, vm->pid,
+			       fmt_safe(comm, sizeof(comm), vm->comm),
+			       vm->name[0] ? " name " : "",
+			       vm->name[0] ? fmt_name(nm, sizeof(nm), vm->name, 0) : "",
 			       vm->nr_vcpus);
 			printf("%-6s %-5s %-8s %-4s %-12s %s\n", "VCPU", "IDX",
 			       "TID", "CPU", "MIGRATIONS", "AFFINITY");
@@ -274,6 +285,7 @@ static void print_change(const struct vs_global *g, const char *what,
 
 		jw_init(&w, stdout, g->pretty);
 		jw_obj_open(&w);
+		jw_time_keys(&w, 0);
 		jw_kstr(&w, "thread", what);
 		if (!strcmp(what, "vcpu"))
 			jw_ku64(&w, "vcpu", vcpu);

@@ -388,6 +388,14 @@ static void write_vms(FILE *f, const struct vs_vm **vms, size_t n)
 		lbl_vm_comm(f, vms[i]);
 		fputs(",stats_id=", f);
 		prom_label_value(f, vms[i]->stats_id);
+		/* the VMM's -name and -uuid; "domain" is the label
+		 * libvirt-exporter names a VM by, so a query can join on it */
+		fputs(",name=", f);
+		prom_label_value(f, vms[i]->name);
+		fputs(",domain=", f);
+		prom_label_value(f, vms[i]->name);
+		fputs(",uuid=", f);
+		prom_label_value(f, vms[i]->uuid);
 		fputs("} 1\n", f);
 	}
 	family(f, "vcpustat_vm_vcpus", "gauge",

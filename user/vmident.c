@@ -144,9 +144,51 @@ void vmid_fill_vm(struct vs_vm *vm)
 	free(buf);
 }
 
+#define VMID_CACHE 64
+
+static struct {
+	uint64_t vm_id;		/* 0: free */
+	struct vs_vm id;	/* id, pid, comm, name, uuid only */
+} cache[VMID_CACHE];
+static unsigned int cache_next;
+
+void vmid_remember(const struct vs_vm *vm)
+{
+	unsigned int slot = cache_next;
+
+	if (!vm->name[0] && !vm->uuid[0])
+		return;
+	for (unsigned int i = 0; i < VMID_CACHE; i++)
+		if (cache[i].vm_id == vm->id) {
+			slot = i;
+			break;
+		}
+	if (slot == cache_next)
+		cache_next = (cache_next + 1) % VMID_CACHE;
+	memset(&cache[slot], 0, sizeof(cache[slot]));
+	cache[slot].vm_id = vm->id;
+	cache[slot].id.id = vm->id;
+	cache[slot].id.pid = vm->pid;
+	memcpy(cache[slot].id.comm, vm->comm, sizeof(vm->comm));
+	memcpy(cache[slot].id.name, vm->name, sizeof(vm->name));
+	memcpy(cache[slot].id.uuid, vm->uuid, sizeof(vm->uuid));
+}
+
+const struct vs_vm *vmid_recall(uint64_t vm_id)
+{
+	for (unsigned int i = 0; vm_id && i < VMID_CACHE; i++)
+		if (cache[i].vm_id == vm_id)
+			return &cache[i].id;
+	return NULL;
+}
+
 void vmid_fill_snapshot(struct vs_snapshot *snap)
 {
-	for (size_t i = 0; i < snap->nr_vms; i++)
-		if (!snap->vms[i].name[0] && !snap->vms[i].uuid[0])
-			vmid_fill_vm(&snap->vms[i]);
+	for (size_t i = 0; i < snap->nr_vms; i++) {
+		struct vs_vm *vm = &snap->vms[i];
+
+		if (!vm->name[0] && !vm->uuid[0])
+			vmid_fill_vm(vm);
+		vmid_remember(vm);
+	}
 }

@@ -27,7 +27,16 @@ void vmid_parse_cmdline(const char *argv, size_t len, char *name,
 /* Fill vm->name/uuid from <aff_procfs>/<pid>/cmdline (left as they are
  * when the process cannot be read). */
 void vmid_fill_vm(struct vs_vm *vm);
-/* Every VM of a snapshot whose name and uuid are both empty. */
+/* Every VM of a snapshot whose name and uuid are both empty; each VM
+ * filled is also remembered by id (vmid_recall). */
 void vmid_fill_snapshot(struct vs_snapshot *snap);
+/*
+ * The identity last seen for VM @vm_id (by vmid_fill_snapshot or
+ * vmid_remember), for events about a VM whose process may be gone
+ * (vm-gone) or that carry only ids (migrate, autopin's decisions).
+ * Returns NULL when not known. A small table: the oldest entries go.
+ */
+const struct vs_vm *vmid_recall(uint64_t vm_id);
+void vmid_remember(const struct vs_vm *vm);
 
 #endif /* VS_VMIDENT_H */

@@ -105,7 +105,7 @@ T_TEST(autopin_mock_loop_until_sigterm)
 	rc = tool(cmd, &out);
 	T_EQ(rc, 0);
 	T_ASSERT(t_json_valid(out, true));
-	T_ASSERT(strncmp(out, "{\"ts\":", 6) == 0);
+	T_ASSERT(strncmp(out, "{\"time\":\"", 9) == 0);
 	T_ASSERT(strstr(out, "\"action\":\"start\"") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"watch\"") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"stop\",\"dry_run\":true,\"msg\":\"signal Terminated\"") != NULL);

@@ -227,7 +227,7 @@ T_TEST(cli_pid_zero_filter)
 	T_EQ(run(t_mock_tool(), "-P 0 list", &out), 0);
 	unsetenv("VS_MOCK_PID0");
 	unsetenv("VS_MOCK_VMS");
-	T_ASSERT(strstr(out, "\n1    0       qemu-system-x86    0 "));
+	T_ASSERT(strstr(out, "\n1    0       qemu-system-x86 web01              0 "));
 	T_ASSERT(!strstr(out, "\n2 ") && !strstr(out, "\n3 "));
 	free(out);
 }

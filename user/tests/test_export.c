@@ -221,7 +221,7 @@ T_TEST(export_label_escaping)
 	t_snapshot(&s, 2, 1);
 	snprintf(s.vms[1].comm, sizeof(s.vms[1].comm), "a\"b\\c\nd\xfe");
 	t = render(&s, NULL, &o);
-	T_ASSERT(strstr(t, "vcpustat_vm_info{vm_id=\"2\",pid=\"1235\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",stats_id=\"kvm-1235\"} 1\n"));
+	T_ASSERT(strstr(t, "vcpustat_vm_info{vm_id=\"2\",pid=\"1235\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",stats_id=\"kvm-1235\",name=\"\",domain=\"\",uuid=\"\"} 1\n"));
 	T_ASSERT(strstr(t, "vcpustat_vcpu_info{vm_id=\"2\",pid=\"1235\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",vcpu=\"0\",tid=\"1241\"} 1\n"));
 	for (const char *p = t; *p; p = strchr(p, '\n') + 1)
 		T_ASSERT(!strncmp(p, "# ", 2) || !strncmp(p, "vcpustat_", 9));
@@ -559,7 +559,7 @@ T_TEST(export_gone_vm_one_more_window)
 	T_EQ(u64_of(t, "vcpustat_vcpu_migrations_total{vm_id=\"2\",pid=\"1235\",vcpu=\"0\",distance=\"smt\"}"), 42);
 	T_EQ(u64_of(t, "vcpustat_vcpu_migrations_total{vm_id=\"1\",pid=\"1234\",vcpu=\"0\",distance=\"smt\"}"), 99);
 	/* ids stay in order: 1, 2 (gone), 3 */
-	T_ASSERT(strstr(t, "vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",stats_id=\"kvm-1234\"} 1\nvcpustat_vm_info{vm_id=\"2\""));
+	T_ASSERT(strstr(t, "vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",stats_id=\"kvm-1234\",name=\"\",domain=\"\",uuid=\"\"} 1\nvcpustat_vm_info{vm_id=\"2\""));
 	T_ASSERT(strstr(t, "vcpustat_vm_info{vm_id=\"3\""));
 	free(t);
 	/* the refresh after that: cur is the previous one, VM 2 is dropped */

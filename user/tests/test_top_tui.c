@@ -124,7 +124,7 @@ T_TEST(top_batch_80_columns)
 	T_EQ(t_sh(cmd, &out, false), 0);
 	measure(out, &w, &n);
 	T_ASSERT(w <= 80);
-	T_ASSERT(strstr(out, "sort count | VM 1 (pid 1000 qemu-system-x86)"));
+	T_ASSERT(strstr(out, "sort count | VM 1 web01 (pid 1000)"));
 	T_ASSERT(strstr(out, "VMs 1 vCPUs 2 | exits "));
 	/* two frames, no escape sequences in batch mode */
 	T_ASSERT(strstr(strstr(out, "vcpustat top") + 1, "vcpustat top"));
