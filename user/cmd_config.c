@@ -8,9 +8,9 @@
 #include <strings.h>
 
 #include "cmds.h"
-#include "stamp.h"
 #include "json.h"
 #include "render.h"
+#include "stamp.h"
 
 static void config_help(FILE *f)
 {

@@ -31,9 +31,9 @@
 #endif
 
 #include "cmds.h"
-#include "select.h"
 #include "export.h"
 #include "prom.h"
+#include "select.h"
 
 #define OPT_TEXTFILE	0x2001
 #define OPT_LISTEN	0x2002

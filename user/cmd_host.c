@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "cmds.h"
-#include "stamp.h"
 #include "fmt.h"
 #include "hostinfo.h"
 #include "json.h"
+#include "stamp.h"
 
 static void host_help(FILE *f)
 {
@@ -52,6 +52,25 @@ static const char *smt_str(const struct host_info *hi)
 	if (hi->smt_active == 0)
 		return hi->smt_control[0] ? hi->smt_control : "off";
 	return "unknown";
+}
+
+/* smt_str() for people: sysfs's "notsupported" is "not supported". */
+static const char *smt_text(const struct host_info *hi)
+{
+	const char *s = smt_str(hi);
+
+	if (!strcmp(s, "notsupported"))
+		return "not supported";
+	if (!strcmp(s, "notimplemented"))
+		return "not implemented";
+	if (!strcmp(s, "forceoff"))
+		return "forced off";
+	return s;
+}
+
+static const char *plural(int n)
+{
+	return n == 1 ? "" : "s";
 }
 
 static void text_module(FILE *f, const struct hi_module *m)
@@ -105,9 +124,10 @@ void host_render_text(FILE *f, const struct host_report *r)
 		cpuset_count(&hi->online),
 		cpuset_format(&hi->online, list, sizeof(list)),
 		cpuset_count(&hi->possible));
-	fprintf(f, "  %-16s %d sockets, %d cores, %d threads per core, SMT %s\n",
-		"layout", hi->sockets, hi->cores, hi->threads_per_core,
-		smt_str(hi));
+	fprintf(f, "  %-16s %d socket%s, %d core%s, %d thread%s per core, SMT %s\n",
+		"layout", hi->sockets, plural(hi->sockets), hi->cores,
+		plural(hi->cores), hi->threads_per_core,
+		plural(hi->threads_per_core), smt_text(hi));
 
 	fprintf(f, "NUMA\n");
 	if (!hi->nr_nodes)

@@ -25,9 +25,9 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
-#include "stamp.h"
 #include "render.h"
 #include "select.h"
+#include "stamp.h"
 #include "view.h"
 
 #define OPT_VCPU	0x2001

@@ -15,11 +15,11 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
-#include "stamp.h"
 #include "render.h"
 #include "select.h"
-#include "vmident.h"
+#include "stamp.h"
 #include "view.h"
+#include "vmident.h"
 
 #define EVM_VM		(1u << 0)
 #define EVM_MIGRATE	(1u << 1)
