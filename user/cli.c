@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "compat.h"
 
 #define VS_TABLE_ENTRY(n) &vs_cmd_##n,
 static const struct vs_cmd *const vs_table[] = {
@@ -140,8 +141,15 @@ int vs_connect(struct vs_ctx **ctxp)
 {
 	int err = vs_open(ctxp);
 
-	if (!err)
-		return VS_EXIT_OK;
+	if (!err) {
+		int r = vs_compat_check(*ctxp);
+
+		if (r) {
+			vs_close(*ctxp);
+			*ctxp = NULL;
+		}
+		return r;
+	}
 	if (err == -ENOENT) {
 		fprintf(stderr, "vcpustat: kernel module not loaded (try: modprobe vcpustat)\n");
 		return VS_EXIT_NOMOD;

@@ -11,14 +11,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/time.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,44 +23,15 @@
 #include "render.h"
 #include "select.h"
 #include "stamp.h"
+#include "top.h"
 #include "view.h"
 
-#define OPT_VCPU	0x2001
-#define MAX_LINES	512
-#define LINE_LEN	512
-
-struct totals {
-	unsigned int vms, vcpus;
-	uint64_t exits, d_exits, migrations, d_migrations;
-	uint64_t d_exit_time_ns;
-};
-
-struct top {
-	struct vs_global *g;
-	double interval;
-	uint64_t iterations;		/* -n, 0: forever */
-	bool batch;
-	int sort;
-	bool has_vcpu;
-	uint32_t vcpu;
-	struct vs_filter f;
-
-	struct vs_snapshot prev, cur;
-	bool have_prev, have_cur;
-	struct rtab rt;
-	struct totals tot;
-	double secs;
-
-	int rows, cols;
-	char (*lines)[LINE_LEN];
-	int nlines;
-};
 
 static void top_help(FILE *f)
 {
 	fprintf(f,
 "Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-p PID] [-g NAME] [--vm ID]\n"
-"                    [--vcpu N] [interval]\n"
+"                    [--vcpu N] [-f REGEX] [interval]\n"
 "\n"
 "Live exit-reason view, refreshed every interval (default 1 s), like\n"
 "kvm_stat. The header shows VMs, vCPUs, exits and their rate, the share\n"
@@ -86,15 +52,19 @@ static void top_help(FILE *f)
 "  -p, --pid PID    only the VM created by PID\n"
 "  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
-"      --vcpu N     only vCPU N (of the selected VMs)\n"
+"      --vcpu N     only vCPU N (of the selected VMs; needs -p, -g or --vm)\n"
+"  -f, --filter RE  only exit reasons whose name matches the regex RE\n"
 "\n"
-"Keys: q quit, s next sort key, space refresh now.\n");
+"Batch mode is the default without a terminal or with TERM=dumb.\n"
+"Keys (as kvm_stat): f reason regex, g guest, p pid, r reset the view\n"
+"(not the module's counters), s next sort key, space refresh now, h help,\n"
+"q quit.\n");
 }
 
 /* ---------------------------------------------------------------- */
 /* Data                                                              */
 
-static int refresh(struct top *t, struct vs_ctx *ctx)
+int top_refresh(struct top *t, struct vs_ctx *ctx)
 {
 	int err;
 
@@ -135,6 +105,18 @@ static int refresh(struct top *t, struct vs_ctx *ctx)
 				return -ENOMEM;
 		}
 	}
+	if (t->want_reset) {
+		/* r: COUNT and the totals count from here; the kernel's
+		 * counters are untouched (that is vcpustat reset) */
+		if (top_view_reset(&t->view, &t->rt))
+			return -ENOMEM;
+		t->base_exits = t->tot.exits;
+		t->base_migr = t->tot.migrations;
+		t->want_reset = false;
+	}
+	t->tot.exits = vs_delta(t->tot.exits, t->base_exits);
+	t->tot.migrations = vs_delta(t->tot.migrations, t->base_migr);
+	top_view_apply(&t->view, &t->rt);
 	return 0;
 }
 
@@ -191,7 +173,7 @@ static void scope(const struct top *t, char *buf, size_t len)
 		snprintf(buf, len, " all VMs");
 }
 
-static void build_frame(struct top *t, int max_rows)
+void top_build_frame(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
 	char m[FMT_BUF], hms[16], sc[320];
@@ -204,8 +186,10 @@ static void build_frame(struct top *t, int max_rows)
 	localtime_r(&now, &tm);
 	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
 	scope(t, sc, sizeof(sc));
-	line(t, "vcpustat top %s  every %.3gs  sort %s |%s", hms,
-	     t->interval, rsort_name(t->sort), sc);
+	line(t, "vcpustat top %s  every %.3gs  sort %s |%s%s%s%s", hms,
+	     t->interval, rsort_name(t->sort), sc,
+	     t->view.has_re ? " | reasons /" : "", t->view.re_src,
+	     t->view.has_re ? "/" : "");
 	if (rate)
 		line(t, "VMs %u vCPUs %u | exits %s %s/s | exit time %.1f%% cpu | migr %s %s/s",
 		     t->tot.vms, t->tot.vcpus,
@@ -332,221 +316,11 @@ static void print_json(struct top *t)
 
 static void print_batch(struct top *t)
 {
-	build_frame(t, 0);
+	top_build_frame(t, 0);
 	for (int i = 0; i < t->nlines; i++)
 		puts(t->lines[i]);
 	putchar('\n');
 	fflush(stdout);
-}
-
-/* ---------------------------------------------------------------- */
-/* Terminal                                                          */
-
-static struct termios saved_tio;
-static bool tty_raw;
-static volatile sig_atomic_t got_winch, got_cont;
-
-static void wr(const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t n = write(STDOUT_FILENO, s, len);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-/* async-signal-safe: used from the SIGTSTP handler too */
-static void tty_restore(void)
-{
-	if (!tty_raw)
-		return;
-	wr("\033[?25h\033[?1049l");
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
-	tty_raw = false;
-}
-
-static int tty_setup(void)
-{
-	struct termios tio;
-
-	if (tcgetattr(STDIN_FILENO, &saved_tio))
-		return -1;
-	tio = saved_tio;
-	/* keys without Enter, no echo; ISIG stays so ^C/^Z work */
-	tio.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	tio.c_cc[VMIN] = 0;
-	tio.c_cc[VTIME] = 0;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio))
-		return -1;
-	tty_raw = true;
-	wr("\033[?1049h\033[?25l\033[H\033[2J");
-	return 0;
-}
-
-static void on_winch(int sig)
-{
-	(void)sig;
-	got_winch = 1;
-}
-
-static void on_tstp(int sig)
-{
-	int saved = errno;
-
-	(void)sig;
-	tty_restore();
-	signal(SIGTSTP, SIG_DFL);
-	raise(SIGTSTP);		/* stop for real; SIGCONT resumes here */
-	errno = saved;
-}
-
-static void on_cont(int sig)
-{
-	(void)sig;
-	got_cont = 1;
-}
-
-static void install_tty_handlers(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_winch;
-	sigaction(SIGWINCH, &sa, NULL);
-	sa.sa_handler = on_cont;
-	sigaction(SIGCONT, &sa, NULL);
-	sa.sa_handler = on_tstp;
-	sigaction(SIGTSTP, &sa, NULL);
-}
-
-static void term_size(struct top *t)
-{
-	struct winsize ws;
-
-	t->rows = 24;
-	t->cols = 80;
-	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
-		t->rows = ws.ws_row;
-		t->cols = ws.ws_col;
-	}
-}
-
-static void draw(struct top *t)
-{
-	static char out[MAX_LINES * (LINE_LEN + 8) + 64];
-	size_t off = 0;
-	int max = t->rows - 1;	/* last row: key help */
-
-	if (max < 1)
-		max = 1;
-	build_frame(t, max - 1);
-	off += (size_t)snprintf(out + off, sizeof(out) - off, "\033[H");
-	for (int i = 0; i < t->nlines && i < max; i++) {
-		int w = (int)strlen(t->lines[i]);
-
-		if (w > t->cols)
-			w = t->cols;
-		/* header in reverse video, like top(1) column titles */
-		off += (size_t)snprintf(out + off, sizeof(out) - off,
-					"%s%.*s\033[0m\033[K\r\n",
-					i == 3 ? "\033[7m" : "", w,
-					t->lines[i]);
-	}
-	off += (size_t)snprintf(out + off, sizeof(out) - off,
-				"\033[J\033[%d;1H%.*s\033[K", t->rows,
-				t->cols, "q quit  s sort  space refresh");
-	if (off >= sizeof(out))
-		off = sizeof(out) - 1;
-	out[off] = '\0';
-	wr(out);
-}
-
-static int interactive(struct top *t, struct vs_ctx *ctx)
-{
-	uint64_t next;
-	uint64_t frames = 0;
-	int err;
-
-	if (tty_setup())
-		return -errno;
-	install_tty_handlers();
-	term_size(t);
-	err = refresh(t, ctx);
-	if (err)
-		goto out;
-	draw(t);
-	next = vs_now_ns() + (uint64_t)(t->interval * 1e9);
-	while (!vs_stop) {
-		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		uint64_t now = vs_now_ns();
-		int ms = now >= next ? 0 : (int)((next - now) / 1000000 + 1);
-		int r;
-
-		if (got_cont) {
-			got_cont = 0;
-			install_tty_handlers();
-			tty_setup();
-			got_winch = 1;
-		}
-		if (got_winch) {
-			got_winch = 0;
-			term_size(t);
-			wr("\033[2J");
-			draw(t);
-		}
-		r = poll(&pfd, 1, ms);
-		if (r < 0 && errno != EINTR) {
-			err = -errno;
-			break;
-		}
-		if (r > 0 && (pfd.revents & POLLIN)) {
-			char buf[16];
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-			bool redraw = false, now_refresh = false;
-
-			if (n == 0)	/* terminal gone */
-				break;
-			for (ssize_t i = 0; i < n; i++) {
-				if (buf[i] == 'q' || buf[i] == 'Q')
-					goto out;
-				if (buf[i] == 's') {
-					t->sort = (t->sort + 1) % (RS_NAME + 1);
-					redraw = true;
-				}
-				if (buf[i] == ' ')
-					now_refresh = true;
-			}
-			if (now_refresh)
-				next = vs_now_ns();
-			else if (redraw)
-				draw(t);
-			continue;
-		}
-		if (r == 0 || vs_now_ns() >= next) {
-			err = refresh(t, ctx);
-			if (err)
-				break;
-			draw(t);
-			frames++;
-			if (t->iterations && frames >= t->iterations)
-				break;
-			next += (uint64_t)(t->interval * 1e9);
-			if (next < vs_now_ns())	/* we were stopped (^Z) */
-				next = vs_now_ns() + (uint64_t)(t->interval * 1e9);
-		}
-	}
-out:
-	tty_restore();
-	return err;
 }
 
 static int batch(struct top *t, struct vs_ctx *ctx)
@@ -554,7 +328,7 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 	uint64_t next, frames = 0;
 	int err;
 
-	err = refresh(t, ctx);
+	err = top_refresh(t, ctx);
 	if (err)
 		return err;
 	next = vs_now_ns();
@@ -562,7 +336,7 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 		next += (uint64_t)(t->interval * 1e9);
 		if (vs_sleep_until(next))
 			break;
-		err = refresh(t, ctx);
+		err = top_refresh(t, ctx);
 		if (err)
 			return err;
 		if (t->g->json)
@@ -576,7 +350,8 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 	return 0;
 }
 
-static int top_run(struct vs_global *g, int argc, char **argv)
+static int top_main(struct top *tp, struct vs_global *g, int argc,
+		    char **argv)
 {
 	static const struct option lo[] = {
 		{ "batch", no_argument, NULL, 'b' },
@@ -584,42 +359,51 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "filter", required_argument, NULL, 'f' },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct top t = { .g = g, .interval = 1, .sort = RS_RATE };
+	const char *term;
 	uint64_t dummy = 0;
 	struct vs_ctx *ctx;
 	int c, r, err;
 
-	while ((c = getopt_long(argc, argv, "bn:d:s:" VS_GLOBAL_SHORT, lo,
+	while ((c = getopt_long(argc, argv, "bn:d:s:f:" VS_GLOBAL_SHORT, lo,
 				NULL)) != -1) {
+		char emsg[200];
+
 		switch (c) {
+		case 'f':
+			if (top_view_filter(&tp->view, optarg, emsg, sizeof(emsg))) {
+				top_view_free(&tp->view);
+				return vs_usage_error(&vs_cmd_top, "%s", emsg);
+			}
+			break;
 		case 'b':
-			t.batch = true;
+			tp->batch = true;
 			break;
 		case 'n':
-			if (vs_parse_u64(optarg, &t.iterations) || !t.iterations)
+			if (vs_parse_u64(optarg, &tp->iterations) || !tp->iterations)
 				return vs_usage_error(&vs_cmd_top,
 					"bad iteration count '%s'", optarg);
 			break;
 		case 'd':
-			if (vs_parse_seconds(optarg, &t.interval) ||
-			    t.interval < 0.1)
+			if (vs_parse_seconds(optarg, &tp->interval) ||
+			    tp->interval < 0.1)
 				return vs_usage_error(&vs_cmd_top,
 					"bad delay '%s' (>= 0.1 s)", optarg);
 			break;
 		case 's':
-			t.sort = rsort_parse(optarg);
-			if (t.sort < 0)
+			tp->sort = rsort_parse(optarg);
+			if (tp->sort < 0)
 				return vs_usage_error(&vs_cmd_top,
 					"bad sort key '%s'", optarg);
 			break;
 		case OPT_VCPU:
-			if (vs_parse_u32(optarg, &t.vcpu))
+			if (vs_parse_u32(optarg, &tp->vcpu))
 				return vs_usage_error(&vs_cmd_top,
 					"bad vCPU id '%s'", optarg);
-			t.has_vcpu = true;
+			tp->has_vcpu = true;
 			break;
 		default:
 			r = vs_common_opt(&vs_cmd_top, g, c, optarg);
@@ -629,27 +413,30 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 	}
 	/* top takes an interval but no count: that is -n */
 	if (optind < argc && (optind + 1 != argc ||
-	    vs_parse_interval(argc, argv, optind, &t.interval, &dummy) ||
-	    t.interval < 0.1))
+	    vs_parse_interval(argc, argv, optind, &tp->interval, &dummy) ||
+	    tp->interval < 0.1))
 		return vs_usage_error(&vs_cmd_top, "bad arguments");
 	/* vCPU ids repeat in every VM: "vCPU 0 of all VMs" means nothing */
-	if (t.has_vcpu && !g->has_pid && !g->has_vm && !g->guest)
+	if (tp->has_vcpu && !g->has_pid && !g->has_vm && !g->guest)
 		return vs_usage_error(&vs_cmd_top,
 				      "--vcpu needs a VM: give -p PID, --vm ID or -g NAME");
-	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
-		t.batch = true;
+	/* kvm_stat's fallback: no terminal, or one that cannot draw */
+	term = getenv("TERM");
+	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ||
+	    !term || !*term || !strcmp(term, "dumb"))
+		tp->batch = true;
 
 	r = vs_connect(&ctx);
 	if (r)
 		return r;
 	vs_install_stop_handlers();
-	vs_global_filter(g, &t.f);
-	t.f.has_vcpu_id = t.has_vcpu;
-	t.f.vcpu_id = t.vcpu;
+	vs_global_filter(g, &tp->f);
+	tp->f.has_vcpu_id = tp->has_vcpu;
+	tp->f.vcpu_id = tp->vcpu;
 	if (vs_selecting(g)) {
 		struct vs_snapshot s;
 
-		err = vs_select_get(ctx, g, &t.f, &s);
+		err = vs_select_get(ctx, g, &tp->f, &s);
 		if (err) {
 			r = vs_report(ctx, err, "reading statistics");
 			vs_close(ctx);
@@ -662,24 +449,33 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 			return r;
 		}
 	}
-	t.lines = calloc(MAX_LINES, sizeof(*t.lines));
-	if (!t.lines) {
+	tp->lines = calloc(MAX_LINES, sizeof(*tp->lines));
+	if (!tp->lines) {
 		vs_close(ctx);
 		return VS_EXIT_ERR;
 	}
-	err = t.batch ? batch(&t, ctx) : interactive(&t, ctx);
+	err = tp->batch ? batch(tp, ctx) : top_interactive(tp, ctx);
 	r = err ? vs_report(ctx, err, "reading statistics") : VS_EXIT_OK;
-	rtab_free(&t.rt);
-	vs_snapshot_free(&t.prev);
-	vs_snapshot_free(&t.cur);
-	free(t.lines);
+	rtab_free(&tp->rt);
+	vs_snapshot_free(&tp->prev);
+	vs_snapshot_free(&tp->cur);
+	free(tp->lines);
 	vs_close(ctx);
+	return r;
+}
+
+static int top_run(struct vs_global *g, int argc, char **argv)
+{
+	struct top t = { .g = g, .interval = 1, .sort = RS_RATE };
+	int r = top_main(&t, g, argc, argv);
+
+	top_view_free(&t.view);
 	return r;
 }
 
 const struct vs_cmd vs_cmd_top = {
 	.name = "top",
-	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-p PID] [-g NAME] [--vm ID] [--vcpu N] [interval]",
+	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-f RE] [-j] [-p PID] [-g NAME] [--vm ID] [--vcpu N] [interval]",
 	.summary = "live per-exit-reason view (count, rate, %, avg/min/max time)",
 	.run = top_run,
 	.help = top_help,

@@ -194,6 +194,13 @@ static inline bool vs_gone(int err)
  * another negative errno.
  */
 int vs_reconnect(struct vs_ctx *ctx);
+/*
+ * What the generic netlink controller says of the loaded family: its
+ * version (VCPUSTAT_GENL_VERSION of the module's build) and its top-level
+ * maxattr (VCPUSTAT_A_MAX of the module's uapi header; attributes are
+ * only ever appended, so it orders uapi revisions). 0 or negative errno.
+ */
+int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr);
 /* Kernel extack message of the last failed request, or NULL. */
 const char *vs_extack(const struct vs_ctx *ctx);
 

@@ -292,6 +292,18 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 	return 0;
 }
 
+/* VS_MOCK_GENL_VERSION / VS_MOCK_MAXATTR: a module of another build. */
+int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr)
+{
+	const char *v = getenv("VS_MOCK_GENL_VERSION");
+	const char *m = getenv("VS_MOCK_MAXATTR");
+
+	(void)ctx;
+	*version = v ? (uint32_t)atoi(v) : VCPUSTAT_GENL_VERSION;
+	*maxattr = m ? (uint32_t)atoi(m) : VCPUSTAT_A_MAX;
+	return 0;
+}
+
 int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
 		  struct vs_status *st)
 {
