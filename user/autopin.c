@@ -198,11 +198,8 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 		return -1;
 	case O_RQTHR:
 	case O_RQGROWTH: {
-		char *end;
-
-		errno = 0;
-		x = strtod(arg, &end);
-		if (errno || end == arg || *end || !isfinite(x) || x < 0 ||
+		/* decimal like every number the tool reads */
+		if (vs_parse_decimal(arg, &x) ||
 		    (c == O_RQTHR && x > 100) || (c == O_RQGROWTH && x > 1000))
 			return bad_value(opt_name(c), arg, src);
 		if (c == O_RQTHR)

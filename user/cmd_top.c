@@ -420,10 +420,11 @@ static int top_main(struct top *tp, struct vs_global *g, int argc,
 	if (tp->has_vcpu && !g->has_pid && !g->has_vm && !g->guest)
 		return vs_usage_error(&vs_cmd_top,
 				      "--vcpu needs a VM: give -p PID, --vm ID or -g NAME");
-	/* kvm_stat's fallback: no terminal, or one that cannot draw */
+	/* kvm_stat's fallback: no terminal, or one that cannot draw (the
+	 * screen is plain ANSI, so an unset TERM still gets it) */
 	term = getenv("TERM");
 	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ||
-	    !term || !*term || !strcmp(term, "dumb"))
+	    (term && !strcmp(term, "dumb")))
 		tp->batch = true;
 
 	r = vs_connect(&ctx);

@@ -44,6 +44,31 @@ int vs_parse_u32(const char *s, uint32_t *v)
 	return 0;
 }
 
+int vs_parse_decimal(const char *s, double *v)
+{
+	size_t digits = 0, dots = 0;
+	char *end;
+	double x;
+
+	/* strtod would also take "0x1p3", "1e3", "inf", "-0" */
+	for (const char *p = s; p && *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.')
+			dots++;
+		else
+			return -1;
+	}
+	if (!digits || dots > 1)
+		return -1;
+	errno = 0;
+	x = strtod(s, &end);
+	if (errno || *end || !isfinite(x))
+		return -1;
+	*v = x;
+	return 0;
+}
+
 int vs_parse_seconds(const char *s, double *sec)
 {
 	size_t digits = 0, dots = 0;

@@ -11,6 +11,9 @@
  */
 int vs_parse_u64(const char *s, uint64_t *v);
 int vs_parse_u32(const char *s, uint32_t *v);
+/* A plain decimal number, may be fractional, >= 0 ("010" is ten; no
+ * sign, exponent, hex or inf). 0 ok, -1 bad. */
+int vs_parse_decimal(const char *s, double *v);
 /* Seconds, may be fractional ("0.5"), > 0 and <= 1 day. */
 int vs_parse_seconds(const char *s, double *sec);
 /*

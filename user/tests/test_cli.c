@@ -104,6 +104,13 @@ T_TEST(cli_number_parsing)
 	T_EQ(vs_parse_seconds("0x1p3", &d), -1);
 	T_EQ(vs_parse_seconds("1.2.3", &d), -1);
 	T_EQ(vs_parse_seconds(".", &d), -1);
+	T_EQ(vs_parse_decimal("0", &d), 0);
+	T_ASSERT(d == 0);
+	T_EQ(vs_parse_decimal("012.5", &d), 0);
+	T_ASSERT(d == 12.5);
+	T_EQ(vs_parse_decimal("0x10", &d), -1);
+	T_EQ(vs_parse_decimal("1e2", &d), -1);
+	T_EQ(vs_parse_decimal("-1", &d), -1);
 }
 
 T_TEST(cli_interval_count)

@@ -18,16 +18,24 @@ T_TEST(compat_judge)
 	FILE *f = open_memstream(&buf, &len);
 
 	T_ASSERT(f);
-	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, VCPUSTAT_A_MAX, f), VS_COMPAT_OK);
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, VCPUSTAT_A_MAX, NULL, f), VS_COMPAT_OK);
 	fflush(f);
 	T_EQ(len, 0);
-	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, VCPUSTAT_A_MAX - 1, f),
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, VCPUSTAT_A_MAX - 1, NULL, f),
 	     VS_COMPAT_MODULE_OLDER);
-	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, VCPUSTAT_A_MAX + 1, f),
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, VCPUSTAT_A_MAX + 1, NULL, f),
 	     VS_COMPAT_MODULE_NEWER);
-	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION + 1, VCPUSTAT_A_MAX, f),
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION + 1, VCPUSTAT_A_MAX, NULL, f),
 	     VS_COMPAT_VERSION);
+	/* per-op policies (maxattr 0, as vcpustat's family): the release
+	 * string decides; the same release, or none known, is silent */
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, 0, VCPUSTAT_VERSION, f),
+	     VS_COMPAT_OK);
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, 0, "", f), VS_COMPAT_OK);
+	T_EQ(vs_compat_judge(VCPUSTAT_GENL_VERSION, 0, "9.9.9", f),
+	     VS_COMPAT_RELEASE);
 	fclose(f);
+	T_ASSERT(strstr(buf, "module is release 9.9.9, this tool " VCPUSTAT_VERSION));
 	T_ASSERT(strstr(buf, "module is older than this tool"));
 	T_ASSERT(strstr(buf, "module is newer than this tool"));
 	T_ASSERT(strstr(buf, "update the tool (make install-tool)"));
@@ -58,6 +66,13 @@ T_TEST(compat_cli)
 		 VCPUSTAT_A_MAX - 2, t_mock_tool());
 	T_EQ(t_sh(cmd, &out, false), 0);
 	T_ASSERT(strstr(out, "note: the loaded module is older than this tool"));
+	free(out);
+	/* vcpustat's real family: maxattr 0; the mock's module is release
+	 * "0.0.0-mock", not this tool's */
+	snprintf(cmd, sizeof(cmd), "VS_MOCK_MAXATTR=0 %s dump -j 2>&1 >/dev/null",
+		 t_mock_tool());
+	T_EQ(t_sh(cmd, &out, false), 0);
+	T_ASSERT(strstr(out, "note: the loaded module is release 0.0.0-mock, this tool"));
 	free(out);
 	/* the same build: silent */
 	snprintf(cmd, sizeof(cmd), "%s dump -j 2>&1 >/dev/null", t_mock_tool());
