@@ -108,6 +108,8 @@ T_TEST(autopin_mock_loop_until_sigterm)
 	T_ASSERT(strncmp(out, "{\"time\":\"", 9) == 0);
 	T_ASSERT(strstr(out, "\"action\":\"start\"") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"watch\"") != NULL);
+	/* the guest's name (QEMU -name; the mock names VM 1 web01) */
+	T_ASSERT(strstr(out, "\"action\":\"watch\",\"dry_run\":true,\"vm_id\":1,\"pid\":1000,\"name\":\"web01\",") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"stop\",\"dry_run\":true,\"msg\":\"signal Terminated\"") != NULL);
 	T_ASSERT(strstr(out, "0 affinity change(s), 0 restored, 0 failed") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"pin\"") == NULL);
