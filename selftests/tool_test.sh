@@ -703,11 +703,13 @@ t_top_text() {
 	VS=$VS py <<'EOF' || return 1
 import fcntl, pty, select, struct, subprocess, termios, time
 
-def run(args, keys=()):
-    """keys: (bytes to wait for in the output, key to press then)"""
+def run(args, keys=(), term="xterm"):
+    """keys: (bytes to wait for in the output, key to press then); the
+    pty is an ANSI terminal (the rig's own TERM is dumb)"""
     m, s = pty.openpty()
     fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    p = subprocess.Popen([os.environ["VS"], "top", *args], stdin=s, stdout=s, stderr=s, start_new_session=True)
+    p = subprocess.Popen([os.environ["VS"], "top", *args], stdin=s, stdout=s, stderr=s, start_new_session=True,
+                         env=dict(os.environ, TERM=term))
     os.close(s)
     out, keys, end = b"", list(keys), time.time() + 60
     while time.time() < end:
@@ -741,6 +743,13 @@ check(rc == 0, f"interactive top, keys s then q: exited {rc}")
 check(b"sort time" in out, "interactive top: 's' did not switch the sort to time")
 check(out.rstrip().endswith(b"\033[?1049l"), "interactive top: screen not restored after 'q'")
 open(os.path.join(TMP, "ti.out"), "wb").write(out)
+# kvm_stat's keys: f filters reasons by regex, r resets the view
+rc, out = run(["-d", "0.5", "-P", a], keys=[(b"q quit", b"f"), (b"regex", b"^cpuid$\r"),
+                                             (b"reasons /^cpuid$/", b"q")])
+check(rc == 0 and b"reasons /^cpuid$/" in out, f"interactive top: f filter: exit {rc}")
+# TERM=dumb on a terminal: batch frames, no screen control (kvm_stat)
+rc, out = run(["-n", "1", "-d", "0.2", "-P", a], term="dumb")
+check(rc == 0 and b"\033[?1049h" not in out and b"REASON" in out, f"top with TERM=dumb: exit {rc}, {out[:80]!r}")
 done()
 EOF
 	py <<'EOF'
