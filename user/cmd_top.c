@@ -186,10 +186,8 @@ void top_build_frame(struct top *t, int max_rows)
 	localtime_r(&now, &tm);
 	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
 	scope(t, sc, sizeof(sc));
-	line(t, "vcpustat top %s  every %.3gs  sort %s |%s%s%s%s", hms,
-	     t->interval, rsort_name(t->sort), sc,
-	     t->view.has_re ? " | reasons /" : "", t->view.re_src,
-	     t->view.has_re ? "/" : "");
+	line(t, "vcpustat top %s  every %.3gs  sort %s |%s", hms,
+	     t->interval, rsort_name(t->sort), sc);
 	if (rate)
 		line(t, "VMs %u vCPUs %u | exits %s %s/s | exit time %.1f%% cpu | migr %s %s/s",
 		     t->tot.vms, t->tot.vcpus,
@@ -204,7 +202,11 @@ void top_build_frame(struct top *t, int max_rows)
 		     t->tot.vms, t->tot.vcpus,
 		     fmt_count(a, sizeof(a), t->tot.exits),
 		     fmt_count(c, sizeof(c), t->tot.migrations));
-	line(t, "%s", "");
+	/* the blank line under the header names the filter (-f, key f) */
+	if (t->view.has_re)
+		line(t, "reasons matching /%s/", t->view.re_src);
+	else
+		line(t, "%s", "");
 	line(t, "%-26s %8s %8s %6s %8s %8s %8s", "REASON", "COUNT", "RATE/s",
 	     "%", "AVG", "MIN", "MAX");
 	rtab_sort(&t->rt, t->sort);

@@ -180,7 +180,7 @@ T_TEST(top_interactive_keys)
 	T_ASSERT(wait_for("reason regex (empty: all): _", 20));
 	T_EQ(tmux("send-keys -t vst -l '^(io|npf)$'", NULL), 0);
 	T_EQ(tmux("send-keys -t vst Enter", NULL), 0);
-	T_ASSERT(wait_for("| reasons /^(io|npf)$/", 30));
+	T_ASSERT(wait_for("\nreasons matching /^(io|npf)$/", 30));
 	s = screen();
 	T_ASSERT(strstr(s, "\nio ") && strstr(s, "\nnpf ") && !strstr(s, "\nhlt "));
 	free(s);
@@ -189,7 +189,7 @@ T_TEST(top_interactive_keys)
 	T_EQ(tmux("send-keys -t vst -l '('", NULL), 0);
 	T_EQ(tmux("send-keys -t vst Enter", NULL), 0);
 	T_ASSERT(wait_for("bad regex", 20));
-	T_ASSERT(wait_for("| reasons /^(io|npf)$/", 10));
+	T_ASSERT(wait_for("\nreasons matching /^(io|npf)$/", 10));
 	/* empty: all again */
 	T_EQ(tmux("send-keys -t vst f", NULL), 0);
 	for (int i = 0; i < 12; i++)
