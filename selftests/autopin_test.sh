@@ -353,7 +353,8 @@ for args in "0 1-x" "0 $NCPUS" "0 1," "7 0" "0"; do
 done
 vs pin -P $$ 0 0 >/dev/null 2>&1
 rc=$?
-[ $rc -eq 2 ] || { st=1; why="pin -P (not a VM): exit $rc, want 2"; }
+# selects no VM: exit 1, as every command (issue 17)
+[ $rc -eq 1 ] || { st=1; why="pin -P (not a VM): exit $rc, want 1"; }
 if [ "$(affinity "$T0")" != "$ALL" ] || [ "$(affinity "$T1")" != "$ALL" ]; then
 	st=1 why="bad input changed an affinity"
 fi

@@ -5,12 +5,14 @@
 # vcpustat module, with kvm_workload as the ground truth. KTAP output.
 #
 # Cases:
-#  - export --once: per vCPU of a held VM, vcpustat_vm_exits_total for the
+#  - export --once --per-vcpu: per vCPU of a held VM, vcpustat_vm_exits_total for the
 #    exact reasons (cpuid, io) equals the driver's expect, every reason
 #    equals `dump -j`, migrations summed over distances equal the forced
 #    moves (and per distance equal dump -j), vcpu_info tid / vcpu_pcpu
 #    equal the driver's tid / end_cpu, the histogram equals dump -j's
-#    (cumulative, +Inf == _count == timed exits, exact _sum)
+#    (12 buckets le = 512 ns .. 2.1 s in x4 steps, cumulative, +Inf ==
+#    _count == timed exits, exact _sum); pid and comm only on _info
+#  - the default (per VM): no vcpu label, at most 60 series for the VM
 #  - --by vm --reasons top:1: one series group per VM, cpuid (the top
 #    reason) exact, other == the rest, no vcpu label
 #  - promtool check metrics on the real output (skipped without promtool)
@@ -174,11 +176,14 @@ fi
 W1=$(cat "$TMP/ready1")
 echo "# held VM: pid $W1, $NCPUS CPUs, $HOPS moves per vCPU"
 "$VS" dump -j -P "$W1" >"$TMP/dump1.json"
+W1_VMID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vms"][0]["vm_id"])' "$TMP/dump1.json")
 
 # ---- 1: --once, per vCPU, exact --------------------------------------------
 t_once_exact() {
-	"$VS" export --once -P "$W1" >"$TMP/once.prom" 2>"$TMP/once.err" ||
+	"$VS" export --once --per-vcpu -P "$W1" >"$TMP/once.prom" 2>"$TMP/once.err" ||
 		{ echo "# export --once failed: $(cat "$TMP/once.err")"; return 1; }
+	"$VS" export --once -P "$W1" >"$TMP/fleet.prom" 2>"$TMP/fleet.err" ||
+		{ echo "# export --once (per VM) failed: $(cat "$TMP/fleet.err")"; return 1; }
 	python3 - "$TMP/once.prom" "$TMP/w1.json" "$TMP/dump1.json" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[1].rsplit('/', 1)[0])
@@ -200,7 +205,7 @@ bad = []
 for rv in rep['vms'][0]['vcpus']:
     vid, exp = rv['vcpu_id'], rv['expect']
     (dv,) = [d for d in vm['vcpus'] if d['vcpu_id'] == vid]
-    lab = dict(vm_id=vmid, pid=pid, vcpu=vid)
+    lab = dict(vm_id=vmid, vcpu=vid)
     for kind in ('cpuid', 'io'):
         got = one(s, 'vcpustat_vm_exits_total', isa=isa, reason=names[kind], **lab)
         if got != exp[kind]:
@@ -224,20 +229,34 @@ for rv in rep['vms'][0]['vcpus']:
     if one(s, 'vcpustat_vcpu_pcpu', **lab) != rv['end_cpu']:
         bad.append('vcpu %d pcpu, driver ended on %d' % (vid, rv['end_cpu']))
     h = 'vcpustat_vm_exit_duration_seconds'
-    cum = 0
-    for i, c in enumerate(dv['hist'][:-1]):
-        cum += c
-        le = secs(2 << i)
-        if one(s, h + '_bucket', le=le, **lab) != cum:
-            bad.append('vcpu %d bucket le=%s' % (vid, le))
-    cum += dv['hist'][-1]
+    # le = 2^e ns, e = 9, 11, ..., 31: the kernel's buckets below 2^e
+    les = [l['le'] for l, _ in pick(s, h + '_bucket', **lab)]
+    if les != [secs(1 << e) for e in range(9, 32, 2)] + ['+Inf']:
+        bad.append('vcpu %d buckets %s' % (vid, les))
+    for e in range(9, 32, 2):
+        if one(s, h + '_bucket', le=secs(1 << e), **lab) != sum(dv['hist'][:e]):
+            bad.append('vcpu %d bucket le=%s' % (vid, secs(1 << e)))
+    cum = sum(dv['hist'])
     if not (one(s, h + '_bucket', le='+Inf', **lab) == one(s, h + '_count', **lab)
             == cum == dv['timed_exits']):
         bad.append('vcpu %d +Inf/_count %d, timed %d' % (vid, cum, dv['timed_exits']))
-    want_sum = 'vcpustat_vm_exit_duration_seconds_sum{vm_id="%d",pid="%d",vcpu="%d"} %s\n' % (
-        vmid, pid, vid, secs(dv['exit_time_ns']))
+    want_sum = 'vcpustat_vm_exit_duration_seconds_sum{vm_id="%d",vcpu="%d"} %s\n' % (
+        vmid, vid, secs(dv['exit_time_ns']))
     if want_sum not in open(sys.argv[1]).read():
         bad.append('vcpu %d _sum, want %s' % (vid, want_sum.strip()))
+# identity only on the _info series
+for nm, l, v in s:
+    if ('pid' in l or 'comm' in l) and not nm.endswith('_info'):
+        bad.append('pid/comm on %s' % nm)
+# the default: per VM, within the fleet budget (3 + reasons + 15 + 4)
+f = parse(sys.argv[1].replace('once.prom', 'fleet.prom'))
+mine = [(nm, l) for nm, l, v in f if l.get('vm_id') == str(vmid)]
+nreasons = len({r['name'] for d in vm['vcpus'] for r in d['reasons']})
+if any('vcpu' in l for _, l in mine):
+    bad.append('a vcpu label by default')
+if len(mine) != 3 + nreasons + 15 + 4 or len(mine) > 60:
+    bad.append('%d series for the VM (%d reasons)' % (len(mine), nreasons))
+print('# per-VM series of the VM: %d (%d reasons)' % (len(mine), nreasons))
 for b in bad:
     print('#', b)
 sys.exit(1 if bad else 0)
@@ -258,7 +277,7 @@ dump = json.load(open(sys.argv[3]))
 pid = rep['pid']
 (vm,) = [v for v in dump['vms'] if v['pid'] == pid]
 name = {'svm': 'cpuid', 'vmx': 'CPUID'}[rep['isa']]
-ex = pick(s, 'vcpustat_vm_exits_total', pid=pid)
+ex = pick(s, 'vcpustat_vm_exits_total', vm_id=vm['vm_id'])
 got = {l['reason']: v for l, v in ex}
 ok = True
 if any('vcpu' in l for nm, l, v in s):
@@ -268,7 +287,7 @@ if got.get(name) != rep['vms'][0]['expect']['cpuid'] or set(got) != {name, 'othe
     print('# reasons %s, driver did %d cpuid' % (got, rep['vms'][0]['expect']['cpuid'])); ok = False
 if sum(got.values()) != vm['exits']:
     print('# sum %d, dump %d' % (sum(got.values()), vm['exits'])); ok = False
-mig = sum(v for _, v in pick(s, 'vcpustat_vcpu_migrations_total', pid=pid))
+mig = sum(v for _, v in pick(s, 'vcpustat_vcpu_migrations_total', vm_id=vm['vm_id']))
 if mig != rep['vms'][0]['expect']['migrations']:
     print('# migrations %d' % mig); ok = False
 sys.exit(0 if ok else 1)
@@ -315,15 +334,15 @@ t_http() {
 	command -v curl >/dev/null || return 4
 	mkdir -p "$TMP/http"
 	start_exporter http --listen 127.0.0.1:0 --textfile "$TMP/http" \
-		--interval 3600 -P "$W1" ||
+		--interval 3600 --per-vcpu -P "$W1" ||
 		{ echo "# exporter: $(cat "$TMP/http.err")"; return 1; }
 	curl -sS --max-time 20 -o "$TMP/body.prom" "http://127.0.0.1:$PORT/metrics" ||
 		return 1
 	cmp -s "$TMP/body.prom" "$TMP/http/vcpustat.prom" ||
 		{ echo "# /metrics differs from the textfile"; return 1; }
 	# the VM's series are the --once ones (the VM is held: nothing moves)
-	diff <(grep "pid=\"$W1\"" "$TMP/once.prom") \
-		<(grep "pid=\"$W1\"" "$TMP/body.prom") >/dev/null ||
+	diff <(grep "vm_id=\"$W1_VMID\"" "$TMP/once.prom") \
+		<(grep "vm_id=\"$W1_VMID\"" "$TMP/body.prom") >/dev/null ||
 		{ echo "# /metrics VM series differ from export --once"; return 1; }
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x")
 	[ "$code" = 404 ] || { echo "# /x: $code"; return 1; }
@@ -371,7 +390,9 @@ while time.time() < deadline:
     r = one(s, 'vcpustat_exporter_refreshes_total')
     if r not in seen:
         info = pick(s, 'vcpustat_vm_info', pid=pid)
-        cpuid = pick(s, 'vcpustat_vm_exits_total', pid=pid, reason=name)
+        # series other than _info name the VM by vm_id alone
+        cpuid = pick(s, 'vcpustat_vm_exits_total', vm_id=info[0][0]['vm_id'],
+                     reason=name) if info else []
         # the module's own view: does it still track a VM of that pid?
         seen[r] = (bool(info), cpuid[0][1] if cpuid else None,
                    one(s, 'vcpustat_module_vms') <

@@ -25,6 +25,7 @@ TESTS=${VCPUSTAT_GUEST_TESTS:-"
 	ynl_test.sh
 	autopin_test.sh
 	export_test.sh
+	guest_name_test.sh
 	budget_test.sh
 	stress_test.sh
 "}

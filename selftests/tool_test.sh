@@ -430,9 +430,12 @@ EOF
 	vs fa dump -j -P "$A_PID" --vcpu 1 || { echo "dump -P --vcpu: $(cat "$TMP/fa.err")"; rc=1; }
 	vs fb --vm "$bvm" dump -j || { echo "--vm before dump: $(cat "$TMP/fb.err")"; rc=1; }
 	vs fc dump -j --pid "$A_PID" || rc=1
-	vs fd dump -p -P "$A_PID" || rc=1
+	vs fd dump --pretty -P "$A_PID" || rc=1
 	vs fe dump -P "$A_PID" || rc=1
-	vs ff dump -j -P 4194303 || { echo "dump -P unknown pid failed"; rc=1; }
+	# a pid that runs no VM selects nothing: exit 1 (issue 17)
+	"$VS" dump -j -P 4194303 >"$TMP/ff.out" 2>"$TMP/ff.err"
+	[ $? -eq 1 ] && [ ! -s "$TMP/ff.out" ] && grep -q "no VM matches -p 4194303" "$TMP/ff.err" ||
+		{ echo "dump -P unknown pid: $(cat "$TMP/ff.err")"; rc=1; }
 	[ "$rc" -eq 0 ] || return 1
 	BVM=$bvm py <<'EOF'
 a, b = int(os.environ["A_PID"]), int(os.environ["B_PID"])
@@ -454,7 +457,6 @@ d0a = vms_of(load("d0.out"), a)
 for vm in d0a:
     settled(vm)
 check(fc["vms"] == d0a, "dump -j -P A differs from A in the unfiltered dump")
-check(load("ff.out")["vms"] == [], "dump -P <unused pid> not empty")
 t = text("fe.out")
 vm = fc["vms"][0] if fc["vms"] else None
 if vm:
@@ -476,8 +478,10 @@ t_list() {
 	vs lb list -j -P "$A_PID" || rc=1
 	vs lc list -j 0.2 2 || rc=1
 	vs ld l -P "$A_PID" 0.2 2 || rc=1	# prefix, interval + count
-	vs lp list -p -P "$A_PID" --sample 0 || rc=1
-	vs le list -P 4194303 || rc=1
+	vs lp list --pretty -p "$A_PID" --sample 0 || rc=1
+	"$VS" list -P 4194303 >"$TMP/le.out" 2>"$TMP/le.err"
+	[ $? -eq 1 ] && grep -q "no VM matches -p 4194303" "$TMP/le.err" ||
+		{ echo "list -P <unused pid>: $(cat "$TMP/le.err")"; rc=1; }
 	[ "$rc" -eq 0 ] || { cat "$TMP"/l?.err; return 1; }
 	py <<'EOF'
 a, b = int(os.environ["A_PID"]), int(os.environ["B_PID"])
@@ -489,12 +493,15 @@ isa = r["isa"]
 tids = {v["vcpu_id"]: v["tid"] for v in rvcpus(r)}
 
 def top_of(c):
-    return max(c["reasons"], key=lambda x: (x["count"], -x["code"]))
+    return max(c["reasons"], key=lambda x: (x["count"], -(x["code"] or 0)))
 
 # text, --sample 0
 lines = text("la.out").splitlines()
-check(lines and lines[0].split()[:6] == ["VM", "PID", "COMM", "VCPU", "TID", "PCPU"], f"header {lines[:1]}")
+check(lines and lines[0].split()[:7] == ["VM", "PID", "COMM", "NAME", "VCPU", "TID", "PCPU"], f"header {lines[:1]}")
+# kvm_workload has no -name: NAME is "-"; drop that column
 rows = [l.split() for l in lines[1:]]
+check(all(f[3] == "-" for f in rows), f"list NAME of an unnamed VM {rows}")
+rows = [f[:3] + f[4:] for f in rows]
 check(len(rows) == 2, f"list -P A: {len(rows)} rows, want 2")
 for f in rows:
     vid = int(f[3])
@@ -558,7 +565,6 @@ check(text("lp.out").count("\n") > 10, "list -p is not indented")
 check(lp["vcpus"] == lj, "list -p differs from list -j")
 ld = text("ld.out")
 check(ld.count("TOP-REASON") == 2, f"list 0.2 2 printed {ld.count('TOP-REASON')} tables")
-check("no vCPUs tracked" in text("le.out"), "list -P <unused pid> does not say so")
 done()
 EOF
 }
@@ -579,7 +585,7 @@ btids = {v["tid"] for v in rvcpus(rb)}
 xa = load("xa.out")["vcpus"]
 check({x["pid"] for x in xa} == {b}, f"list -j -P B: pids {sorted({x['pid'] for x in xa})}")
 check({x["tid"] for x in xa} == btids, f"list -j -P B: tids {sorted(x['tid'] for x in xa)} != {sorted(btids)}")
-rows = [l.split() for l in text("xb.out").splitlines()[1:]]
+rows = [f[:3] + f[4:] for f in (l.split() for l in text("xb.out").splitlines()[1:])]
 check(len(rows) == 2 and all(int(f[1]) == b and int(f[4]) in btids for f in rows), f"list -P B text rows {rows}")
 bvms = vms_of(load("d0.out"), b)
 check(len(bvms) == 2, f"{len(bvms)} VMs of B in dump, want 2")
@@ -616,7 +622,8 @@ check(len(sa) == 4, f"stat -t -j 0.2 2: {len(sa)} rows, want 4")
 for x in sa:
     check(x["pid"] == a and x["vm_id"] == vm["vm_id"] and x["comm"] == "kvm_workload", f"stat -t -j identity {x}")
     check(x.get("tid") == tids.get(x.get("vcpu_id")), f"stat -t -j vCPU {x.get('vcpu_id')} tid {x.get('tid')}")
-    check(x["exits"] == 0 and x["migrations"] == 0 and x["exits_per_sec"] == 0, f"held VM moved: {x}")
+    check(x["exits_delta"] == 0 and x["migrations_delta"] == 0 and x["exits_per_sec"] == 0, f"held VM moved: {x}")
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", x["time"]) and x["mono_ns"] > 0, f"stat -j time keys {x}")
     check(0.1 < x["interval_s"] < 5, f"interval_s {x['interval_s']}")
 check(sorted(x["vcpu_id"] for x in sa) == [0, 0, 1, 1], f"stat -t -j vCPUs {[x.get('vcpu_id') for x in sa]}")
 sb = jlines("sb.out")
@@ -634,14 +641,15 @@ for row in body:
     check(int(x["pid"]) == a and x["comm"] == "kvm_workload" and int(x["vm_id"]) == vm["vm_id"], f"csv identity {row}")
     check(int(x["vcpu_id"]) in tids and int(x["exits"]) == 0, f"csv vCPU/exits {row}")
 t = text("sd.out")
-avg = [l.split() for l in t.splitlines() if l.startswith("Average:")]
+# the NAME column ("-": kvm_workload has no -name) dropped
+avg = [f[:3] + f[4:] for f in (l.split() for l in t.splitlines() if l.startswith("Average:"))]
 data = [l for l in avg if len(l) > 3 and l[1] != "VM"]
 check(len(data) == 2, f"stat -t text: {len(data)} Average rows, want 2")
 for f in data:
     check(int(f[1]) == vm["vm_id"] and int(f[2]) == a and int(f[3]) in tids, f"Average row {f}")
 per_iv = [l.split() for l in t.splitlines() if re.match(r"\d\d:\d\d:\d\d ", l) and " VM " not in l]
 check(len(per_iv) == 4, f"stat -t text: {len(per_iv)} interval rows, want 4")
-se = [l.split() for l in text("se.out").splitlines() if re.match(r"\d\d:\d\d:\d\d ", l) and " VM " not in l]
+se = [f[:3] + f[4:] for f in (l.split() for l in text("se.out").splitlines() if re.match(r"\d\d:\d\d:\d\d ", l) and " VM " not in l)]
 check(len(se) == 1 and int(se[0][2]) == a and se[0][3] == "-", f"stat (per VM) text rows {se}")
 done()
 EOF
@@ -678,13 +686,13 @@ check(rows, "stat printed no row of the new VM")
 for c in vm["vcpus"]:
     mine = [x for x in rows if x["vcpu_id"] == c["vcpu_id"]]
     for key in ("exits", "migrations", "exit_time_ns"):
-        s = sum(x[key] for x in mine)
-        check(s == c[key], f"vCPU {c['vcpu_id']}: stat {key} sum {s} != dump {c[key]}")
+        s = sum(x[key + "_delta"] for x in mine)
+        check(s == c[key], f"vCPU {c['vcpu_id']}: stat {key}_delta sum {s} != dump {c[key]}")
     for x in mine:
-        check(abs(x["exits_per_sec"] * x["interval_s"] - x["exits"]) < 1e-6 * max(1, x["exits"]) + 1e-6,
-              f"exits_per_sec {x['exits_per_sec']} * {x['interval_s']} != {x['exits']}")
-    busy = max(mine, key=lambda x: x["exits"], default=None)
-    if busy and busy["exits"]:
+        check(abs(x["exits_per_sec"] * x["interval_s"] - x["exits_delta"]) < 1e-6 * max(1, x["exits_delta"]) + 1e-6,
+              f"exits_per_sec {x['exits_per_sec']} * {x['interval_s']} != {x['exits_delta']}")
+    busy = max(mine, key=lambda x: x["exits_delta"], default=None)
+    if busy and busy["exits_delta"]:
         check(busy["top_reason"] and busy["top_reason"]["name"] in (NAMES[isa][123 if isa == "svm" else 30], NAMES[isa][114 if isa == "svm" else 10]),
               f"busiest interval's top reason {busy['top_reason']}")
 for v in rvcpus(r):
@@ -705,11 +713,13 @@ t_top_text() {
 	VS=$VS py <<'EOF' || return 1
 import fcntl, pty, select, struct, subprocess, termios, time
 
-def run(args, keys=()):
-    """keys: (bytes to wait for in the output, key to press then)"""
+def run(args, keys=(), term="xterm"):
+    """keys: (bytes to wait for in the output, key to press then); the
+    pty is an ANSI terminal (the rig's own TERM is dumb)"""
     m, s = pty.openpty()
     fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    p = subprocess.Popen([os.environ["VS"], "top", *args], stdin=s, stdout=s, stderr=s, start_new_session=True)
+    p = subprocess.Popen([os.environ["VS"], "top", *args], stdin=s, stdout=s, stderr=s, start_new_session=True,
+                         env=dict(os.environ, TERM=term))
     os.close(s)
     out, keys, end = b"", list(keys), time.time() + 60
     while time.time() < end:
@@ -743,6 +753,13 @@ check(rc == 0, f"interactive top, keys s then q: exited {rc}")
 check(b"sort time" in out, "interactive top: 's' did not switch the sort to time")
 check(out.rstrip().endswith(b"\033[?1049l"), "interactive top: screen not restored after 'q'")
 open(os.path.join(TMP, "ti.out"), "wb").write(out)
+# kvm_stat's keys: f filters reasons by regex, r resets the view
+rc, out = run(["-d", "0.5", "-P", a], keys=[(b"q quit", b"f"), (b"regex", b"^cpuid$\r"),
+                                             (b"reasons matching /^cpuid$/", b"q")])
+check(rc == 0 and b"reasons matching /^cpuid$/" in out, f"interactive top: f filter: exit {rc}")
+# TERM=dumb on a terminal: batch frames, no screen control (kvm_stat)
+rc, out = run(["-n", "1", "-d", "0.2", "-P", a], term="dumb")
+check(rc == 0 and b"\033[?1049h" not in out and b"REASON" in out, f"top with TERM=dumb: exit {rc}, {out[:80]!r}")
 done()
 EOF
 	py <<'EOF'
@@ -789,7 +806,7 @@ t_top_json() {
 	vs tb top -j -n 2 -d 0.3 -P "$A_PID" || rc=1
 	vs tc top -j -n 1 -d 0.2 -P "$A_PID" --vcpu 1 || rc=1
 	vs td top -j -n 1 -d 0.2 -s name || rc=1
-	vs tp top -p -n 1 -d 0.2 -P "$A_PID" || rc=1
+	vs tp top --pretty -n 1 -d 0.2 -P "$A_PID" || rc=1
 	[ "$rc" -eq 0 ] || { cat "$TMP"/t?.err; return 1; }
 	py <<'EOF'
 a = int(os.environ["A_PID"])
@@ -982,7 +999,7 @@ if new and gone:
         check(len(mine) + sum(e["suppressed"] for e in mine) == v["moves_count"], f"vCPU {v['vcpu_id']}: events + suppressed != moves")
     # -P W: exactly W's events, the same ones
     wp = jlines("wp.out")
-    strip = lambda e: {k: v for k, v in e.items() if k != "timestamp"}
+    strip = lambda e: {k: v for k, v in e.items() if k not in ("time", "mono_ns")}
     check([strip(e) for e in wp] == [strip(e) for e in ev if e in new + mig + gone],
           f"watch -P W printed {len(wp)} events, want W's {len(new + mig + gone)}")
 check(jlines("wa.out") == [], f"watch -P A (a held VM) printed {text('wa.out')[:300]!r}")
@@ -1139,7 +1156,7 @@ EOF
 t_host_text() {
 	vs hb host || { cat "$TMP/hb.err"; return 1; }
 	vs hc host -j || return 1
-	vs hp host -p || return 1
+	vs hp host --pretty || return 1
 	py <<'EOF'
 t = text("hb.out")
 j = load("hc.out")
@@ -1207,9 +1224,26 @@ t_bad_args() {
 	expect_rc 0 ok -V || rc=1
 	expect_rc 0 ok l -P "$A_PID" --sample 0 || rc=1
 	grep -q "kvm_workload" "$TMP/er.out" || { echo "'vcpustat l' is not list"; rc=1; }
-	# -P 0: VMs whose creator KVM never recorded; these all have one
-	expect_rc 0 ok -P 0 list --sample 0 || rc=1
-	grep -q "kvm_workload" "$TMP/er.out" && { echo "'vcpustat -P 0 list' shows a VM with a pid"; rc=1; }
+	# -P 0: VMs whose creator KVM never recorded; these all have a pid,
+	# so it selects nothing, which is an error like any empty selection
+	expect_rc 1 none -P 0 list --sample 0 || rc=1
+	grep -q "no VM matches -p 0" "$TMP/er.err" || { echo "'vcpustat -P 0 list': $(cat "$TMP/er.err")"; rc=1; }
+	# issue 17: -p is the pid everywhere (stat -p used to take it as the
+	# interval); an empty selection exits 1 in every command; decimal ids
+	expect_rc 0 ok stat -j -p "$A_PID" 0.1 1 || rc=1
+	grep -q "\"pid\":$A_PID," "$TMP/er.out" || { echo "stat -p $A_PID: $(head -c 300 "$TMP/er.out")"; rc=1; }
+	for a in "list -p 4194303" "dump -j --vm 4000000000" "top -b -n 1 -g nosuch" \
+		 "stat -p 4194303 0.1 1" "watch -t 1 --vm 4000000000" "reset -g nosuch" \
+		 "pin -p 4194303" "export --once -g nosuch" "list --vm 0100000"; do
+		# shellcheck disable=SC2086 # word splitting intended
+		expect_rc 1 none $a || rc=1
+		grep -q "no VM matches" "$TMP/er.err" || { echo "'vcpustat $a': $(cat "$TMP/er.err")"; rc=1; }
+	done
+	grep -q "no VM matches --vm 100000$" "$TMP/er.err" || { echo "--vm 0100000 is not decimal: $(cat "$TMP/er.err")"; rc=1; }
+	expect_rc 2 usage top -b -n 1 --vcpu 0 || rc=1
+	# a failed write to stdout is an error
+	"$VS" dump -j >/dev/full 2>"$TMP/full.err"
+	[ $? -eq 1 ] && grep -q "write error" "$TMP/full.err" || { echo "dump -j >/dev/full: $(cat "$TMP/full.err")"; rc=1; }
 	return "$rc"
 }
 
@@ -1222,7 +1256,7 @@ t_kernel_rejects() {
 	expect_rc 1 kernel config timing_every=0 || rc=1
 	grep -q "kernel reports: " "$TMP/er.err" || { echo "config timing_every=0: no kernel message: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel reset --vm 4000000000 || rc=1
-	grep -q "kernel reports: no such VM" "$TMP/er.err" || { echo "reset --vm unknown: $(cat "$TMP/er.err")"; rc=1; }
+	grep -q "no VM matches --vm 4000000000" "$TMP/er.err" || { echo "reset --vm unknown: $(cat "$TMP/er.err")"; rc=1; }
 	expect_rc 1 kernel reset -P 4194303 || rc=1
 	# nothing was changed by the rejected requests
 	vs kc config -j || rc=1
@@ -1292,7 +1326,7 @@ t_config() {
 	vs ce config $CFG_SAVED || rc=1
 	vs cf config -j || rc=1
 	vs cg config || rc=1
-	vs ch config -p || rc=1
+	vs ch config --pretty || rc=1
 	py <<'EOF' || rc=1
 want = {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500, "budget": False}
 check(load("cb.out")["config"] == want, f"config -j after set: {load('cb.out')['config']}")

@@ -206,6 +206,15 @@ def vcpu_of(v):
                           for e in v.get("residency", {}).get("entry", [])]}
 
 
+# dump -j names the special reasons and gives them "code": null; on the
+# wire they are VCPUSTAT_CODE_OTHER/_UNKNOWN
+SPECIAL = {"other": 0xfffffffd, "unknown": 0xfffffffe}
+
+
+def tool_code(r):
+    return SPECIAL[r["name"]] if r["code"] is None else r["code"]
+
+
 def tool_vcpus():
     out = []
     for v in vm["vcpus"]:
@@ -214,8 +223,9 @@ def tool_vcpus():
                                "exit_time_ns", "hist",
                                "migrations_by_distance", "residency")} | {
             "reasons": sorted(({k: r[k] for k in (
-                "isa", "code", "count", "timed", "time_sum_ns",
-                "time_min_ns", "time_max_ns")} for r in v["reasons"]),
+                "isa", "count", "timed", "time_sum_ns",
+                "time_min_ns", "time_max_ns")} | {"code": tool_code(r)}
+                for r in v["reasons"]),
                 key=lambda r: r["code"])}
         out.append(v)
     return out

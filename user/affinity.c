@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * affinity.c - CPU sets, cpulist syntax, /proc and /sys readers and
+ * affinity.c - CPU set algebra, /proc and /sys readers and
  * sched_{get,set}affinity wrappers. See affinity.h.
  */
 #ifndef _GNU_SOURCE
@@ -72,7 +72,7 @@ void cs_andnot(struct cpuset *d, const struct cpuset *a,
 		d->bits[i] = a->bits[i] & ~b->bits[i];
 }
 
-/* ---- cpulist syntax ------------------------------------------------- */
+/* ---- messages ------------------------------------------------------ */
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -86,108 +86,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* Parse a decimal number at *p; advance *p. -1 if none, -2 if too big. */
-static long parse_num(const char **p)
-{
-	const char *s = *p;
-	long v = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	while (isdigit((unsigned char)*s)) {
-		if (v < LONG_MAX / 10)
-			v = v * 10 + (*s - '0');
-		else
-			v = LONG_MAX;
-		s++;
-	}
-	*p = s;
-	return v;
-}
-
-int cpulist_parse(const char *s, struct cpuset *out, char *err,
-		  size_t errlen)
-{
-	struct cpuset set;
-	const char *p = s, *end;
-
-	cpuset_zero(&set);
-	while (isspace((unsigned char)*p))
-		p++;
-	end = p + strlen(p);
-	while (end > p && isspace((unsigned char)end[-1]))
-		end--;
-
-	while (p < end) {
-		const char *grp = p, *q;
-		long a, b, used = 1, size = 1;
-		int glen;
-
-		q = memchr(p, ',', (size_t)(end - p));
-		if (!q)
-			q = end;
-		glen = (int)(q - grp);
-
-		a = parse_num(&p);
-		if (a < 0)
-			goto bad;
-		b = a;
-		if (p < q && *p == '-') {
-			p++;
-			b = parse_num(&p);
-			if (b < 0)
-				goto bad;
-			if (p < q && *p == ':') {
-				p++;
-				used = parse_num(&p);
-				if (used < 0 || p >= q || *p != '/')
-					goto bad;
-				p++;
-				size = parse_num(&p);
-				if (size < 0)
-					goto bad;
-				if (used == 0 || size == 0 || used > size) {
-					seterr(err, errlen,
-					       "bad group \"%.*s\": need 0 < used <= group size",
-					       glen, grp);
-					return -EINVAL;
-				}
-			}
-		}
-		if (p != q)
-			goto bad;
-		if (b < a) {
-			seterr(err, errlen,
-			       "bad range \"%.*s\": end before start", glen, grp);
-			return -EINVAL;
-		}
-		if (b >= CPUSET_MAX) {
-			seterr(err, errlen,
-			       "CPU %ld in \"%.*s\" is out of range (max %d)",
-			       b, glen, grp, CPUSET_MAX - 1);
-			return -ERANGE;
-		}
-		for (long c = a; c <= b; c++)
-			if ((c - a) % size < used)
-				cpuset_set(&set, (unsigned int)c);
-		if (q == end)
-			break;
-		p = q + 1;
-		if (p == end) {
-			seterr(err, errlen, "trailing comma in \"%s\"", s);
-			return -EINVAL;
-		}
-		continue;
-bad:
-		seterr(err, errlen,
-		       "bad CPU list group \"%.*s\" (want N, A-B or A-B:used/size)",
-		       glen, grp);
-		return -EINVAL;
-	}
-	*out = set;
-	return 0;
 }
 
 /* ---- files ---------------------------------------------------------- */
@@ -218,7 +116,7 @@ int aff_read_cpulist_file(const char *path, struct cpuset *out)
 
 	if (r < 0)
 		return r;
-	return cpuset_parse(out, buf) ? -EINVAL : 0;
+	return cpulist_parse(buf, out, NULL, 0);
 }
 
 int aff_online_cpus(struct cpuset *out)

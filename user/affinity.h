@@ -35,17 +35,6 @@ void cs_andnot(struct cpuset *d, const struct cpuset *a,
 	for ((cpu) = cpuset_next((s), 0); (cpu) >= 0;			\
 	     (cpu) = cpuset_next((s), (unsigned int)(cpu) + 1))
 
-/*
- * Parse a CPU list typed by a person, with a diagnostic: comma-separated
- * groups of "N", "A-B" or "A-B:U/G" (U CPUs of every G, as the kernel's
- * bitmap_parselist() and taskset -c accept). Surrounding whitespace and a
- * trailing newline are allowed; an empty string is the empty set. On error
- * returns -EINVAL (malformed) or -ERANGE (a CPU >= CPUSET_MAX) and, if err
- * is not NULL, writes a message naming the bad group. *out is only written
- * on success. (cpuset_parse() is the quiet sysfs reader.)
- */
-int cpulist_parse(const char *s, struct cpuset *out, char *err, size_t errlen);
-
 /* Roots of procfs and sysfs, "/proc" and "/sys" unless a test changes them. */
 extern const char *aff_procfs;
 extern const char *aff_sysfs;

@@ -24,7 +24,12 @@
 #include "affinity.h"
 #include "autopin_policy.h"
 #include "cmds.h"
+#include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
+#include "vmident.h"
 #include "vsnl.h"
 
 #define NS 1000000000ULL
@@ -51,6 +56,7 @@ struct autopin {
 	size_t npids;
 	bool has_vm;
 	uint64_t vm_id;
+	const struct vs_global *g;	/* -g NAME */
 
 	struct vs_ctx *ctx;
 	struct ap_policy *pol;
@@ -94,7 +100,7 @@ static const struct option autopin_lopts[] = {
 static void autopin_help(FILE *f)
 {
 	fprintf(f,
-"usage: vcpustat autopin [-P PID]... [--vm ID] [options]\n"
+"usage: vcpustat autopin [-p PID] [-g NAME]... [--vm ID] [options]\n"
 "\n"
 "Run in the foreground until SIGINT, SIGTERM or SIGHUP, pinning vCPUs that\n"
 "keep migrating to one \"home\" pCPU each, and put every affinity it changed\n"
@@ -117,7 +123,8 @@ static void autopin_help(FILE *f)
 "restore list, waits for the module and then finds the pinned vCPUs again\n"
 "(same process, vCPU id and thread) under their new VM ids.\n"
 "\n"
-"  -P, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
+"  -p, --pid PID          manage the VMs of PID (repeatable; default: all)\n"
+"  -g, --guest NAME      only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID            manage only VM ID\n"
 "      --window S         window length in seconds (default 5)\n"
 "      --max-migrations N pin above N migrations per window (default 10)\n"
@@ -192,11 +199,8 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 		return -1;
 	case O_RQTHR:
 	case O_RQGROWTH: {
-		char *end;
-
-		errno = 0;
-		x = strtod(arg, &end);
-		if (errno || end == arg || *end || !isfinite(x) || x < 0 ||
+		/* decimal like every number the tool reads */
+		if (vs_parse_decimal(arg, &x) ||
 		    (c == O_RQTHR && x > 100) || (c == O_RQGROWTH && x > 1000))
 			return bad_value(opt_name(c), arg, src);
 		if (c == O_RQTHR)
@@ -229,6 +233,7 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 		return -1;
 	case O_CONFIG:
 		return -1;	/* read before the command line */
+	case 'p':
 	case 'P':
 		if (vs_parse_u32(arg, &u))
 			return bad_value("pid", arg, src);
@@ -239,7 +244,7 @@ static int set_opt(struct autopin *a, struct vs_global *g, int c,
 				return -1;
 		a->pids[a->npids++] = u;
 		return -1;
-	case 'p':
+	case VS_OPT_PRETTY:
 		return vs_usage_error(&vs_cmd_autopin,
 				      "--pretty does not apply: autopin writes JSON lines");
 	default:
@@ -351,14 +356,6 @@ static void stamp(const struct autopin *a)
 	}
 }
 
-static double unix_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void jw_kint(struct jw *w, const char *k, int v)
 {
 	jw_key(w, k);
@@ -368,6 +365,36 @@ static void jw_kint(struct jw *w, const char *k, int v)
 		jw_u64(w, (uint64_t)v);
 }
 
+/* The guest name of VM @vm_id as the snapshots saw it, or NULL. */
+static const char *vm_name(uint64_t vm_id)
+{
+	const struct vs_vm *id = vmid_recall(vm_id);
+
+	return id && id->name[0] ? id->name : NULL;
+}
+
+/*
+ * A log line, with " name NAME" after its "vm ID" when the guest has a
+ * name: "pin vm 1 name web01 pid 4242 vcpu 0 ...".
+ */
+static void print_named(const char *line, uint64_t vm_id, uint32_t pid)
+{
+	const char *name = vm_name(vm_id);
+	char key[64], nm[VS_NAME_LEN * 4];
+	const char *at;
+
+	snprintf(key, sizeof(key), "vm %llu pid %u", (unsigned long long)vm_id,
+		 pid);
+	at = name ? strstr(line, key) : NULL;
+	if (!at) {
+		puts(line);
+		return;
+	}
+	printf("%.*svm %llu name %s pid %u%s\n", (int)(at - line), line,
+	       (unsigned long long)vm_id, fmt_name(nm, sizeof(nm), name, 0),
+	       pid, at + strlen(key));
+}
+
 static void log_decision(struct autopin *a, const struct ap_decision *d)
 {
 	char line[1024], cpus[1024];
@@ -375,7 +402,7 @@ static void log_decision(struct autopin *a, const struct ap_decision *d)
 	if (!a->json) {
 		ap_decision_format(d, line, sizeof(line));
 		stamp(a);
-		puts(line);
+		print_named(line, d->vm_id, d->pid);
 		fflush(stdout);
 		return;
 	}
@@ -383,12 +410,13 @@ static void log_decision(struct autopin *a, const struct ap_decision *d)
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "ts", unix_now());
+	jw_time_keys(&w, 0);
 	jw_kstr(&w, "action", ap_action_name(d->action));
 	jw_kstr(&w, "reason", ap_reason_name(d->reason));
 	jw_kbool(&w, "dry_run", a->cfg.dry_run);
 	jw_ku64(&w, "vm_id", d->vm_id);
 	jw_ku64(&w, "pid", d->pid);
+	jw_kstr_or_null(&w, "name", vm_name(d->vm_id));
 	if (d->action == AP_FORGET) {
 		jw_ku64(&w, "vcpus", d->vcpus);
 		jw_ku64(&w, "pinned", d->pinned);
@@ -437,10 +465,13 @@ static void log_note(struct autopin *a, const char *action, uint64_t vm_id,
 {
 	if (!a->json) {
 		stamp(a);
-		if (vm_id)
-			printf("%s vm %llu pid %u: %s\n", action,
-			       (unsigned long long)vm_id, pid, msg);
-		else
+		if (vm_id) {
+			char l[1024];
+
+			snprintf(l, sizeof(l), "%s vm %llu pid %u: %s", action,
+				 (unsigned long long)vm_id, pid, msg);
+			print_named(l, vm_id, pid);
+		} else
 			printf("%s: %s\n", action, msg);
 		fflush(stdout);
 		return;
@@ -449,12 +480,13 @@ static void log_note(struct autopin *a, const char *action, uint64_t vm_id,
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "ts", unix_now());
+	jw_time_keys(&w, 0);
 	jw_kstr(&w, "action", action);
 	jw_kbool(&w, "dry_run", a->cfg.dry_run);
 	if (vm_id) {
 		jw_ku64(&w, "vm_id", vm_id);
 		jw_ku64(&w, "pid", pid);
+		jw_kstr_or_null(&w, "name", vm_name(vm_id));
 	}
 	jw_kstr(&w, "msg", msg);
 	jw_obj_close(&w);
@@ -635,6 +667,8 @@ static int take_snapshot(struct autopin *a, struct vs_snapshot *snap)
 	r = vs_snapshot_get(a->ctx, &f, snap);
 	if (r)
 		vs_snapshot_free(snap);
+	else
+		vs_select_apply(a->g, snap);
 	return r;
 }
 
@@ -980,7 +1014,7 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 
 		while ((c = getopt_long(argc, argv, "v" VS_GLOBAL_SHORT,
 					autopin_lopts, NULL)) != -1) {
-			if (c == 'P' && !cli_pids) {
+			if ((c == 'p' || c == 'P') && !cli_pids) {
 				/* -P on the command line replaces the file's */
 				cli_pids = true;
 				memmove(a.pids, a.pids + config_pids,
@@ -996,20 +1030,38 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 		return vs_usage_error(&vs_cmd_autopin, "unexpected argument '%s'",
 				      argv[optind]);
 	a.json = g->json;
+	a.g = g;
 	a.has_vm = g->has_vm;
 	a.vm_id = g->vm_id;
 	a.tty = isatty(STDOUT_FILENO);
 	for (size_t i = 0; i < a.npids; i++) {
 		/* pid 0: VMs whose creator KVM never recorded */
-		if (a.pids[i] && aff_pid_alive((pid_t)a.pids[i]) != 1)
-			return vs_usage_error(&vs_cmd_autopin, "no process %u",
-					      a.pids[i]);
+		if (a.pids[i] && aff_pid_alive((pid_t)a.pids[i]) != 1) {
+			/* a selection of nothing: exit 1 as everywhere */
+			fprintf(stderr, "vcpustat autopin: no VM matches -p %u (no such process)\n",
+				a.pids[i]);
+			return VS_EXIT_ERR;
+		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	rc = vs_connect(&a.ctx);
 	if (rc)
 		return rc;
+	if (a.has_vm || g->guest) {
+		/* --vm and -g name VMs that exist now (a pid may start one) */
+		struct vs_snapshot s;
+
+		c = take_snapshot(&a, &s);
+		rc = c ? vs_report(a.ctx, c, "reading statistics") :
+			 vs_select_check("autopin", g, &s);
+		if (!c)
+			vs_snapshot_free(&s);
+		if (rc) {
+			vs_close(a.ctx);
+			return rc;
+		}
+	}
 	c = vs_topo_load(&a.topo);
 	if (c) {
 		fprintf(stderr, "vcpustat autopin: reading the CPU topology: %s\n",
@@ -1043,7 +1095,7 @@ static int autopin_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_autopin = {
 	.name = "autopin",
-	.synopsis = "[-P PID]... [--vm ID] [--window S] [--max-migrations N] [--dry-run] [--keep] [options]",
+	.synopsis = "[-p PID] [-g NAME]... [--vm ID] [--window S] [--max-migrations N] [--dry-run] [--keep] [options]",
 	.summary = "pin vCPUs that keep migrating; restore on exit",
 	.run = autopin_run,
 	.help = autopin_help,

@@ -40,13 +40,14 @@ const char *vs_kvm_exit_name(uint32_t exit_reason)
 	return "?";
 }
 
-void jw_budget(struct jw *w, const struct vs_budget *b)
+void jw_budget(struct jw *w, const struct vs_budget *b, bool delta)
 {
-	char key[16];
+	char key[24];
 
 	jw_obj_open(w);
 	for (uint32_t s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++) {
-		snprintf(key, sizeof(key), "%s_ns", state_names[s]);
+		snprintf(key, sizeof(key), "%s_ns%s", state_names[s],
+			 delta ? "_delta" : "");
 		jw_ku64(w, key, b->ns[s]);
 	}
 	jw_key(w, "state");

@@ -18,8 +18,11 @@ const char *vs_state_name(uint32_t state);
 /* KVM_EXIT_* as "io", "mmio", ... (from <linux/kvm.h>); "other"; "?". */
 const char *vs_kvm_exit_name(uint32_t exit_reason);
 
-/* The budget as a JSON object: "<state>_ns" keys, state, open, user. */
-void jw_budget(struct jw *w, const struct vs_budget *b);
+/*
+ * The budget as a JSON object: "<state>_ns" keys (in a delta event, the
+ * change: "<state>_ns_delta"), state, open_ns, at_ns, user.
+ */
+void jw_budget(struct jw *w, const struct vs_budget *b, bool delta);
 
 /*
  * Percent of the wall time per state between @prev (NULL: since the

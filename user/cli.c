@@ -5,7 +5,6 @@
  * messages and exit codes, and interval timing.
  */
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "compat.h"
 
 #define VS_TABLE_ENTRY(n) &vs_cmd_##n,
 static const struct vs_cmd *const vs_table[] = {
@@ -53,71 +53,24 @@ const struct vs_cmd *vs_cmd_find(const char *word, bool *ambiguous)
 	return NULL;
 }
 
-int vs_parse_u64(const char *s, uint64_t *v)
-{
-	unsigned long long x;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -1;
-	*v = x;
-	return 0;
-}
-
-int vs_parse_u32(const char *s, uint32_t *v)
-{
-	uint64_t x;
-
-	if (vs_parse_u64(s, &x) || x > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)x;
-	return 0;
-}
-
-int vs_parse_seconds(const char *s, double *sec)
-{
-	char *end;
-	double x;
-
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return -1;
-	errno = 0;
-	x = strtod(s, &end);
-	if (errno || *end || !isfinite(x) || x <= 0 || x > 86400)
-		return -1;
-	*sec = x;
-	return 0;
-}
-
-int vs_parse_interval(int argc, char **argv, int optind_, double *interval,
-		      uint64_t *count)
-{
-	if (optind_ < argc) {
-		if (vs_parse_seconds(argv[optind_], interval))
-			return -1;
-		optind_++;
-	}
-	if (optind_ < argc) {
-		if (vs_parse_u64(argv[optind_], count))
-			return -1;
-		optind_++;
-	}
-	return optind_ < argc ? -1 : 0;
-}
-
 int vs_global_opt(struct vs_global *g, int c, const char *arg)
 {
 	switch (c) {
 	case 'j':
 		g->json = true;
 		return 1;
-	case 'p':
+	case VS_OPT_PRETTY:
 		g->json = g->pretty = true;
 		return 1;
+	case 'g':
+		/* QEMU's -name is free text: any non-empty string */
+		if (!*arg) {
+			fprintf(stderr, "vcpustat: empty guest name\n");
+			return -1;
+		}
+		g->guest = arg;
+		return 1;
+	case 'p':
 	case 'P':
 		/* 0 too: KVM's userspace_pid of a VM whose creator it
 		 * never recorded */
@@ -188,8 +141,15 @@ int vs_connect(struct vs_ctx **ctxp)
 {
 	int err = vs_open(ctxp);
 
-	if (!err)
-		return VS_EXIT_OK;
+	if (!err) {
+		int r = vs_compat_check(*ctxp);
+
+		if (r) {
+			vs_close(*ctxp);
+			*ctxp = NULL;
+		}
+		return r;
+	}
 	if (err == -ENOENT) {
 		fprintf(stderr, "vcpustat: kernel module not loaded (try: modprobe vcpustat)\n");
 		return VS_EXIT_NOMOD;
@@ -217,6 +177,22 @@ int vs_report(struct vs_ctx *ctx, int err, const char *what)
 	if (ext)
 		fprintf(stderr, "vcpustat: kernel reports: %s\n", ext);
 	return code;
+}
+
+bool vs_out_failed(void)
+{
+	return fflush(stdout) != 0 || ferror(stdout);
+}
+
+int vs_finish_output(int rc)
+{
+	errno = 0;
+	if (!vs_out_failed())
+		return rc;
+	/* errno tells only if this flush was the one that failed */
+	fprintf(stderr, "vcpustat: write error on standard output%s%s\n",
+		errno ? ": " : "", errno ? strerror(errno) : "");
+	return rc == VS_EXIT_OK ? VS_EXIT_ERR : rc;
 }
 
 void vs_global_filter(const struct vs_global *g, struct vs_filter *f)

@@ -10,11 +10,12 @@
 #include "cmds.h"
 #include "json.h"
 #include "render.h"
+#include "stamp.h"
 
 static void config_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat config [-j|-p] [KEY=VALUE...]\n"
+"Usage: vcpustat config [-j|--pretty] [KEY=VALUE...]\n"
 "\n"
 "Without arguments, show the module version, status counters and\n"
 "configuration. With KEY=VALUE words, change the configuration:\n"
@@ -124,6 +125,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 		jw_init(&w, stdout, g->pretty);
 		jw_obj_open(&w);
+		jw_time_keys(&w, 0);
 		jw_key(&w, "status");
 		jw_status(&w, &st);
 		jw_key(&w, "config");
@@ -173,7 +175,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_config = {
 	.name = "config",
-	.synopsis = "[-j|-p] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
+	.synopsis = "[-j|--pretty] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
 	.summary = "show module status and configuration, or change it",
 	.run = config_run,
 	.help = config_help,

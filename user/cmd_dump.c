@@ -7,21 +7,23 @@
 
 #include "cmds.h"
 #include "render.h"
+#include "select.h"
 
 #define OPT_VCPU 0x2001
 
 static void dump_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat dump [-j|-p] [-P PID] [--vm ID] [--vcpu N]\n"
+"Usage: vcpustat dump [-j|--pretty] [-p PID] [-g NAME] [--vm ID] [--vcpu N]\n"
 "\n"
 "Print every counter of every tracked VM and vCPU, the module status and\n"
 "configuration: per-reason counts and exit times (sum/min/max/avg), the\n"
 "exit time histogram, migrations by distance and per-CPU residency.\n"
 "\n"
 "  -j, --json       one JSON document (stable keys, see vcpustat(8))\n"
-"  -p, --pretty     indented JSON\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"      --pretty     indented JSON\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
 "      --vcpu N     only vCPU N (KVM vcpu_id)\n");
 }
@@ -71,13 +73,26 @@ static int dump_run(struct vs_global *g, int argc, char **argv)
 		vs_close(ctx);
 		return r;
 	}
-	err = vs_snapshot_get(ctx, &f, &snap);
+	err = vs_select_get(ctx, g, &f, &snap);
 	if (err) {
 		r = vs_report(ctx, err, "reading statistics");
 		vs_close(ctx);
 		return r;
 	}
-	if (g->json) {
+	r = vs_select_check("dump", g, &snap);
+	if (!r && has_vcpu) {
+		size_t nv = 0;
+
+		for (size_t i = 0; i < snap.nr_vms; i++)
+			nv += snap.vms[i].nr_vcpus;
+		if (!nv) {
+			fprintf(stderr, "vcpustat dump: no vCPU %u\n", vcpu);
+			r = VS_EXIT_ERR;
+		}
+	}
+	if (r) {
+		/* nothing matched */
+	} else if (g->json) {
 		r = dump_json(stdout, g->pretty, &snap, &cfg, &st) ?
 		    VS_EXIT_ERR : VS_EXIT_OK;
 	} else {
@@ -91,7 +106,7 @@ static int dump_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_dump = {
 	.name = "dump",
-	.synopsis = "[-j|-p] [-P PID] [--vm ID] [--vcpu N]",
+	.synopsis = "[-j|--pretty] [-p PID] [-g NAME] [--vm ID] [--vcpu N]",
 	.summary = "all counters of all VMs/vCPUs (-j: the stable JSON form)",
 	.run = dump_run,
 	.help = dump_help,

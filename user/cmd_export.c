@@ -31,8 +31,10 @@
 #endif
 
 #include "cmds.h"
+#include "gzip.h"
 #include "export.h"
 #include "prom.h"
+#include "select.h"
 
 #define OPT_TEXTFILE	0x2001
 #define OPT_LISTEN	0x2002
@@ -40,6 +42,7 @@
 #define OPT_ONCE	0x2004
 #define OPT_BY		0x2005
 #define OPT_REASONS	0x2006
+#define OPT_PER_VCPU	0x2007
 
 #define DEFAULT_INTERVAL	15.0	/* seconds */
 /* HTTP limits: a Prometheus server (or an HA pair) needs one connection
@@ -52,8 +55,9 @@ static void export_help(FILE *f)
 {
 	fprintf(f,
 "Usage: vcpustat export [--textfile DIR] [--listen [ADDR][:PORT]] [--once]\n"
-"                       [--interval S] [--by vcpu|vm] [--reasons all|top:N]\n"
-"                       [-P PID] [--vm ID]\n"
+"                       [--interval S] [--by vm|vcpu] [--per-vcpu]\n"
+"                       [--reasons all|top:N]\n"
+"                       [-p PID] [-g NAME] [--vm ID]\n"
 "\n"
 "Export the counters in the Prometheus text format 0.0.4, every interval\n"
 "seconds (default %g), from one netlink snapshot per interval:\n"
@@ -68,12 +72,15 @@ static void export_help(FILE *f)
 "                   stdout when there is no --textfile (not with --listen)\n"
 "  --interval S     refresh period in seconds (default %g); data served or\n"
 "                   written is at most this old\n"
-"  --by vcpu|vm     series per vCPU (default) or summed per VM (no vcpu\n"
-"                   label, no vcpustat_vcpu_info/_pcpu)\n"
+"  --by vm|vcpu     series summed per VM (default: no vcpu label, no\n"
+"                   vcpustat_vcpu_info/_pcpu) or per vCPU (opt-in: a series\n"
+"                   group per vCPU)\n"
+"  --per-vcpu       the same as --by vcpu\n"
 "  --reasons all|top:N\n"
 "                   all exit reasons (default), or per series group the N\n"
 "                   with the most exits and reason=\"other\" for the rest\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
 "\n"
 "Both --textfile and --listen may be given: the file and /metrics then hold\n"
@@ -229,18 +236,24 @@ struct blob {
 	atomic_uint ref;
 	size_t len;
 	char *data;
+	char *gz;		/* the same gzipped once, NULL: not available */
+	size_t gzlen;
 };
 
 static void blob_put(struct blob *b)
 {
 	if (b && atomic_fetch_sub(&b->ref, 1) == 1) {
 		free(b->data);
+		free(b->gz);
 		free(b);
 	}
 }
 
 struct exporter {
 	struct vs_filter filter;
+	const struct vs_global *g;	/* -g is applied here */
+	bool listening;			/* --listen: gzip each refresh */
+	size_t nr_vms;			/* selected by the last refresh */
 	struct prom_opts po;
 	const char *dir;		/* --textfile */
 	bool once;
@@ -319,12 +332,16 @@ static int refresh(struct exporter *x, FILE *out)
 
 			if (r < 0)
 				break;
+			if (r == 1)	/* reloaded: VM ids start again */
+				prom_keep_clear(x->po.keep);
 			if (!r && i)
 				usleep(100000);
 			err = vs_snapshot_get(x->ctx, &x->filter, &cur);
 		}
 	}
 	if (!err) {
+		vs_select_apply(x->g, &cur);
+		x->nr_vms = cur.nr_vms;
 		what = "reading the module status";
 		err = vs_get_config(x->ctx, NULL, &st);
 	}
@@ -346,7 +363,9 @@ static int refresh(struct exporter *x, FILE *out)
 			else
 				vs_report(x->ctx, err, what);
 		}
-		/* open again next time: the module may come back */
+		/* open again next time: the module may come back, with VM
+		 * ids from 1 again and every counter at 0 */
+		prom_keep_clear(x->po.keep);
 		vs_close(x->ctx);
 		x->ctx = NULL;
 		vs_snapshot_free(&cur);
@@ -399,6 +418,11 @@ static int refresh(struct exporter *x, FILE *out)
 	atomic_init(&b->ref, 1);
 	b->data = text;
 	b->len = len;
+	/* once per refresh, not per scrape; plain text if it fails */
+	b->gz = NULL;
+	b->gzlen = 0;
+	if (x->listening && vs_gzip(text, len, &b->gz, &b->gzlen))
+		b->gz = NULL;
 	publish(x, b);
 	return code;
 }
@@ -453,6 +477,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	struct blob *b;
+	bool gz;
 
 	(void)version;
 	(void)upload;
@@ -482,15 +507,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return reply_static(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				    "503 no data yet\n", false);
 	}
+	gz = b->gz && vs_accepts_gzip(MHD_lookup_connection_value(c,
+				MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
 	r = MHD_create_response_from_buffer_with_free_callback_cls(
-		b->len, b->data, unref_cb, b);
+		gz ? b->gzlen : b->len, gz ? b->gz : b->data, unref_cb, b);
 	if (!r) {
 		blob_put(b);
 		atomic_fetch_add(&x->scrape_errors, 1);
 		return MHD_NO;
 	}
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				    PROM_CONTENT_TYPE) != MHD_YES) {
+				    PROM_CONTENT_TYPE) != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
+				    MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES ||
+	    (gz && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+					   "gzip") != MHD_YES)) {
 		MHD_destroy_response(r);
 		atomic_fetch_add(&x->scrape_errors, 1);
 		return MHD_NO;
@@ -595,11 +626,14 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "by", required_argument, NULL, OPT_BY },
+		{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
 		{ "reasons", required_argument, NULL, OPT_REASONS },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct exporter x = { .po = { .by = PROM_BY_VCPU } };
+	/* per VM by default: a fleet of 400-vCPU hosts cannot afford
+	 * series per vCPU (vcpustat(8), "Series per VM") */
+	struct exporter x = { .po = { .by = PROM_BY_VM } };
 	struct sockaddr_storage ss;
 	socklen_t slen = 0;
 	const char *listen_arg = NULL;
@@ -625,6 +659,7 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 					"bad --listen address '%s' (ADDR:PORT, [ADDR6]:PORT, :PORT)",
 					optarg);
 			listen_arg = optarg;
+			x.listening = true;
 			break;
 		case OPT_INTERVAL:
 			if (vs_parse_seconds(optarg, &interval))
@@ -638,6 +673,9 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 			if (prom_parse_by(optarg, &x.po))
 				return vs_usage_error(&vs_cmd_export,
 					"bad --by '%s' (vcpu or vm)", optarg);
+			break;
+		case OPT_PER_VCPU:
+			x.po.by = PROM_BY_VCPU;
 			break;
 		case OPT_REASONS:
 			if (prom_parse_reasons(optarg, &x.po))
@@ -682,6 +720,13 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 		}
 	}
 	vs_global_filter(g, &x.filter);
+	x.g = g;
+	if (x.po.top) {
+		/* top:N names the same reasons from refresh to refresh */
+		x.po.keep = prom_keep_new();
+		if (!x.po.keep)
+			return VS_EXIT_ERR;
+	}
 	/* A one-shot reports a missing module like every command; the
 	 * daemon waits for it, exporting vcpustat_up 0 meanwhile. */
 	if (x.once) {
@@ -696,6 +741,16 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 	/* The first refresh decides: errors now (other than the module
 	 * being away) are configuration errors. */
 	r = refresh(&x, x.once && !x.dir ? stdout : NULL);
+	/* a selection of nothing is an error, as in every command (with
+	 * the module away there is nothing to match against yet) */
+	if (!r && vs_selecting(g) && !x.nr_vms) {
+		char what[VS_NAME_LEN * 4 + 64];
+
+		logmsg("no VM matches %s", vs_select_describe(g, what,
+							      sizeof(what)));
+		r = VS_EXIT_ERR;
+		goto out;
+	}
 	if (x.once || (r && r != VS_EXIT_NOMOD))
 		goto out;
 #ifdef VS_HAVE_MHD
@@ -746,6 +801,7 @@ out:
 	if (x.have_prev)
 		vs_snapshot_free(&x.prev);
 	vs_close(x.ctx);
+	prom_keep_free(x.po.keep);
 	return r;
 }
 

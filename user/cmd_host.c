@@ -13,13 +13,14 @@
 #include "fmt.h"
 #include "hostinfo.h"
 #include "json.h"
+#include "stamp.h"
 
 #define OPT_SAMPLE	0x2001
 
 static void host_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat host [-j|-p] [--sample S]\n"
+"Usage: vcpustat host [-j|--pretty] [--sample S]\n"
 "\n"
 "Report the host's virtualization readiness: VMX/SVM in /proc/cpuinfo,\n"
 "kvm, kvm_intel and kvm_amd and their parameters, whether vcpustat is\n"
@@ -36,7 +37,7 @@ static void host_help(FILE *f)
 "\n"
 "      --sample S  measure the wait over S seconds (default: cumulative)\n"
 "  -j, --json     JSON\n"
-"  -p, --pretty   indented JSON\n"
+"      --pretty   indented JSON\n"
 "\n"
 "Environment: VCPUSTAT_SYSFS and VCPUSTAT_PROCFS replace /sys and /proc.\n");
 }
@@ -58,6 +59,25 @@ static const char *smt_str(const struct host_info *hi)
 	if (hi->smt_active == 0)
 		return hi->smt_control[0] ? hi->smt_control : "off";
 	return "unknown";
+}
+
+/* smt_str() for people: sysfs's "notsupported" is "not supported". */
+static const char *smt_text(const struct host_info *hi)
+{
+	const char *s = smt_str(hi);
+
+	if (!strcmp(s, "notsupported"))
+		return "not supported";
+	if (!strcmp(s, "notimplemented"))
+		return "not implemented";
+	if (!strcmp(s, "forceoff"))
+		return "forced off";
+	return s;
+}
+
+static const char *plural(int n)
+{
+	return n == 1 ? "" : "s";
 }
 
 static void text_module(FILE *f, const struct hi_module *m)
@@ -111,9 +131,10 @@ void host_render_text(FILE *f, const struct host_report *r)
 		cpuset_count(&hi->online),
 		cpuset_format(&hi->online, list, sizeof(list)),
 		cpuset_count(&hi->possible));
-	fprintf(f, "  %-16s %d sockets, %d cores, %d threads per core, SMT %s\n",
-		"layout", hi->sockets, hi->cores, hi->threads_per_core,
-		smt_str(hi));
+	fprintf(f, "  %-16s %d socket%s, %d core%s, %d thread%s per core, SMT %s\n",
+		"layout", hi->sockets, plural(hi->sockets), hi->cores,
+		plural(hi->cores), hi->threads_per_core,
+		plural(hi->threads_per_core), smt_text(hi));
 
 	fprintf(f, "NUMA\n");
 	if (!hi->nr_nodes)
@@ -199,6 +220,7 @@ int host_render_json(FILE *f, bool pretty, const struct host_report *r)
 
 	jw_init(&w, f, pretty);
 	jw_obj_open(&w);
+	jw_time_keys(&w, 0);
 	jw_kstr(&w, "tool_version", VCPUSTAT_VERSION);
 
 	jw_key(&w, "cpu");
@@ -417,7 +439,7 @@ static int host_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_host = {
 	.name = "host",
-	.synopsis = "[-j|-p]",
+	.synopsis = "[-j|--pretty]",
 	.summary = "host checklist (VMX/SVM, KVM params, topology, NUMA, isolation) and VM lint",
 	.run = host_run,
 	.help = host_help,

@@ -13,6 +13,9 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
 #include "view.h"
 
 #define OPT_SAMPLE 0x2001
@@ -20,7 +23,7 @@
 static void list_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat list [-j|-p] [-P PID] [--vm ID] [--sample MS] [interval [count]]\n"
+"Usage: vcpustat list [-j|--pretty] [-p PID] [-g NAME] [--vm ID] [--sample MS] [interval [count]]\n"
 "\n"
 "One row per tracked vCPU: VM id, VM pid, comm, vCPU id, thread id, pCPU\n"
 "of the last exit, exits, exits/s, migrations and the top exit\n"
@@ -32,8 +35,9 @@ static void list_help(FILE *f)
 "over the previous interval.\n"
 "\n"
 "  -j, --json       JSON ({\"vcpus\":[...]} per report)\n"
-"  -p, --pretty     indented JSON\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"      --pretty     indented JSON\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
 "      --sample MS  rate sample length in milliseconds (0: no rate)\n");
 }
@@ -44,8 +48,9 @@ static void print_text(const struct vs_snapshot *cur,
 	double secs = snap_interval_s(cur, prev);
 	size_t rows = 0;
 
-	printf("%-4s %-7s %-15s %4s %-7s %4s %7s %7s %6s", "VM", "PID",
-	       "COMM", "VCPU", "TID", "PCPU", "EXITS", "EXITS/s", "MIGR");
+	printf("%-4s %-7s %-15s %-15s %4s %-7s %4s %7s %7s %6s", "VM",
+	       "PID", "COMM", "NAME", "VCPU", "TID", "PCPU", "EXITS", "EXITS/s",
+	       "MIGR");
 	vs_budget_cols_header(stdout);
 	printf(" %s\n", "TOP-REASON");
 	for (size_t i = 0; i < cur->nr_vms; i++) {
@@ -57,6 +62,7 @@ static void print_text(const struct vs_snapshot *cur,
 			const struct vs_reason *top;
 			char e[FMT_BUF], r[FMT_BUF], m[FMT_BUF], pc[16];
 			char nb[32], pb[FMT_BUF], comm[VS_COMM_LEN];
+			char nm[15 * 4 + 1];
 			struct vdelta d;
 			uint64_t tc;
 
@@ -66,9 +72,10 @@ static void print_text(const struct vs_snapshot *cur,
 				snprintf(pc, sizeof(pc), "-");
 			else
 				snprintf(pc, sizeof(pc), "%u", vc->pcpu);
-			printf("%-4" PRIu64 " %-7u %-15.15s %4u %-7u %4s %7s %7s %6s",
+			printf("%-4" PRIu64 " %-7u %-15.15s %s %4u %-7u %4s %7s %7s %6s",
 			       vm->id, vm->pid,
 			       vm->comm[0] ? fmt_safe(comm, sizeof(comm), vm->comm) : "?",
+			       fmt_name(nm, sizeof(nm), vm->name, 15),
 			       vc->vcpu_id, vc->tid, pc,
 			       fmt_count(e, sizeof(e), vc->exits),
 			       rate ? fmt_rate(r, sizeof(r),
@@ -102,7 +109,7 @@ static void print_json(const struct vs_snapshot *cur,
 
 	jw_init(&w, stdout, pretty);
 	jw_obj_open(&w);
-	jw_ku64(&w, "timestamp_ns", cur->ts_ns);
+	jw_time_keys(&w, cur->ts_ns);
 	if (rate)
 		jw_kdouble(&w, "sample_s", secs);
 	jw_key(&w, "vcpus");
@@ -124,6 +131,8 @@ static void print_json(const struct vs_snapshot *cur,
 			jw_ku64(&w, "vm_id", vm->id);
 			jw_ku64(&w, "pid", vm->pid);
 			jw_kstr(&w, "comm", vm->comm);
+			jw_kstr_or_null(&w, "name", vm->name);
+			jw_kstr_or_null(&w, "uuid", vm->uuid);
 			jw_ku64(&w, "vcpu_id", vc->vcpu_id);
 			jw_ku64(&w, "tid", vc->tid);
 			jw_key(&w, "pcpu");
@@ -144,7 +153,7 @@ static void print_json(const struct vs_snapshot *cur,
 			if (top) {
 				jw_obj_open(&w);
 				jw_kstr(&w, "isa", vs_isa_name(top->isa));
-				jw_ku64(&w, "code", top->code);
+				jw_reason_code(&w, top->code);
 				jw_kstr(&w, "name", vs_reason_name(top->isa,
 					top->code, nb, sizeof(nb)));
 				jw_ku64(&w, "count", tc);
@@ -200,17 +209,25 @@ static int list_run(struct vs_global *g, int argc, char **argv)
 	vs_global_filter(g, &f);
 
 	if (!repeat && sample_ms) {
-		err = vs_snapshot_get(ctx, &f, &prev);
+		err = vs_select_get(ctx, g, &f, &prev);
 		if (err)
 			goto fail;
+		r = vs_select_check("list", g, &prev);
+		if (r)
+			goto out;
 		have_prev = true;
 		vs_sleep_until(vs_now_ns() + (uint64_t)sample_ms * 1000000ull);
 	}
 	next = vs_now_ns();
 	for (;;) {
-		err = vs_snapshot_get(ctx, &f, &cur);
+		err = vs_select_get(ctx, g, &f, &cur);
 		if (err)
 			goto fail;
+		if (!n && !have_prev) {
+			r = vs_select_check("list", g, &cur);
+			if (r)
+				goto out;
+		}
 		if (repeat && n && !g->json)
 			putchar('\n');
 		if (g->json)
@@ -224,15 +241,19 @@ static int list_run(struct vs_global *g, int argc, char **argv)
 		memset(&cur, 0, sizeof(cur));
 		have_prev = true;
 		n++;
-		if (!repeat || (count && n >= count) || vs_stop)
+		if (!repeat || (count && n >= count) || vs_stop ||
+		    vs_out_failed())
 			break;
 		next += (uint64_t)(interval * 1e9);
 		if (vs_sleep_until(next))
 			break;
 	}
+	r = VS_EXIT_OK;
+out:
 	vs_snapshot_free(&prev);
+	vs_snapshot_free(&cur);
 	vs_close(ctx);
-	return VS_EXIT_OK;
+	return r;
 fail:
 	r = vs_report(ctx, err, "reading statistics");
 	vs_snapshot_free(&prev);
@@ -243,7 +264,7 @@ fail:
 
 const struct vs_cmd vs_cmd_list = {
 	.name = "list",
-	.synopsis = "[-j|-p] [-P PID] [--vm ID] [--sample MS] [interval [count]]",
+	.synopsis = "[-j|--pretty] [-p PID] [-g NAME] [--vm ID] [--sample MS] [interval [count]]",
 	.summary = "one row per vCPU: tid, pCPU, exits, exits/s, top reason",
 	.run = list_run,
 	.help = list_help,

@@ -3,11 +3,12 @@
 #include <inttypes.h>
 
 #include "cmds.h"
+#include "select.h"
 
 static void reset_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat reset [--vm ID | -P PID]\n"
+"Usage: vcpustat reset [--vm ID | -p PID | -g NAME]\n"
 "\n"
 "Zero the counters of every vCPU of every VM, or of one VM. Each vCPU\n"
 "is reset atomically at its next exit; reads report it as zeroed at\n"
@@ -22,8 +23,6 @@ static int reset_run(struct vs_global *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vs_ctx *ctx;
-	uint64_t vm_id = 0;
-	bool all = true;
 	int c, r, err;
 
 	while ((c = getopt_long(argc, argv, VS_GLOBAL_SHORT, lo, NULL)) != -1) {
@@ -37,25 +36,23 @@ static int reset_run(struct vs_global *g, int argc, char **argv)
 	r = vs_connect(&ctx);
 	if (r)
 		return r;
-	if (g->has_vm) {
-		all = false;
-		vm_id = g->vm_id;
-	} else if (g->has_pid) {
-		/* RESET takes a VM id: find the pid's VM(s) first */
-		struct vs_filter f = { .pid = g->pid, .has_pid = true };
+	if (vs_selecting(g)) {
+		/* RESET takes a VM id: find the selected VM(s) first */
+		struct vs_filter f;
 		struct vs_snapshot s;
 
-		err = vs_snapshot_get(ctx, &f, &s);
+		vs_global_filter(g, &f);
+		err = vs_select_get(ctx, g, &f, &s);
 		if (err) {
 			r = vs_report(ctx, err, "looking up the VM");
 			vs_close(ctx);
 			return r;
 		}
-		if (!s.nr_vms) {
-			fprintf(stderr, "vcpustat: no VM of pid %u\n", g->pid);
+		r = vs_select_check("reset", g, &s);
+		if (r) {
 			vs_snapshot_free(&s);
 			vs_close(ctx);
-			return VS_EXIT_ERR;
+			return r;
 		}
 		for (size_t i = 0; i < s.nr_vms; i++) {
 			err = vs_reset(ctx, false, s.vms[i].id);
@@ -65,7 +62,7 @@ static int reset_run(struct vs_global *g, int argc, char **argv)
 		vs_snapshot_free(&s);
 		goto done;
 	}
-	err = vs_reset(ctx, all, vm_id);
+	err = vs_reset(ctx, true, 0);
 done:
 	r = err ? vs_report(ctx, err, "resetting counters") : VS_EXIT_OK;
 	vs_close(ctx);
@@ -74,7 +71,7 @@ done:
 
 const struct vs_cmd vs_cmd_reset = {
 	.name = "reset",
-	.synopsis = "[--vm ID | -P PID]",
+	.synopsis = "[--vm ID | -p PID | -g NAME]",
 	.summary = "zero the counters of all VMs or of one",
 	.run = reset_run,
 	.help = reset_help,

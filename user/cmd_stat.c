@@ -16,6 +16,9 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
 #include "view.h"
 
 #define OPT_CSV 0x2001
@@ -35,7 +38,7 @@ struct row {
 static void stat_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat stat [-j|--csv] [-t] [-P PID] [--vm ID] [interval [count]]\n"
+"Usage: vcpustat stat [-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [interval [count]]\n"
 "\n"
 "Report per-interval activity like pidstat: every interval seconds\n"
 "(default 1), count times (default: until interrupted), one row per VM\n"
@@ -52,7 +55,8 @@ static void stat_help(FILE *f)
 "  -t, --vcpus      one row per vCPU instead of per VM\n"
 "  -j, --json       JSON lines, one object per row\n"
 "      --csv        CSV with a header line\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n");
 }
 
@@ -142,8 +146,8 @@ static void wall_time(char *buf, size_t len, double *epoch)
 
 static void text_header(const char *label)
 {
-	printf("%-9s %5s %8s %5s %9s %8s %7s %9s", label, "VM", "PID",
-	       "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT");
+	printf("%-9s %5s %8s %-12s %5s %9s %8s %7s %9s", label, "VM",
+	       "PID", "NAME", "VCPU", "EXITS/s", "MIGR/s", "%EXIT", "AVG-EXIT");
 	vs_budget_cols_header(stdout);
 	printf("  %s\n", "TOP");
 }
@@ -151,13 +155,15 @@ static void text_header(const char *label)
 static void text_row(const char *label, const struct row *r, double secs)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], vc[16], nb[32], pb[FMT_BUF];
+	char nm[12 * 4 + 1];
 
 	if (r->vc)
 		snprintf(vc, sizeof(vc), "%u", r->vc->vcpu_id);
 	else
 		snprintf(vc, sizeof(vc), "-");
-	printf("%-9s %5" PRIu64 " %8u %5s %9s %8s %7.2f %9s", label,
-	       r->vm->id, r->vm->pid, vc,
+	printf("%-9s %5" PRIu64 " %8u %s %5s %9s %8s %7.2f %9s", label,
+	       r->vm->id, r->vm->pid, fmt_name(nm, sizeof(nm), r->vm->name, 12),
+	       vc,
 	       fmt_rate(a, sizeof(a), (double)r->d.exits / secs),
 	       fmt_rate(b, sizeof(b), (double)r->d.migrations / secs),
 	       100.0 * (double)r->d.exit_time_ns / (secs * 1e9),
@@ -221,29 +227,29 @@ static void csv_row(double epoch, const struct row *r, double secs)
 	putchar('\n');
 }
 
-static void json_row(double epoch, const char *hms, const struct row *r,
-		     double secs)
+static void json_row(uint64_t mono_ns, const struct row *r, double secs)
 {
 	struct jw w;
 	char nb[32];
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "timestamp", epoch);
-	jw_kstr(&w, "time", hms);
+	jw_time_keys(&w, mono_ns);
 	jw_kdouble(&w, "interval_s", secs);
 	jw_ku64(&w, "vm_id", r->vm->id);
 	jw_ku64(&w, "pid", r->vm->pid);
 	jw_kstr(&w, "comm", r->vm->comm);
+	jw_kstr_or_null(&w, "name", r->vm->name);
+	jw_kstr_or_null(&w, "uuid", r->vm->uuid);
 	if (r->vc) {
 		jw_ku64(&w, "vcpu_id", r->vc->vcpu_id);
 		jw_ku64(&w, "tid", r->vc->tid);
 	}
-	jw_ku64(&w, "exits", r->d.exits);
+	jw_ku64(&w, "exits_delta", r->d.exits);
 	jw_kdouble(&w, "exits_per_sec", (double)r->d.exits / secs);
-	jw_ku64(&w, "migrations", r->d.migrations);
+	jw_ku64(&w, "migrations_delta", r->d.migrations);
 	jw_kdouble(&w, "migrations_per_sec", (double)r->d.migrations / secs);
-	jw_ku64(&w, "exit_time_ns", r->d.exit_time_ns);
+	jw_ku64(&w, "exit_time_ns_delta", r->d.exit_time_ns);
 	jw_kdouble(&w, "exit_time_pct",
 		   100.0 * (double)r->d.exit_time_ns / (secs * 1e9));
 	jw_key(&w, "avg_exit_ns");
@@ -257,10 +263,10 @@ static void json_row(double epoch, const char *hms, const struct row *r,
 	if (r->has_top) {
 		jw_obj_open(&w);
 		jw_kstr(&w, "isa", vs_isa_name(r->top_isa));
-		jw_ku64(&w, "code", r->top_code);
+		jw_reason_code(&w, r->top_code);
 		jw_kstr(&w, "name", vs_reason_name(r->top_isa, r->top_code,
 						   nb, sizeof(nb)));
-		jw_ku64(&w, "count", r->top_count);
+		jw_ku64(&w, "count_delta", r->top_count);
 		jw_obj_close(&w);
 	} else {
 		jw_null(&w);
@@ -292,7 +298,7 @@ static int emit(enum out out, bool per_vcpu, const char *label,
 		if (out == OUT_CSV)
 			csv_row(epoch, &rows[i], secs);
 		else
-			json_row(epoch, hms, &rows[i], secs);
+			json_row(cur->ts_ns, &rows[i], secs);
 	}
 	free(rows);
 	fflush(stdout);
@@ -342,9 +348,12 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		return r;
 	vs_install_stop_handlers();
 	vs_global_filter(g, &f);
-	err = vs_snapshot_get(ctx, &f, &prev);
+	err = vs_select_get(ctx, g, &f, &prev);
 	if (err)
 		goto fail;
+	r = vs_select_check("stat", g, &prev);
+	if (r)
+		goto out;
 	err = vs_snapshot_copy(&first, &prev);
 	if (err)
 		goto fail;
@@ -372,7 +381,7 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		next += (uint64_t)(interval * 1e9);
 		if (vs_sleep_until(next))
 			break;
-		err = vs_snapshot_get(ctx, &f, &cur);
+		err = vs_select_get(ctx, g, &f, &cur);
 		if (err)
 			goto fail;
 		if (emit(out, per_vcpu, NULL, &cur, &prev)) {
@@ -383,14 +392,18 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 		n++;
+		if (vs_out_failed())
+			break;
 	}
 	/* sysstat's closing average, over the whole run */
 	if (out == OUT_TEXT && n > 1)
 		emit(out, per_vcpu, "Average:", &prev, &first);
+	r = VS_EXIT_OK;
+out:
 	vs_snapshot_free(&first);
 	vs_snapshot_free(&prev);
 	vs_close(ctx);
-	return VS_EXIT_OK;
+	return r;
 fail:
 	r = vs_report(ctx, err, "reading statistics");
 	vs_snapshot_free(&first);
@@ -402,7 +415,7 @@ fail:
 
 const struct vs_cmd vs_cmd_stat = {
 	.name = "stat",
-	.synopsis = "[-j|--csv] [-t] [-P PID] [--vm ID] [interval [count]]",
+	.synopsis = "[-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [interval [count]]",
 	.summary = "per-interval rates per VM or vCPU, like pidstat (text, JSON lines, CSV)",
 	.run = stat_run,
 	.help = stat_help,

@@ -11,14 +11,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/time.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,45 +21,18 @@
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
+#include "top.h"
 #include "view.h"
 
-#define OPT_VCPU	0x2001
-#define MAX_LINES	512
-#define LINE_LEN	512
-
-struct totals {
-	unsigned int vms, vcpus;
-	uint64_t exits, d_exits, migrations, d_migrations;
-	uint64_t d_exit_time_ns;
-	struct vs_budget budget, budget_prev;	/* sums of the vCPUs shown */
-};
-
-struct top {
-	struct vs_global *g;
-	double interval;
-	uint64_t iterations;		/* -n, 0: forever */
-	bool batch;
-	int sort;
-	bool has_vcpu;
-	uint32_t vcpu;
-	struct vs_filter f;
-
-	struct vs_snapshot prev, cur;
-	bool have_prev, have_cur;
-	struct rtab rt;
-	struct totals tot;
-	double secs;
-
-	int rows, cols;
-	char (*lines)[LINE_LEN];
-	int nlines;
-};
 
 static void top_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID]\n"
-"                    [--vcpu N] [interval]\n"
+"Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-p PID] [-g NAME] [--vm ID]\n"
+"                    [--vcpu N] [-f REGEX] [interval]\n"
 "\n"
 "Live exit-reason view, refreshed every interval (default 1 s), like\n"
 "kvm_stat. The header shows VMs, vCPUs, exits and their rate, the share\n"
@@ -82,17 +50,22 @@ static void top_help(FILE *f)
 "  -s, --sort KEY   count, rate (default), time (total in interval), avg,\n"
 "                   max, name\n"
 "  -j, --json       one JSON object per interval (implies -b)\n"
-"  -P, --pid PID    only the VM created by PID\n"
+"  -p, --pid PID    only the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
-"      --vcpu N     only vCPU N (of the selected VMs)\n"
+"      --vcpu N     only vCPU N (of the selected VMs; needs -p, -g or --vm)\n"
+"  -f, --filter RE  only exit reasons whose name matches the regex RE\n"
 "\n"
-"Keys: q quit, s next sort key, space refresh now.\n");
+"Batch mode is the default without a terminal or with TERM=dumb.\n"
+"Keys (as kvm_stat): f reason regex, g guest, p pid, r reset the view\n"
+"(not the module's counters), s next sort key, space refresh now, h help,\n"
+"q quit.\n");
 }
 
 /* ---------------------------------------------------------------- */
 /* Data                                                              */
 
-static int refresh(struct top *t, struct vs_ctx *ctx)
+int top_refresh(struct top *t, struct vs_ctx *ctx)
 {
 	int err;
 
@@ -103,7 +76,7 @@ static int refresh(struct top *t, struct vs_ctx *ctx)
 		memset(&t->cur, 0, sizeof(t->cur));
 		t->have_cur = false;
 	}
-	err = vs_snapshot_get(ctx, &t->f, &t->cur);
+	err = vs_select_get(ctx, t->g, &t->f, &t->cur);
 	if (err)
 		return err;
 	t->have_cur = true;
@@ -135,6 +108,18 @@ static int refresh(struct top *t, struct vs_ctx *ctx)
 				return -ENOMEM;
 		}
 	}
+	if (t->want_reset) {
+		/* r: COUNT and the totals count from here; the kernel's
+		 * counters are untouched (that is vcpustat reset) */
+		if (top_view_reset(&t->view, &t->rt))
+			return -ENOMEM;
+		t->base_exits = t->tot.exits;
+		t->base_migr = t->tot.migrations;
+		t->want_reset = false;
+	}
+	t->tot.exits = vs_delta(t->tot.exits, t->base_exits);
+	t->tot.migrations = vs_delta(t->tot.migrations, t->base_migr);
+	top_view_apply(&t->view, &t->rt);
 	return 0;
 }
 
@@ -160,13 +145,22 @@ static void scope(const struct top *t, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	if ((t->g->has_vm || t->g->has_pid) && t->cur.nr_vms == 1) {
+	if ((t->g->has_vm || t->g->has_pid || t->g->guest) &&
+	    t->cur.nr_vms == 1) {
 		/* one VM selected: name it */
 		const struct vs_vm *vm = &t->cur.vms[0];
-		char comm[VS_COMM_LEN];
+		char comm[VS_COMM_LEN], nm[40 * 4 + 1];
 
-		off += (size_t)snprintf(buf, len, " VM %" PRIu64 " (pid %u %s)",
-			vm->id, vm->pid, fmt_safe(comm, sizeof(comm), vm->comm));
+		/* a guest name says more than comm (qemu-system-x86 for all
+		 * of libvirt's VMs) and the header must fit 80 columns */
+		if (vm->name[0])
+			off += (size_t)snprintf(buf, len, " VM %" PRIu64 " %s (pid %u)",
+				vm->id, fmt_name(nm, sizeof(nm), vm->name, -24),
+				vm->pid);
+		else
+			off += (size_t)snprintf(buf, len, " VM %" PRIu64 " (pid %u %s)",
+				vm->id, vm->pid,
+				fmt_safe(comm, sizeof(comm), vm->comm));
 	} else {
 		if (t->g->has_vm)
 			off += (size_t)snprintf(buf + off, len - off,
@@ -182,10 +176,10 @@ static void scope(const struct top *t, char *buf, size_t len)
 		snprintf(buf, len, " all VMs");
 }
 
-static void build_frame(struct top *t, int max_rows)
+void top_build_frame(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
-	char m[FMT_BUF], hms[16], sc[160], bl[128];
+	char m[FMT_BUF], hms[16], sc[320], bl[128];
 	bool rate = t->have_prev;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -215,7 +209,11 @@ static void build_frame(struct top *t, int max_rows)
 	vs_budget_line(bl, sizeof(bl), &t->tot.budget,
 		       rate ? &t->tot.budget_prev : NULL);
 	line(t, "%s", bl);
-	line(t, "%s", "");
+	/* the blank line under the header names the filter (-f, key f) */
+	if (t->view.has_re)
+		line(t, "reasons matching /%s/", t->view.re_src);
+	else
+		line(t, "%s", "");
 	line(t, "%-26s %8s %8s %6s %8s %8s %8s", "REASON", "COUNT", "RATE/s",
 	     "%", "AVG", "MIN", "MAX");
 	rtab_sort(&t->rt, t->sort);
@@ -254,8 +252,22 @@ static void print_json(struct top *t)
 	rtab_sort(&t->rt, t->sort);
 	jw_init(&w, stdout, t->g->pretty);
 	jw_obj_open(&w);
-	jw_ku64(&w, "timestamp_ns", t->cur.ts_ns);
+	jw_time_keys(&w, t->cur.ts_ns);
 	jw_kdouble(&w, "interval_s", t->secs);
+	jw_key(&w, "vms");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < t->cur.nr_vms; i++) {
+		const struct vs_vm *vm = &t->cur.vms[i];
+
+		jw_obj_open(&w);
+		jw_ku64(&w, "vm_id", vm->id);
+		jw_ku64(&w, "pid", vm->pid);
+		jw_kstr(&w, "comm", vm->comm);
+		jw_kstr_or_null(&w, "name", vm->name);
+		jw_kstr_or_null(&w, "uuid", vm->uuid);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
 	jw_key(&w, "totals");
 	jw_obj_open(&w);
 	jw_ku64(&w, "vms", t->tot.vms);
@@ -279,11 +291,11 @@ static void print_json(struct top *t)
 
 		jw_obj_open(&w);
 		jw_kstr(&w, "isa", vs_isa_name(r->isa));
-		jw_ku64(&w, "code", r->code);
+		jw_reason_code(&w, r->code);
 		jw_kstr(&w, "name", vs_reason_name(r->isa, r->code, nb,
 						   sizeof(nb)));
 		jw_ku64(&w, "count", r->count);
-		jw_ku64(&w, "delta", r->d_count);
+		jw_ku64(&w, "count_delta", r->d_count);
 		jw_kdouble(&w, "rate", (double)r->d_count / t->secs);
 		jw_key(&w, "pct");
 		if (t->tot.d_exits)
@@ -315,221 +327,11 @@ static void print_json(struct top *t)
 
 static void print_batch(struct top *t)
 {
-	build_frame(t, 0);
+	top_build_frame(t, 0);
 	for (int i = 0; i < t->nlines; i++)
 		puts(t->lines[i]);
 	putchar('\n');
 	fflush(stdout);
-}
-
-/* ---------------------------------------------------------------- */
-/* Terminal                                                          */
-
-static struct termios saved_tio;
-static bool tty_raw;
-static volatile sig_atomic_t got_winch, got_cont;
-
-static void wr(const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t n = write(STDOUT_FILENO, s, len);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-/* async-signal-safe: used from the SIGTSTP handler too */
-static void tty_restore(void)
-{
-	if (!tty_raw)
-		return;
-	wr("\033[?25h\033[?1049l");
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
-	tty_raw = false;
-}
-
-static int tty_setup(void)
-{
-	struct termios tio;
-
-	if (tcgetattr(STDIN_FILENO, &saved_tio))
-		return -1;
-	tio = saved_tio;
-	/* keys without Enter, no echo; ISIG stays so ^C/^Z work */
-	tio.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	tio.c_cc[VMIN] = 0;
-	tio.c_cc[VTIME] = 0;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio))
-		return -1;
-	tty_raw = true;
-	wr("\033[?1049h\033[?25l\033[H\033[2J");
-	return 0;
-}
-
-static void on_winch(int sig)
-{
-	(void)sig;
-	got_winch = 1;
-}
-
-static void on_tstp(int sig)
-{
-	int saved = errno;
-
-	(void)sig;
-	tty_restore();
-	signal(SIGTSTP, SIG_DFL);
-	raise(SIGTSTP);		/* stop for real; SIGCONT resumes here */
-	errno = saved;
-}
-
-static void on_cont(int sig)
-{
-	(void)sig;
-	got_cont = 1;
-}
-
-static void install_tty_handlers(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_winch;
-	sigaction(SIGWINCH, &sa, NULL);
-	sa.sa_handler = on_cont;
-	sigaction(SIGCONT, &sa, NULL);
-	sa.sa_handler = on_tstp;
-	sigaction(SIGTSTP, &sa, NULL);
-}
-
-static void term_size(struct top *t)
-{
-	struct winsize ws;
-
-	t->rows = 24;
-	t->cols = 80;
-	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
-		t->rows = ws.ws_row;
-		t->cols = ws.ws_col;
-	}
-}
-
-static void draw(struct top *t)
-{
-	static char out[MAX_LINES * (LINE_LEN + 8) + 64];
-	size_t off = 0;
-	int max = t->rows - 1;	/* last row: key help */
-
-	if (max < 1)
-		max = 1;
-	build_frame(t, max - 1);
-	off += (size_t)snprintf(out + off, sizeof(out) - off, "\033[H");
-	for (int i = 0; i < t->nlines && i < max; i++) {
-		int w = (int)strlen(t->lines[i]);
-
-		if (w > t->cols)
-			w = t->cols;
-		/* header in reverse video, like top(1) column titles */
-		off += (size_t)snprintf(out + off, sizeof(out) - off,
-					"%s%.*s\033[0m\033[K\r\n",
-					i == 3 ? "\033[7m" : "", w,
-					t->lines[i]);
-	}
-	off += (size_t)snprintf(out + off, sizeof(out) - off,
-				"\033[J\033[%d;1H%.*s\033[K", t->rows,
-				t->cols, "q quit  s sort  space refresh");
-	if (off >= sizeof(out))
-		off = sizeof(out) - 1;
-	out[off] = '\0';
-	wr(out);
-}
-
-static int interactive(struct top *t, struct vs_ctx *ctx)
-{
-	uint64_t next;
-	uint64_t frames = 0;
-	int err;
-
-	if (tty_setup())
-		return -errno;
-	install_tty_handlers();
-	term_size(t);
-	err = refresh(t, ctx);
-	if (err)
-		goto out;
-	draw(t);
-	next = vs_now_ns() + (uint64_t)(t->interval * 1e9);
-	while (!vs_stop) {
-		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		uint64_t now = vs_now_ns();
-		int ms = now >= next ? 0 : (int)((next - now) / 1000000 + 1);
-		int r;
-
-		if (got_cont) {
-			got_cont = 0;
-			install_tty_handlers();
-			tty_setup();
-			got_winch = 1;
-		}
-		if (got_winch) {
-			got_winch = 0;
-			term_size(t);
-			wr("\033[2J");
-			draw(t);
-		}
-		r = poll(&pfd, 1, ms);
-		if (r < 0 && errno != EINTR) {
-			err = -errno;
-			break;
-		}
-		if (r > 0 && (pfd.revents & POLLIN)) {
-			char buf[16];
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-			bool redraw = false, now_refresh = false;
-
-			if (n == 0)	/* terminal gone */
-				break;
-			for (ssize_t i = 0; i < n; i++) {
-				if (buf[i] == 'q' || buf[i] == 'Q')
-					goto out;
-				if (buf[i] == 's') {
-					t->sort = (t->sort + 1) % (RS_NAME + 1);
-					redraw = true;
-				}
-				if (buf[i] == ' ')
-					now_refresh = true;
-			}
-			if (now_refresh)
-				next = vs_now_ns();
-			else if (redraw)
-				draw(t);
-			continue;
-		}
-		if (r == 0 || vs_now_ns() >= next) {
-			err = refresh(t, ctx);
-			if (err)
-				break;
-			draw(t);
-			frames++;
-			if (t->iterations && frames >= t->iterations)
-				break;
-			next += (uint64_t)(t->interval * 1e9);
-			if (next < vs_now_ns())	/* we were stopped (^Z) */
-				next = vs_now_ns() + (uint64_t)(t->interval * 1e9);
-		}
-	}
-out:
-	tty_restore();
-	return err;
 }
 
 static int batch(struct top *t, struct vs_ctx *ctx)
@@ -537,7 +339,7 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 	uint64_t next, frames = 0;
 	int err;
 
-	err = refresh(t, ctx);
+	err = top_refresh(t, ctx);
 	if (err)
 		return err;
 	next = vs_now_ns();
@@ -545,7 +347,7 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 		next += (uint64_t)(t->interval * 1e9);
 		if (vs_sleep_until(next))
 			break;
-		err = refresh(t, ctx);
+		err = top_refresh(t, ctx);
 		if (err)
 			return err;
 		if (t->g->json)
@@ -553,11 +355,14 @@ static int batch(struct top *t, struct vs_ctx *ctx)
 		else
 			print_batch(t);
 		frames++;
+		if (vs_out_failed())
+			break;
 	}
 	return 0;
 }
 
-static int top_run(struct vs_global *g, int argc, char **argv)
+static int top_main(struct top *tp, struct vs_global *g, int argc,
+		    char **argv)
 {
 	static const struct option lo[] = {
 		{ "batch", no_argument, NULL, 'b' },
@@ -565,42 +370,51 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "filter", required_argument, NULL, 'f' },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct top t = { .g = g, .interval = 1, .sort = RS_RATE };
+	const char *term;
 	uint64_t dummy = 0;
 	struct vs_ctx *ctx;
 	int c, r, err;
 
-	while ((c = getopt_long(argc, argv, "bn:d:s:" VS_GLOBAL_SHORT, lo,
+	while ((c = getopt_long(argc, argv, "bn:d:s:f:" VS_GLOBAL_SHORT, lo,
 				NULL)) != -1) {
+		char emsg[200];
+
 		switch (c) {
+		case 'f':
+			if (top_view_filter(&tp->view, optarg, emsg, sizeof(emsg))) {
+				top_view_free(&tp->view);
+				return vs_usage_error(&vs_cmd_top, "%s", emsg);
+			}
+			break;
 		case 'b':
-			t.batch = true;
+			tp->batch = true;
 			break;
 		case 'n':
-			if (vs_parse_u64(optarg, &t.iterations) || !t.iterations)
+			if (vs_parse_u64(optarg, &tp->iterations) || !tp->iterations)
 				return vs_usage_error(&vs_cmd_top,
 					"bad iteration count '%s'", optarg);
 			break;
 		case 'd':
-			if (vs_parse_seconds(optarg, &t.interval) ||
-			    t.interval < 0.1)
+			if (vs_parse_seconds(optarg, &tp->interval) ||
+			    tp->interval < 0.1)
 				return vs_usage_error(&vs_cmd_top,
 					"bad delay '%s' (>= 0.1 s)", optarg);
 			break;
 		case 's':
-			t.sort = rsort_parse(optarg);
-			if (t.sort < 0)
+			tp->sort = rsort_parse(optarg);
+			if (tp->sort < 0)
 				return vs_usage_error(&vs_cmd_top,
 					"bad sort key '%s'", optarg);
 			break;
 		case OPT_VCPU:
-			if (vs_parse_u32(optarg, &t.vcpu))
+			if (vs_parse_u32(optarg, &tp->vcpu))
 				return vs_usage_error(&vs_cmd_top,
 					"bad vCPU id '%s'", optarg);
-			t.has_vcpu = true;
+			tp->has_vcpu = true;
 			break;
 		default:
 			r = vs_common_opt(&vs_cmd_top, g, c, optarg);
@@ -610,37 +424,70 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 	}
 	/* top takes an interval but no count: that is -n */
 	if (optind < argc && (optind + 1 != argc ||
-	    vs_parse_interval(argc, argv, optind, &t.interval, &dummy) ||
-	    t.interval < 0.1))
+	    vs_parse_interval(argc, argv, optind, &tp->interval, &dummy) ||
+	    tp->interval < 0.1))
 		return vs_usage_error(&vs_cmd_top, "bad arguments");
-	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
-		t.batch = true;
+	/* vCPU ids repeat in every VM: "vCPU 0 of all VMs" means nothing */
+	if (tp->has_vcpu && !g->has_pid && !g->has_vm && !g->guest)
+		return vs_usage_error(&vs_cmd_top,
+				      "--vcpu needs a VM: give -p PID, --vm ID or -g NAME");
+	/* kvm_stat's fallback: no terminal, or one that cannot draw (the
+	 * screen is plain ANSI, so an unset TERM still gets it) */
+	term = getenv("TERM");
+	if (g->json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ||
+	    (term && !strcmp(term, "dumb")))
+		tp->batch = true;
 
 	r = vs_connect(&ctx);
 	if (r)
 		return r;
 	vs_install_stop_handlers();
-	vs_global_filter(g, &t.f);
-	t.f.has_vcpu_id = t.has_vcpu;
-	t.f.vcpu_id = t.vcpu;
-	t.lines = calloc(MAX_LINES, sizeof(*t.lines));
-	if (!t.lines) {
+	vs_global_filter(g, &tp->f);
+	tp->f.has_vcpu_id = tp->has_vcpu;
+	tp->f.vcpu_id = tp->vcpu;
+	if (vs_selecting(g)) {
+		struct vs_snapshot s;
+
+		err = vs_select_get(ctx, g, &tp->f, &s);
+		if (err) {
+			r = vs_report(ctx, err, "reading statistics");
+			vs_close(ctx);
+			return r;
+		}
+		r = vs_select_check("top", g, &s);
+		vs_snapshot_free(&s);
+		if (r) {
+			vs_close(ctx);
+			return r;
+		}
+	}
+	tp->lines = calloc(MAX_LINES, sizeof(*tp->lines));
+	if (!tp->lines) {
 		vs_close(ctx);
 		return VS_EXIT_ERR;
 	}
-	err = t.batch ? batch(&t, ctx) : interactive(&t, ctx);
+	err = tp->batch ? batch(tp, ctx) : top_interactive(tp, ctx);
 	r = err ? vs_report(ctx, err, "reading statistics") : VS_EXIT_OK;
-	rtab_free(&t.rt);
-	vs_snapshot_free(&t.prev);
-	vs_snapshot_free(&t.cur);
-	free(t.lines);
+	rtab_free(&tp->rt);
+	vs_snapshot_free(&tp->prev);
+	vs_snapshot_free(&tp->cur);
+	free(tp->lines);
 	vs_close(ctx);
+	return r;
+}
+
+static int top_run(struct vs_global *g, int argc, char **argv)
+{
+	struct top t = { .g = g, .interval = 1, .sort = RS_RATE };
+	int r = top_main(&t, g, argc, argv);
+
+	top_view_free(&t.view);
 	return r;
 }
 
 const struct vs_cmd vs_cmd_top = {
 	.name = "top",
-	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID] [--vcpu N] [interval]",
+	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-f RE] [-j] [-p PID] [-g NAME] [--vm ID] [--vcpu N] [interval]",
 	.summary = "live per-exit-reason view (count, rate, %, avg/min/max time)",
 	.run = top_run,
 	.help = top_help,

@@ -11,12 +11,16 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "affinity.h"
 #include "budget.h"
 #include "cmds.h"
 #include "fmt.h"
 #include "json.h"
 #include "render.h"
+#include "select.h"
+#include "stamp.h"
 #include "view.h"
+#include "vmident.h"
 
 #define EVM_VM		(1u << 0)
 #define EVM_MIGRATE	(1u << 1)
@@ -34,7 +38,7 @@ struct watch {
 static void watch_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat watch [-j] [-P PID] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]\n"
+"Usage: vcpustat watch [-j] [-p PID] [-g NAME] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]\n"
 "\n"
 "Print the module's notifications, one line each (JSON lines with -j):\n"
 "  vm-new    a VM was first seen\n"
@@ -51,7 +55,8 @@ static void watch_help(FILE *f)
 "  -c, --count N    exit after N events\n"
 "  -t, --timeout S  exit after S seconds (fractions allowed)\n"
 "  -j, --json       JSON lines\n"
-"  -P, --pid PID    only events of the VM created by PID\n"
+"  -p, --pid PID    only events of the VM created by PID\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only events of VM ID\n");
 }
 
@@ -111,12 +116,38 @@ static void print_lost(struct watch *w, uint64_t n)
 		jw_init(&j, stdout, false);
 		jw_obj_open(&j);
 		jw_kstr(&j, "type", "lost");
+		jw_time_keys(&j, 0);
 		jw_ku64(&j, "count", n);
 		jw_obj_close(&j);
 		jw_end(&j);
 	} else {
 		printf("lost %" PRIu64 " events\n", n);
 	}
+}
+
+/*
+ * The name and UUID of the event's VM: read from the VMM's command line
+ * when it appears (vm-new), remembered for the events that follow, the
+ * vm-gone of a process that has exited included. NULL when unknown.
+ */
+static const struct vs_vm *ident(const struct vs_event *ev)
+{
+	const struct vs_vm *known;
+	struct vs_vm vm;
+	uint64_t id = ev->type == VS_EV_MIGRATE ? ev->migr.vm_id :
+		      ev->type == VS_EV_DELTA ? ev->delta.vm_id : ev->vm.id;
+	uint32_t pid = ev->type == VS_EV_MIGRATE ? ev->migr.pid :
+		       ev->type == VS_EV_DELTA ? ev->delta.pid : ev->vm.pid;
+
+	known = vmid_recall(id);
+	if (known || ev->type == VS_EV_VM_GONE)
+		return known;
+	memset(&vm, 0, sizeof(vm));
+	vm.id = id;
+	vm.pid = pid;
+	vmid_fill_vm(&vm);
+	vmid_remember(&vm);
+	return vmid_recall(id);
 }
 
 static bool wanted(const struct watch *w, const struct vs_event *ev)
@@ -151,22 +182,38 @@ static bool wanted(const struct watch *w, const struct vs_event *ev)
 		return false;
 	if (w->g->has_pid && pid != w->g->pid)
 		return false;
+	if (w->g->guest) {
+		const struct vs_vm *id = ident(ev);
+
+		if (!id || strcmp(id->name, w->g->guest))
+			return false;
+	}
 	return true;
 }
 
-static void text_event(const struct vs_event *ev, const char *ts)
+static void text_event(const struct vs_event *ev, const char *ts,
+		       const struct vs_vm *id)
 {
+	char nm[VS_NAME_LEN * 4];
+
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], nb[32];
 	char comm[VS_COMM_LEN], sid[VS_STATS_ID_LEN];
 
 	printf("%s %8" PRIu64 " %-8s ", ts, ev->seq, type_name(ev->type));
 	switch (ev->type) {
 	case VS_EV_VM_NEW:
-		printf("vm %" PRIu64 " pid %u (%s) %s\n", ev->vm.id, ev->vm.pid,
+		printf("vm %" PRIu64 " pid %u (%s) %s", ev->vm.id, ev->vm.pid,
 		       fmt_safe(comm, sizeof(comm), ev->vm.comm),
 		       fmt_safe(sid, sizeof(sid), ev->vm.stats_id));
+		if (id && id->name[0])
+			printf(" name %s", fmt_name(nm, sizeof(nm), id->name, 0));
+		if (id && id->uuid[0])
+			printf(" uuid %s", id->uuid);
+		putchar('\n');
 		break;
 	case VS_EV_VM_GONE:
+		if (id && id->name[0])
+			printf("name %s ", fmt_name(nm, sizeof(nm), id->name, 0));
 		printf("vm %" PRIu64 " pid %u (%s) vcpus %u exits %" PRIu64
 		       " migrations %" PRIu64 " exit time %s age %s\n",
 		       ev->vm.id, ev->vm.pid,
@@ -226,24 +273,31 @@ static void text_event(const struct vs_event *ev, const char *ts)
 	}
 }
 
-static void json_event(const struct vs_event *ev, double epoch)
+static void json_event(const struct vs_event *ev, const struct vs_vm *id)
 {
+	struct vs_vm vm;
 	struct jw w;
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
 	jw_kstr(&w, "type", type_name(ev->type));
 	jw_ku64(&w, "seq", ev->seq);
-	jw_kdouble(&w, "timestamp", epoch);
+	jw_time_keys(&w, ev->ts_ns);
 	switch (ev->type) {
 	case VS_EV_VM_NEW:
 	case VS_EV_VM_GONE:
+		vm = ev->vm;
+		if (id) {
+			memcpy(vm.name, id->name, sizeof(vm.name));
+			memcpy(vm.uuid, id->uuid, sizeof(vm.uuid));
+		}
 		jw_key(&w, "vm");
-		jw_vm(&w, &ev->vm, false);
+		jw_vm(&w, &vm, false);
 		break;
 	case VS_EV_MIGRATE:
 		jw_ku64(&w, "vm_id", ev->migr.vm_id);
 		jw_ku64(&w, "pid", ev->migr.pid);
+		jw_kstr_or_null(&w, "name", id ? id->name : NULL);
 		jw_ku64(&w, "vcpu_id", ev->migr.vcpu_id);
 		jw_ku64(&w, "tid", ev->migr.tid);
 		jw_ku64(&w, "from", ev->migr.from);
@@ -255,8 +309,9 @@ static void json_event(const struct vs_event *ev, double epoch)
 	case VS_EV_DELTA:
 		jw_ku64(&w, "vm_id", ev->delta.vm_id);
 		jw_ku64(&w, "pid", ev->delta.pid);
+		jw_kstr_or_null(&w, "name", id ? id->name : NULL);
 		jw_key(&w, "vcpu");
-		jw_vcpu(&w, &ev->delta);
+		jw_vcpu_delta(&w, &ev->delta);
 		break;
 	}
 	jw_obj_close(&w);
@@ -278,13 +333,40 @@ static int on_event(const struct vs_event *ev, void *arg)
 		return 0;
 	stamp(ts, sizeof(ts), &epoch);
 	if (w->g->json)
-		json_event(ev, epoch);
+		json_event(ev, ident(ev));
 	else
-		text_event(ev, ts);
+		text_event(ev, ts, ident(ev));
 	w->seen++;
 	if (w->limit && w->seen >= w->limit)
 		return -ECANCELED;	/* done: stop reading */
 	return 0;
+}
+
+/*
+ * A selection must match a VM now, as in every command; -p may also name
+ * a live process that has no VM yet: watch is how one sees it appear.
+ */
+static int watch_check_selection(struct vs_ctx *ctx, const struct vs_global *g)
+{
+	struct vs_snapshot s;
+	struct vs_filter f;
+	int r, err;
+
+	/* also remembers the names of the VMs running now, for their
+	 * events (their vm-gone may come after the process is gone) */
+	vs_global_filter(g, &f);
+	err = vs_select_get(ctx, g, &f, &s);
+	if (err)
+		return vs_report(ctx, err, "reading statistics");
+	if (!vs_selecting(g))
+		r = VS_EXIT_OK;
+	else if (!s.nr_vms && g->has_pid && !g->has_vm && !g->guest && g->pid &&
+	    aff_pid_alive((pid_t)g->pid) == 1)
+		r = VS_EXIT_OK;
+	else
+		r = vs_select_check("watch", g, &s);
+	vs_snapshot_free(&s);
+	return r;
 }
 
 static int watch_run(struct vs_global *g, int argc, char **argv)
@@ -333,6 +415,11 @@ static int watch_run(struct vs_global *g, int argc, char **argv)
 	r = vs_connect(&ctx);
 	if (r)
 		return r;
+	r = watch_check_selection(ctx, g);
+	if (r) {
+		vs_close(ctx);
+		return r;
+	}
 	vs_install_stop_handlers();
 	err = vs_events_open(ctx);
 	if (err) {
@@ -372,7 +459,8 @@ static int watch_run(struct vs_global *g, int argc, char **argv)
 		if (!(pfd.revents & POLLIN))
 			continue;
 		err = vs_event_read(ctx, on_event, &w);
-		fflush(stdout);
+		if (vs_out_failed())
+			break;
 		if (err == -ECANCELED)
 			break;
 		if (err < 0) {
@@ -387,7 +475,7 @@ static int watch_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_watch = {
 	.name = "watch",
-	.synopsis = "[-j] [-P PID] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]",
+	.synopsis = "[-j] [-p PID] [-g NAME] [--vm ID] [-e TYPES] [-c COUNT] [-t SECONDS]",
 	.summary = "stream VM, migration and delta events; reports lost events",
 	.run = watch_run,
 	.help = watch_help,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "parse.h"
 #include "vsnl.h"
 
 /* Exit codes; documented in --help and vcpustat(8). */
@@ -30,11 +31,12 @@
 /* Options valid before or after the subcommand name. */
 struct vs_global {
 	bool json;		/* -j/--json */
-	bool pretty;		/* -p/--pretty (implies json) */
-	uint32_t pid;		/* -P/--pid */
-	bool has_pid;		/* -P given (pid 0 is a valid filter) */
+	bool pretty;		/* --pretty (implies json) */
+	uint32_t pid;		/* -p/-P/--pid */
+	bool has_pid;		/* -p given (pid 0 is a valid filter) */
 	bool has_vm;		/* --vm ID */
 	uint64_t vm_id;
+	const char *guest;	/* -g/--guest NAME: the VMM's -name */
 };
 
 struct vs_cmd {
@@ -81,13 +83,17 @@ const struct vs_cmd *vs_cmd_find(const char *word, bool *ambiguous);
  * passed to vs_common_opt(). GNU argument permutation is on, so options
  * may follow the positional "[interval [count]]".
  */
-#define VS_GLOBAL_SHORT "jpP:h"
+/* -p PID selects a process as in kvm_stat, pidstat, perf and bcc; -P is
+ * its old spelling, kept as an alias. */
+#define VS_GLOBAL_SHORT "jp:P:g:h"
 #define VS_OPT_VM	0x1000
+#define VS_OPT_PRETTY	0x1001
 #define VS_OPT_HELP	'h'
 #define VS_GLOBAL_LONG \
 	{ "json",   no_argument,       NULL, 'j' }, \
-	{ "pretty", no_argument,       NULL, 'p' }, \
-	{ "pid",    required_argument, NULL, 'P' }, \
+	{ "pretty", no_argument,       NULL, VS_OPT_PRETTY }, \
+	{ "pid",    required_argument, NULL, 'p' }, \
+	{ "guest",  required_argument, NULL, 'g' }, \
 	{ "vm",     required_argument, NULL, VS_OPT_VM }, \
 	{ "help",   no_argument,       NULL, 'h' }
 /* 1: handled, 0: not a global option, -1: bad value (message printed). */
@@ -104,19 +110,6 @@ int vs_common_opt(const struct vs_cmd *cmd, struct vs_global *g, int c,
 int vs_usage_error(const struct vs_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Numbers: strict, whole string, no sign. 0 ok, -1 bad. */
-int vs_parse_u64(const char *s, uint64_t *v);
-int vs_parse_u32(const char *s, uint32_t *v);
-/* Seconds, may be fractional ("0.5"), > 0 and <= 1 day. */
-int vs_parse_seconds(const char *s, double *sec);
-/*
- * sysstat-style trailing "[interval [count]]" at argv[optind..]. Leaves
- * *interval and *count unchanged when absent; count 0 means forever.
- * Returns 0 or -1 (bad or extra arguments).
- */
-int vs_parse_interval(int argc, char **argv, int optind_, double *interval,
-		      uint64_t *count);
-
 /*
  * Open the netlink context, printing the standard message on failure
  * ("kernel module not loaded (try: modprobe vcpustat)", "permission
@@ -129,6 +122,14 @@ int vs_connect(struct vs_ctx **ctxp);
  * code for @err: VS_EXIT_PERM for -EPERM/-EACCES, else VS_EXIT_ERR.
  */
 int vs_report(struct vs_ctx *ctx, int err, const char *what);
+/*
+ * stdout failed (a full disk, a closed pipe): flush it and look at its
+ * sticky error flag. Periodic commands stop on it.
+ */
+bool vs_out_failed(void);
+/* The command's exit code @rc, or VS_EXIT_ERR with "write error" when
+ * stdout failed (`vcpustat list >/dev/full` must not exit 0). */
+int vs_finish_output(int rc);
 /* Filter built from the global --pid/--vm options. */
 void vs_global_filter(const struct vs_global *g, struct vs_filter *f);
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CPU list parsing and printing, for sysfs files (cpulist, isolated,
- * nohz_full, thread_siblings_list) and the host report.
+ * CPU list parsing and printing: the one parser for sysfs files
+ * (cpulist, isolated, nohz_full, thread_siblings_list) and for lists a
+ * person types (pin, autopin), and the host report's printer.
  */
 #include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,51 +61,130 @@ bool cpuset_intersects(const struct cpuset *a, const struct cpuset *b)
 	return false;
 }
 
-static int num(const char **p, unsigned long *v)
-{
-	char *end;
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-	if (!isdigit((unsigned char)**p))
-		return -1;
-	errno = 0;
-	*v = strtoul(*p, &end, 10);
-	if (errno || *v >= CPUSET_MAX)
-		return -1;
-	*p = end;
-	return 0;
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
-int cpuset_parse(struct cpuset *s, const char *str)
+/*
+ * Parse a decimal number at *p (never octal: "010" is ten); advance *p.
+ * -1 if none. A number too big saturates at LONG_MAX, which is out of
+ * range for every use; the error then quotes the digits as typed.
+ */
+static long parse_num(const char **p)
 {
-	const char *p = str;
+	const char *s = *p;
+	long v = 0;
 
-	cpuset_zero(s);
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	while (isdigit((unsigned char)*s)) {
+		if (v < LONG_MAX / 10)
+			v = v * 10 + (*s - '0');
+		else
+			v = LONG_MAX;
+		s++;
+	}
+	*p = s;
+	return v;
+}
+
+int cpulist_parse(const char *s, struct cpuset *out, char *err,
+		  size_t errlen)
+{
+	struct cpuset set;
+	const char *p = s, *end;
+
+	cpuset_zero(&set);
 	while (isspace((unsigned char)*p))
 		p++;
-	while (*p) {
-		unsigned long a, b;
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
 
-		if (num(&p, &a))
-			return -1;
+	while (p < end) {
+		const char *grp = p, *q;
+		long a, b, used = 1, size = 1;
+		const char *bs;		/* where the last CPU number was typed */
+		int glen;
+
+		q = memchr(p, ',', (size_t)(end - p));
+		if (!q)
+			q = end;
+		glen = (int)(q - grp);
+
+		bs = p;
+		a = parse_num(&p);
+		if (a < 0)
+			goto bad;
 		b = a;
-		if (*p == '-') {
+		if (p < q && *p == '-') {
 			p++;
-			if (num(&p, &b) || b < a)
-				return -1;
+			bs = p;
+			b = parse_num(&p);
+			if (b < 0)
+				goto bad;
+			if (p < q && *p == ':') {
+				p++;
+				used = parse_num(&p);
+				if (used < 0 || p >= q || *p != '/')
+					goto bad;
+				p++;
+				size = parse_num(&p);
+				if (size < 0)
+					goto bad;
+				if (used == 0 || size == 0 || used > size) {
+					seterr(err, errlen,
+					       "bad group \"%.*s\": need 0 < used <= group size",
+					       glen, grp);
+					return -EINVAL;
+				}
+			}
 		}
-		/* "0-15:2" strides are a boot-parameter form; sysfs never
-		 * prints them, so they are an error here. */
-		for (unsigned long c = a; c <= b; c++)
-			cpuset_set(s, (unsigned int)c);
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == ',')
-			p++;
-		else if (*p)
-			return -1;
-		while (isspace((unsigned char)*p))
-			p++;
+		if (p != q)
+			goto bad;
+		if (b < a) {
+			seterr(err, errlen,
+			       "bad range \"%.*s\": end before start", glen, grp);
+			return -EINVAL;
+		}
+		if (a >= CPUSET_MAX || b >= CPUSET_MAX) {
+			size_t dl = strspn(a >= CPUSET_MAX ? grp : bs,
+					   "0123456789");
+
+			seterr(err, errlen,
+			       "CPU %.*s in \"%.*s\" is out of range (max %d)",
+			       (int)dl, a >= CPUSET_MAX ? grp : bs, glen, grp,
+			       CPUSET_MAX - 1);
+			return -ERANGE;
+		}
+		for (long c = a; c <= b; c++)
+			if ((c - a) % size < used)
+				cpuset_set(&set, (unsigned int)c);
+		if (q == end)
+			break;
+		p = q + 1;
+		if (p == end) {
+			seterr(err, errlen, "trailing comma in \"%s\"", s);
+			return -EINVAL;
+		}
+		continue;
+bad:
+		seterr(err, errlen,
+		       "bad CPU list group \"%.*s\" (want N, A-B or A-B:used/size)",
+		       glen, grp);
+		return -EINVAL;
 	}
+	*out = set;
 	return 0;
 }
 

@@ -5,8 +5,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "fmt.h"
+#include "json.h"
 
 /* v scaled by @base until it prints in at most 3 digits (+ 2 decimals). */
 static char *scaled(char *buf, size_t len, double v, double base,
@@ -138,5 +140,46 @@ char *fmt_safe(char *buf, size_t len, const char *s)
 	for (i = 0; s[i] && i + 1 < len; i++)
 		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
 	buf[i] = '\0';
+	return buf;
+}
+
+char *fmt_name(char *buf, size_t len, const char *s, int width)
+{
+	size_t o = 0;
+	int cols = 0, max = width < 0 ? -width : width;
+
+	if (!len)
+		return buf;
+	if (!*s)
+		s = "-";
+	while (*s && (!max || cols < max)) {
+		size_t n = (unsigned char)*s >= 0x80 ?
+			   utf8_len((const unsigned char *)s) : 1;
+
+		/* C1 controls (U+0080..U+009F, CSI among them) are as
+		 * dangerous to a terminal as their 7-bit forms */
+		bool c1 = n == 2 && (unsigned char)s[0] == 0xc2 &&
+			  (unsigned char)s[1] < 0xa0;
+
+		if (c1 || (n <= 1 && ((unsigned char)*s < 0x20 ||
+				      (unsigned char)*s >= 0x7f))) {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = '?';
+			s++;
+		} else {
+			if (o + n >= len)
+				break;
+			memcpy(buf + o, s, n);
+			o += n;
+			s += n;
+		}
+		cols++;
+	}
+	while (width > 0 && cols < width && o + 1 < len) {
+		buf[o++] = ' ';
+		cols++;
+	}
+	buf[o] = '\0';
 	return buf;
 }

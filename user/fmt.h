@@ -31,6 +31,13 @@ char *fmt_age(char *buf, size_t len, uint64_t ns);
  * them must not reach the terminal).
  */
 char *fmt_safe(char *buf, size_t len, const char *s);
+/*
+ * A guest name for a terminal: valid UTF-8 kept, control bytes and
+ * invalid bytes as '?'. With @width > 0 the result is exactly @width
+ * characters (cut at a character, padded with spaces) for a column; with
+ * @width < 0 at most -@width characters, not padded; "-" when @s is empty.
+ */
+char *fmt_name(char *buf, size_t len, const char *s, int width);
 /* Exact u64 with thousands grouping "12,345,678" */
 char *fmt_group(char *buf, size_t len, uint64_t v);
 

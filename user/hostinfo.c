@@ -58,7 +58,7 @@ static int read_cpulist(const char *root, const char *rel,
 	cpuset_zero(set);
 	if (read_file(root, rel, buf, sizeof(buf)))
 		return -1;
-	return cpuset_parse(set, buf);
+	return cpulist_parse(buf, set, NULL, 0) ? -1 : 0;
 }
 
 static bool exists(const char *root, const char *rel)
@@ -397,7 +397,8 @@ int host_affinity(const struct host_info *hi, uint32_t pid, uint32_t tid,
 			return -1;
 		p += 18;
 		p[strcspn(p, "\n")] = '\0';
-		return cpuset_parse(set, p);
+		cpuset_zero(set);
+		return cpulist_parse(p, set, NULL, 0) ? -1 : 0;
 	}
 	{
 		cpu_set_t *cs = CPU_ALLOC(CPUSET_MAX);

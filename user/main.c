@@ -36,8 +36,9 @@ static void usage(FILE *f)
 "\n"
 "Options (valid before or after COMMAND):\n"
 "  -j, --json        JSON output\n"
-"  -p, --pretty      pretty-printed JSON (implies -j)\n"
-"  -P, --pid PID     only the VM created by process PID\n"
+"      --pretty      pretty-printed JSON (implies -j)\n"
+"  -p, --pid PID     only the VM created by process PID (-P: the same)\n"
+"  -g, --guest NAME  only the VM named NAME (QEMU -name)\n"
 "      --vm ID       only VM ID (the module's VM id)\n"
 "  -h, --help        help (\"vcpustat COMMAND --help\" for a command)\n"
 "  -V, --version     print the version and exit\n"
@@ -72,7 +73,7 @@ static int cmd_help(const char *word)
 	return VS_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		VS_GLOBAL_LONG,
@@ -149,4 +150,10 @@ int main(int argc, char **argv)
 	argv += optind;
 	optind = 0;	/* glibc: full reinitialization for the command */
 	return cmd->run(&g, argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+	/* every path, --help included, fails on a failed write */
+	return vs_finish_output(run(argc, argv));
 }

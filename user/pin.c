@@ -18,7 +18,11 @@
 
 #include "affinity.h"
 #include "cmds.h"
+#include "fmt.h"
 #include "json.h"
+#include "render.h"
+#include "select.h"
+#include "stamp.h"
 #include "vsnl.h"
 
 #define PIN_MAX_THREADS 65536
@@ -26,9 +30,9 @@
 static void pin_help(FILE *f)
 {
 	fprintf(f,
-"usage: vcpustat pin -P PID [--vm ID] [-j [-p]]\n"
-"       vcpustat pin -P PID [--vm ID] VCPU CPULIST\n"
-"       vcpustat pin -P PID [--vm ID] --emulator CPULIST\n"
+"usage: vcpustat pin -p PID|-g NAME [--vm ID] [-j [--pretty]]\n"
+"       vcpustat pin -p PID|-g NAME [--vm ID] VCPU CPULIST\n"
+"       vcpustat pin -p PID|-g NAME [--vm ID] --emulator CPULIST\n"
 "\n"
 "Without CPULIST: list each vCPU of the VM(s) of process PID with its thread,\n"
 "the pCPU it last entered the guest on, and the thread's CPU affinity; then\n"
@@ -44,10 +48,11 @@ static void pin_help(FILE *f)
 "Every CPU must be online and inside the thread's cpuset; nothing is changed\n"
 "otherwise, and the error names the offending CPUs.\n"
 "\n"
-"  -P, --pid PID     the VM's process (required unless --vm is given)\n"
+"  -p, --pid PID     the VM's process (required unless --vm is given)\n"
+"  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID       the VM (needed when PID runs more than one VM)\n"
 "      --emulator    act on the non-vCPU threads\n"
-"  -j, --json        JSON output; -p, --pretty indents it\n"
+"  -j, --json        JSON output; --pretty indents it\n"
 "\n"
 "Exit: 0 done, 1 runtime error (thread gone, CPU offline or outside the\n"
 "cpuset), 2 bad arguments (syntax, no such CPU, PID runs no VM, no such\n"
@@ -147,6 +152,7 @@ static int show(const struct vs_global *g, const struct vs_snapshot *snap,
 	if (g->json) {
 		jw_init(&w, stdout, g->pretty);
 		jw_obj_open(&w);
+		jw_time_keys(&w, 0);
 		jw_ku64(&w, "pid", pid);
 		jw_key(&w, "vms");
 		jw_arr_open(&w);
@@ -158,11 +164,18 @@ static int show(const struct vs_global *g, const struct vs_snapshot *snap,
 			jw_obj_open(&w);
 			jw_ku64(&w, "vm_id", vm->id);
 			jw_kstr(&w, "comm", vm->comm);
+			jw_kstr_or_null(&w, "name", vm->name);
+			jw_kstr_or_null(&w, "uuid", vm->uuid);
 			jw_key(&w, "vcpus");
 			jw_arr_open(&w);
 		} else {
-			printf("VM %llu pid %u (%s): %zu vCPUs\n",
-			       (unsigned long long)vm->id, vm->pid, vm->comm,
+			char nm[VS_NAME_LEN * 4], comm[VS_COMM_LEN];
+
+			printf("VM %llu pid %u (%s)%s%s: %zu vCPUs\n",
+			       (unsigned long long)vm->id, vm->pid,
+			       fmt_safe(comm, sizeof(comm), vm->comm),
+			       vm->name[0] ? " name " : "",
+			       vm->name[0] ? fmt_name(nm, sizeof(nm), vm->name, 0) : "",
 			       vm->nr_vcpus);
 			printf("%-6s %-5s %-8s %-4s %-12s %s\n", "VCPU", "IDX",
 			       "TID", "CPU", "MIGRATIONS", "AFFINITY");
@@ -272,6 +285,7 @@ static void print_change(const struct vs_global *g, const char *what,
 
 		jw_init(&w, stdout, g->pretty);
 		jw_obj_open(&w);
+		jw_time_keys(&w, 0);
 		jw_kstr(&w, "thread", what);
 		if (!strcmp(what, "vcpu"))
 			jw_ku64(&w, "vcpu", vcpu);
@@ -462,10 +476,10 @@ static int pin_run(struct vs_global *g, int argc, char **argv)
 		return vs_usage_error(&vs_cmd_pin,
 				      nargs == 1 ? "VCPU needs a CPULIST" :
 				      "too many arguments");
-	if (!g->has_pid && !g->has_vm)
-		return vs_usage_error(&vs_cmd_pin, "which VM? give -P PID (or --vm ID)");
+	if (!vs_selecting(g))
+		return vs_usage_error(&vs_cmd_pin, "which VM? give -p PID, -g NAME or --vm ID");
 	if (g->has_pid && !g->pid)
-		return vs_usage_error(&vs_cmd_pin, "-P 0 names VMs whose process KVM does not know: nothing to pin");
+		return vs_usage_error(&vs_cmd_pin, "-p 0 names VMs whose process KVM does not know: nothing to pin");
 	if (nargs == 2) {
 		if (vs_parse_u32(argv[optind], &vcpu_id))
 			return vs_usage_error(&vs_cmd_pin, "bad VCPU \"%s\"",
@@ -483,26 +497,18 @@ static int pin_run(struct vs_global *g, int argc, char **argv)
 	if (rc)
 		return rc;
 	vs_global_filter(g, &f);
-	c = vs_snapshot_get(ctx, &f, &snap);
+	c = vs_select_get(ctx, g, &f, &snap);
 	if (c) {
 		rc = vs_report(ctx, c, "snapshot");
 		goto out;
 	}
-	if (!snap.nr_vms) {
-		if (g->has_vm)
-			rc = vs_usage_error(&vs_cmd_pin, "no VM %llu%s",
-					    (unsigned long long)g->vm_id,
-					    g->has_pid ? " in that process" : "");
-		else
-			rc = vs_usage_error(&vs_cmd_pin,
-					    "process %u is not running a VM (none tracked by vcpustat)",
-					    g->pid);
+	rc = vs_select_check("pin", g, &snap);
+	if (rc)
 		goto out;
-	}
 	pid = (pid_t)snap.vms[0].pid;
 	for (size_t i = 1; i < snap.nr_vms; i++)
 		if ((pid_t)snap.vms[i].pid != pid) {
-			rc = vs_usage_error(&vs_cmd_pin, "VMs of several processes match; give -P PID");
+			rc = vs_usage_error(&vs_cmd_pin, "VMs of several processes match; give -p PID");
 			goto out;
 		}
 	if (aff_pid_alive(pid) != 1) {
@@ -531,7 +537,7 @@ out:
 
 const struct vs_cmd vs_cmd_pin = {
 	.name = "pin",
-	.synopsis = "-P PID [VCPU CPULIST | --emulator CPULIST]",
+	.synopsis = "-p PID|-g NAME [VCPU CPULIST | --emulator CPULIST]",
 	.summary = "show or set the pCPU affinity of a VM's vCPU and emulator threads",
 	.run = pin_run,
 	.help = pin_help,

@@ -169,26 +169,41 @@ static bool is_other(const struct rsum *r)
 }
 
 /*
- * Keep the @n reasons with the most exits (ties: ISA, then name) and fold
- * the rest, and the kernel's own "other", into reason="other" of their
- * ISA. The counts' total is unchanged.
+ * Keep @n reasons by name and fold the rest, and the kernel's own "other",
+ * into reason="other" of their ISA. The counts' total is unchanged.
+ * Without @keep: the @n with the most exits now (ties: ISA, then name).
+ * With @keep, the group (@vm, @vcpu) keeps what it exported before (see
+ * prom_keep.h): named stay named, folded stay folded, and a reason new in
+ * this refresh is named while fewer than @n are, largest first.
  */
-static int rset_top(struct rset *t, unsigned int n)
+static int rset_top(struct rset *t, unsigned int n, struct prom_keep *keep,
+		    uint64_t vm, uint32_t vcpu)
 {
 	struct rset out = { 0 };
-	unsigned int kept = 0;
+	unsigned int kept = keep ? prom_keep_named(keep, vm, vcpu) : 0;
 	int err = 0;
 
 	qsort(t->v, t->n, sizeof(*t->v), cmp_count_desc);
 	for (size_t i = 0; i < t->n && !err; i++) {
 		const struct rsum *r = &t->v[i];
+		enum prom_keep_state st = PROM_KEEP_NEW;
+		bool named;
 
-		if (!is_other(r) && kept < n) {
+		if (keep)
+			st = prom_keep_get(keep, vm, vcpu, r->isa, r->name);
+		if (is_other(r))
+			named = false;
+		else if (st != PROM_KEEP_NEW)
+			named = st == PROM_KEEP_NAMED;
+		else if ((named = kept < n))
 			kept++;
-			err = rset_add(&out, r->isa, r->name, r->count);
-		} else {
-			err = rset_add(&out, r->isa, "other", r->count);
-		}
+		if (keep && !is_other(r) && st == PROM_KEEP_NEW)
+			err = prom_keep_set(keep, vm, vcpu, r->isa, r->name,
+					    named ? PROM_KEEP_NAMED :
+						    PROM_KEEP_FOLDED);
+		if (!err)
+			err = rset_add(&out, r->isa, named ? r->name : "other",
+				       r->count);
 	}
 	free(t->v);
 	*t = out;
@@ -215,7 +230,8 @@ static int rset_build(struct rset *t, const struct vs_vm *vm,
 			if (rset_add_vcpu(t, &vm->vcpus[j]))
 				return -1;
 	}
-	if (o->top && rset_top(t, o->top_n))
+	if (o->top && rset_top(t, o->top_n, o->keep, vm->id,
+				vc ? vc->vcpu_id : PROM_KEEP_VM))
 		return -1;
 	qsort(t->v, t->n, sizeof(*t->v), cmp_name);
 	return 0;
@@ -234,16 +250,18 @@ static void sample_u64(FILE *f, const char *name, uint64_t v)
 	fprintf(f, "%s %" PRIu64 "\n", name, v);
 }
 
+/* Every series names its VM by vm_id alone; what describes the VM (pid,
+ * comm, name, uuid) is on the _info series, for a join (group_left) when
+ * a query wants it, so a VM costs one label set per series. */
 static void lbl_vm(FILE *f, const struct vs_vm *vm)
 {
-	fprintf(f, "vm_id=\"%" PRIu64 "\",pid=\"%" PRIu32 "\"", vm->id,
-		vm->pid);
+	fprintf(f, "vm_id=\"%" PRIu64 "\"", vm->id);
 }
 
 static void lbl_vm_comm(FILE *f, const struct vs_vm *vm)
 {
 	lbl_vm(f, vm);
-	fputs(",comm=", f);
+	fprintf(f, ",pid=\"%" PRIu32 "\",comm=", vm->pid);
 	prom_label_value(f, vm->comm);
 }
 
@@ -388,6 +406,14 @@ static void write_vms(FILE *f, const struct vs_vm **vms, size_t n)
 		lbl_vm_comm(f, vms[i]);
 		fputs(",stats_id=", f);
 		prom_label_value(f, vms[i]->stats_id);
+		/* the VMM's -name and -uuid; "domain" is the label
+		 * libvirt-exporter names a VM by, so a query can join on it */
+		fputs(",name=", f);
+		prom_label_value(f, vms[i]->name);
+		fputs(",domain=", f);
+		prom_label_value(f, vms[i]->name);
+		fputs(",uuid=", f);
+		prom_label_value(f, vms[i]->uuid);
 		fputs("} 1\n", f);
 	}
 	family(f, "vcpustat_vm_vcpus", "gauge",
@@ -448,7 +474,7 @@ static int write_exits_group(FILE *f, const struct vs_vm *vm,
 	}
 	for (size_t k = 0; k < t.n; k++) {
 		fputs("vcpustat_vm_exits_total{", f);
-		lbl_group(f, vm, true, vc);
+		lbl_group(f, vm, false, vc);
 		fprintf(f, ",isa=\"%s\",reason=", vs_isa_name(t.v[k].isa));
 		prom_label_value(f, t.v[k].name);
 		fprintf(f, "} %" PRIu64 "\n", t.v[k].count);
@@ -473,14 +499,20 @@ static int write_hist_group(FILE *f, const struct vs_vm *vm,
 			hist[h] += v->hist[h];
 		sum_ns += v->exit_time_ns;
 	}
-	/* bucket i: [2^i, 2^(i+1)) ns, so le = 2^(i+1) ns; the last bucket
-	 * holds everything above and is only in +Inf */
-	for (int h = 0; h < PROM_HIST_FINITE; h++) {
+	/* bucket h: [2^h, 2^(h+1)) ns, so after adding it everything below
+	 * 2^(h+1) ns is counted: print that le when it is one of ours */
+	for (int h = 0, k = 0; h < VCPUSTAT_HIST_BUCKETS - 1; h++) {
+		int le = h + 1;
+
 		cum += hist[h];
+		if (k >= PROM_HIST_FINITE ||
+		    le != PROM_HIST_LE_FIRST + k * PROM_HIST_LE_STEP)
+			continue;
+		k++;
 		fprintf(f, "%s_bucket{", name);
 		lbl_group(f, vm, false, vc);
 		fprintf(f, ",le=\"%s\"} %" PRIu64 "\n",
-			prom_seconds(b, sizeof(b), 2ull << h), cum);
+			prom_seconds(b, sizeof(b), 1ull << le), cum);
 	}
 	cum += hist[VCPUSTAT_HIST_BUCKETS - 1];
 	fprintf(f, "%s_bucket{", name);
@@ -536,6 +568,20 @@ static int for_groups(FILE *f, const struct vs_vm **vms, size_t n,
 	return 0;
 }
 
+/* The groups of VMs no longer exported are forgotten. */
+static int keep_prune(struct prom_keep *k, const struct vs_vm **vms, size_t n)
+{
+	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+
+	if (!ids)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = vms[i]->id;
+	prom_keep_prune(k, ids, n);
+	free(ids);
+	return 0;
+}
+
 int prom_write(FILE *f, const struct vs_snapshot *cur,
 	       const struct vs_snapshot *prev, const struct vs_status *st,
 	       const struct prom_self *self, const struct prom_opts *o)
@@ -569,6 +615,8 @@ int prom_write(FILE *f, const struct vs_snapshot *cur,
 		family(f, "vcpustat_vcpu_migrations_total", "counter",
 		       "Exits handled on another host CPU than the previous exit, by distance.");
 		for_groups(f, vms, n, o, write_migr_group);
+		if (o->keep && keep_prune(o->keep, vms, n))
+			err = -1;
 		free(vms);
 	}
 	if (fflush(f) || ferror(f))

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "prom_keep.h"
 #include "vsnl.h"
 
 /* The Content-Type of what prom_write() produces. */
@@ -35,6 +36,9 @@ struct prom_opts {
 	bool top;		/* --reasons top:N */
 	unsigned int top_n;	/* N: reasons kept per group, the rest is
 				 * folded into reason="other" */
+	struct prom_keep *keep;	/* with top: the reasons named in earlier
+				 * refreshes (prom_keep.h), updated; NULL:
+				 * the N largest now, nothing remembered */
 };
 
 /* The exporter's own state, rendered as vcpustat_up / _exporter_*. */
@@ -81,8 +85,21 @@ int prom_parse_reasons(const char *s, struct prom_opts *o);
 /* "vcpu" / "vm". 0 or -1. */
 int prom_parse_by(const char *s, struct prom_opts *o);
 
-/* Number of exit duration histogram buckets with a finite le (the kernel's
- * last bucket is open-ended and only shows in le="+Inf"). */
-#define PROM_HIST_FINITE (VCPUSTAT_HIST_BUCKETS - 1)
+/*
+ * The exit duration histogram's finite buckets: le = 2^k ns for k = 9, 11,
+ * ..., 31, i.e. 512 ns to 2.1 s in x4 steps (12 buckets, plus +Inf), a
+ * fleet's budget instead of the kernel's 40 log2 buckets: exits of a
+ * healthy VM take 1-100 us, a halted vCPU's wake-up up to seconds. Each
+ * is exact: the kernel's bucket i holds [2^i, 2^(i+1)) ns, so le = 2^k is
+ * the sum of buckets 0..k-1.
+ */
+#define PROM_HIST_LE_FIRST	9	/* 2^9 ns = 512 ns */
+#define PROM_HIST_LE_STEP	2	/* x4 */
+#define PROM_HIST_FINITE	12
+/* Series per VM with the defaults (--by vm, --reasons all), for a VM with
+ * R exit reasons: vm_info, vm_vcpus, vm_untracked_exits_total, R exits,
+ * the histogram (12 buckets, +Inf, _sum, _count) and 4 migration
+ * distances. */
+#define PROM_SERIES_PER_VM(r)	(3 + (r) + PROM_HIST_FINITE + 3 + 4)
 
 #endif /* VS_PROM_H */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "parse.h"
 #include "reasons.h"
 #include "vsnl.h"
 
@@ -144,21 +145,6 @@ const char *vs_reason_name(uint32_t isa, uint32_t code, char *buf,
 	return numeric(isa, code, buf, len);
 }
 
-static int parse_num(const char *s, uint32_t *v)
-{
-	unsigned long long x;
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (*end || errno || x > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)x;
-	return 0;
-}
-
 int vs_reason_code(uint32_t isa, const char *name, uint32_t *code)
 {
 	const struct rname *t;
@@ -175,7 +161,7 @@ int vs_reason_code(uint32_t isa, const char *name, uint32_t *code)
 	switch (isa) {
 	case VCPUSTAT_ISA_VMX: t = vmx_tab; n = N(vmx_tab); break;
 	case VCPUSTAT_ISA_SVM: t = svm_tab; n = N(svm_tab); break;
-	default: return parse_num(name, code);
+	default: return vs_parse_u32(name, code);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(t[i].name, name)) {
@@ -214,7 +200,7 @@ int vs_reason_code(uint32_t isa, const char *name, uint32_t *code)
 			}
 		}
 	}
-	return parse_num(name, code);
+	return vs_parse_u32(name, code);
 }
 
 const char *vs_distance_name(uint32_t dist)

@@ -9,23 +9,41 @@
 #include "budget.h"
 #include "fmt.h"
 #include "render.h"
+#include "stamp.h"
 
 #ifndef VCPUSTAT_VERSION
 #define VCPUSTAT_VERSION "0.0.0"
 #endif
 
-void jw_reason(struct jw *w, const struct vs_reason *r)
+void jw_reason_code(struct jw *w, uint32_t code)
+{
+	jw_key(w, "code");
+	/* "other"/"unknown" are not hardware codes: their name says it */
+	if (code == VCPUSTAT_CODE_OTHER || code == VCPUSTAT_CODE_UNKNOWN)
+		jw_null(w);
+	else
+		jw_u64(w, code);
+}
+
+/*
+ * Counters are cumulative under their plain name ("exits") and, when they
+ * are deltas over an interval, under the same name with "_delta"
+ * ("exits_delta"), in every command (vcpustat(8), JSON keys).
+ */
+#define D(k) (d ? k "_delta" : k)
+
+static void reason_x(struct jw *w, const struct vs_reason *r, bool d)
 {
 	char buf[32];
 
 	jw_obj_open(w);
 	jw_kstr(w, "isa", vs_isa_name(r->isa));
-	jw_ku64(w, "code", r->code);
+	jw_reason_code(w, r->code);
 	jw_kstr(w, "name", vs_reason_name(r->isa, r->code, buf, sizeof(buf)));
-	jw_ku64(w, "count", r->count);
-	jw_ku64(w, "timed", r->timed);
-	jw_ku64(w, "time_sum_ns", r->time_sum_ns);
-	jw_ku64(w, "handle_ns", r->handle_ns);
+	jw_ku64(w, D("count"), r->count);
+	jw_ku64(w, D("timed"), r->timed);
+	jw_ku64(w, D("time_sum_ns"), r->time_sum_ns);
+	jw_ku64(w, D("handle_ns"), r->handle_ns);
 	/* no timed exit: min/max/avg do not exist, rather than 0 */
 	if (r->timed) {
 		jw_ku64(w, "time_min_ns", r->time_min_ns);
@@ -42,7 +60,7 @@ void jw_reason(struct jw *w, const struct vs_reason *r)
 	jw_obj_close(w);
 }
 
-void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
+static void vcpu_x(struct jw *w, const struct vs_vcpu *vc, bool d)
 {
 	jw_obj_open(w);
 	jw_ku64(w, "vcpu_id", vc->vcpu_id);
@@ -54,23 +72,23 @@ void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
 	else
 		jw_u64(w, vc->pcpu);
 	jw_kstr(w, "isa", vs_isa_name(vc->isa));
-	jw_ku64(w, "exits", vc->exits);
-	jw_ku64(w, "migrations", vc->migrations);
-	jw_ku64(w, "timed_exits", vc->timed_exits);
-	jw_ku64(w, "exit_time_ns", vc->exit_time_ns);
+	jw_ku64(w, D("exits"), vc->exits);
+	jw_ku64(w, D("migrations"), vc->migrations);
+	jw_ku64(w, D("timed_exits"), vc->timed_exits);
+	jw_ku64(w, D("exit_time_ns"), vc->exit_time_ns);
 	if (vc->interval_ns)
 		jw_ku64(w, "interval_ns", vc->interval_ns);
 	jw_key(w, "reasons");
 	jw_arr_open(w);
 	for (size_t i = 0; i < vc->nr_reasons; i++)
-		jw_reason(w, &vc->reasons[i]);
+		reason_x(w, &vc->reasons[i], d);
 	jw_arr_close(w);
-	jw_key(w, "hist");
+	jw_key(w, D("hist"));
 	jw_arr_open(w);
 	for (int i = 0; i < VCPUSTAT_HIST_BUCKETS; i++)
 		jw_u64(w, vc->hist[i]);
 	jw_arr_close(w);
-	jw_key(w, "migrations_by_distance");
+	jw_key(w, D("migrations_by_distance"));
 	jw_obj_open(w);
 	for (int d = VCPUSTAT_DIST_SMT; d <= VCPUSTAT_DIST_MAX; d++)
 		jw_ku64(w, vs_distance_name((uint32_t)d), vc->migr[d]);
@@ -80,16 +98,40 @@ void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
 	for (size_t i = 0; i < vc->nr_residency; i++) {
 		jw_obj_open(w);
 		jw_ku64(w, "cpu", vc->residency[i].cpu);
-		jw_ku64(w, "exits", vc->residency[i].exits);
+		jw_ku64(w, D("exits"), vc->residency[i].exits);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
-	jw_key(w, "budget");
+	jw_key(w, D("budget"));
 	if (vc->budget.valid)
-		jw_budget(w, &vc->budget);
+		jw_budget(w, &vc->budget, d);
 	else
 		jw_null(w);
 	jw_obj_close(w);
+}
+
+void jw_reason(struct jw *w, const struct vs_reason *r)
+{
+	reason_x(w, r, false);
+}
+
+void jw_vcpu(struct jw *w, const struct vs_vcpu *vc)
+{
+	vcpu_x(w, vc, false);
+}
+
+void jw_vcpu_delta(struct jw *w, const struct vs_vcpu *vc)
+{
+	vcpu_x(w, vc, true);
+}
+
+void jw_kstr_or_null(struct jw *w, const char *k, const char *v)
+{
+	jw_key(w, k);
+	if (v && *v)
+		jw_str(w, v);
+	else
+		jw_null(w);
 }
 
 void jw_vm(struct jw *w, const struct vs_vm *vm, bool with_vcpus)
@@ -99,6 +141,8 @@ void jw_vm(struct jw *w, const struct vs_vm *vm, bool with_vcpus)
 	jw_ku64(w, "pid", vm->pid);
 	jw_kstr(w, "comm", vm->comm);
 	jw_kstr(w, "stats_id", vm->stats_id);
+	jw_kstr_or_null(w, "name", vm->name);
+	jw_kstr_or_null(w, "uuid", vm->uuid);
 	jw_ku64(w, "nr_vcpus", vm->tracked_vcpus);
 	jw_ku64(w, "exits", vm->exits);
 	jw_ku64(w, "migrations", vm->migrations);
@@ -165,7 +209,7 @@ int dump_json(FILE *f, bool pretty, const struct vs_snapshot *snap,
 	jw_init(&w, f, pretty);
 	jw_obj_open(&w);
 	jw_kstr(&w, "tool_version", VCPUSTAT_VERSION);
-	jw_ku64(&w, "timestamp_ns", snap->ts_ns);
+	jw_time_keys(&w, snap->ts_ns);
 	jw_kbool(&w, "consistent", snap->consistent);
 	if (st) {
 		jw_key(&w, "status");
@@ -358,6 +402,14 @@ void dump_text(FILE *f, const struct vs_snapshot *snap,
 			fmt_age(a, sizeof(a), vm->age_ns), vm->tracked_vcpus,
 			vm->exits, vm->migrations,
 			fmt_ns(b, sizeof(b), vm->exit_time_ns));
+		if (vm->name[0]) {
+			char nm[VS_NAME_LEN * 4];
+
+			fprintf(f, "  name %s", fmt_name(nm, sizeof(nm),
+							 vm->name, 0));
+		}
+		if (vm->uuid[0])
+			fprintf(f, "  uuid %s", vm->uuid);
 		if (vm->untracked_exits)
 			fprintf(f, "  untracked exits %" PRIu64,
 				vm->untracked_exits);

@@ -22,6 +22,7 @@
 #include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/genl/ctrl.h>
+#include <netlink/genl/family.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -681,6 +682,35 @@ int vs_open(struct vs_ctx **ctxp)
 fail:
 	vs_close(ctx);
 	return err;
+}
+
+int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr)
+{
+	/* the controller's family dump, on a socket of its own: ours has
+	 * message peeking and extack set up for the family's replies */
+	struct genl_family *fam;
+	struct nl_cache *cache;
+	struct nl_sock *sk;
+	int err;
+
+	err = connect_sock(&sk);
+	if (err)
+		return err;
+	err = genl_ctrl_alloc_cache(sk, &cache);
+	if (err < 0) {
+		nl_socket_free(sk);
+		return nle_errno(err);
+	}
+	fam = genl_ctrl_search_by_name(cache, VCPUSTAT_GENL_NAME);
+	if (fam) {
+		*version = (uint32_t)genl_family_get_version(fam);
+		*maxattr = (uint32_t)genl_family_get_maxattr(fam);
+		genl_family_put(fam);
+	}
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+	(void)ctx;
+	return fam ? 0 : -ENOENT;
 }
 
 void vs_close(struct vs_ctx *ctx)

@@ -35,6 +35,8 @@
 #define VS_STATS_ID_LEN		64		/* >= KVM_STATS_NAME_SIZE (48) */
 #define VS_VERSION_LEN		64
 #define VS_DUMP_RETRIES		8		/* NLM_F_DUMP_INTR restarts */
+#define VS_NAME_LEN		256		/* guest name (QEMU -name) */
+#define VS_UUID_LEN		37		/* 36 chars + NUL */
 
 /* One exit reason of one vCPU (VCPUSTAT_REASON_A_*). */
 struct vs_reason {
@@ -117,6 +119,10 @@ struct vs_vm {
 	bool stub;			/* vCPUs seen but the VM was not in the
 					 * GET_VM dump (it raced); only id and
 					 * pid are valid */
+	/* Not from the kernel: the VMM's command line (vmident.h), "" if
+	 * it gave none. Filled by the tool, not by vs_snapshot_get(). */
+	char name[VS_NAME_LEN];
+	char uuid[VS_UUID_LEN];
 };
 
 /* What the kernel returned for one vs_snapshot_get(). */
@@ -216,6 +222,13 @@ static inline bool vs_gone(int err)
  * another negative errno.
  */
 int vs_reconnect(struct vs_ctx *ctx);
+/*
+ * What the generic netlink controller says of the loaded family: its
+ * version (VCPUSTAT_GENL_VERSION of the module's build) and its top-level
+ * maxattr (VCPUSTAT_A_MAX of the module's uapi header; attributes are
+ * only ever appended, so it orders uapi revisions). 0 or negative errno.
+ */
+int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr);
 /* Kernel extack message of the last failed request, or NULL. */
 const char *vs_extack(const struct vs_ctx *ctx);
 

@@ -39,11 +39,11 @@ T_TEST(autopin_config_file)
 		{ "window = 5\n", "--window 0.1", 2, "bad value '0.1' for --window" },
 		{ "rq-threshold = 101\n", "", 2, "bad value '101' for --rq-threshold" },
 		{ "rq-windows = 0\n", "", 2, "bad value '0' for --rq-windows" },
-		/* a valid file: past parsing, the mock "module" answers and
-		 * --pid 424242 (no such process) is the usage error */
+		/* a valid file: past parsing, -p 424242 (no such process)
+		 * selects nothing: exit 1, as in every command */
 		{ "window = 2.5 # comment\nmax-migrations=3\nno-smt-share\n"
-		  "dry-run = no\nallow-isolated = yes\nkeep\n", "-P 424242", 2,
-		  "no process 424242" },
+		  "dry-run = no\nallow-isolated = yes\nkeep\n", "-p 424242", 1,
+		  "no VM matches -p 424242" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -105,22 +105,31 @@ T_TEST(autopin_mock_loop_until_sigterm)
 	rc = tool(cmd, &out);
 	T_EQ(rc, 0);
 	T_ASSERT(t_json_valid(out, true));
-	T_ASSERT(strncmp(out, "{\"ts\":", 6) == 0);
+	T_ASSERT(strncmp(out, "{\"time\":\"", 9) == 0);
 	T_ASSERT(strstr(out, "\"action\":\"start\"") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"watch\"") != NULL);
+	/* the guest's name (QEMU -name; the mock names VM 1 web01) */
+	T_ASSERT(strstr(out, "\"action\":\"watch\",\"dry_run\":true,\"vm_id\":1,\"pid\":1000,\"name\":\"web01\",") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"stop\",\"dry_run\":true,\"msg\":\"signal Terminated\"") != NULL);
 	T_ASSERT(strstr(out, "0 affinity change(s), 0 restored, 0 failed") != NULL);
 	T_ASSERT(strstr(out, "\"action\":\"pin\"") == NULL);
 	free(out);
 
-	/* Text mode, dry run, one VM by pid filter that matches nothing. */
+	/* Text mode, dry run, one VM. */
 	snprintf(cmd, sizeof(cmd),
-		 "VS_MOCK_VMS=1 timeout --preserve-status -k 20 -s INT 1 %s autopin --dry-run --vm 9",
+		 "VS_MOCK_VMS=1 timeout --preserve-status -k 20 -s INT 1 %s autopin --dry-run --vm 1",
 		 t_mock_tool());
 	rc = tool(cmd, &out);
 	T_EQ(rc, 0);
 	T_ASSERT(strstr(out, "start: DRY RUN, nothing will be changed; pids all (one VM)") != NULL);
 	T_ASSERT(strstr(out, "stop: signal Interrupt") != NULL);
+	free(out);
+	/* A --vm that matches nothing is an error, as in every command. */
+	snprintf(cmd, sizeof(cmd),
+		 "VS_MOCK_VMS=1 timeout -k 20 -s INT 10 %s autopin --dry-run --vm 9",
+		 t_mock_tool());
+	T_EQ(tool(cmd, &out), 1);
+	T_ASSERT(strstr(out, "vcpustat autopin: no VM matches --vm 9") != NULL);
 	free(out);
 
 	/* The module refusing: the standard message and exit code. */
@@ -208,16 +217,16 @@ T_TEST(pin_mock_errors)
 {
 	char cmd[512], *out = NULL;
 
-	/* A pid the module does not report as running a VM: exit 2. */
-	snprintf(cmd, sizeof(cmd), "VS_MOCK_VMS=2 %s pin -P 424242 0 0",
+	/* A pid the module does not report as running a VM: exit 1. */
+	snprintf(cmd, sizeof(cmd), "VS_MOCK_VMS=2 %s pin -p 424242 0 0",
 		 t_mock_tool());
-	T_EQ(tool(cmd, &out), 2);
-	T_ASSERT(strstr(out, "process 424242 is not running a VM") != NULL);
+	T_EQ(tool(cmd, &out), 1);
+	T_ASSERT(strstr(out, "vcpustat pin: no VM matches -p 424242") != NULL);
 	free(out);
 	/* Usage errors before any request. */
 	snprintf(cmd, sizeof(cmd), "%s pin 0 0", t_mock_tool());
 	T_EQ(tool(cmd, &out), 2);
-	T_ASSERT(strstr(out, "give -P PID") != NULL);
+	T_ASSERT(strstr(out, "give -p PID") != NULL);
 	free(out);
 	snprintf(cmd, sizeof(cmd), "%s pin -P 1 0", t_mock_tool());
 	T_EQ(tool(cmd, &out), 2);

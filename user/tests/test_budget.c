@@ -112,7 +112,7 @@ T_TEST(budget_json_and_columns)
 	b.user[0] = (struct vs_user_exit){ 6, 4, 250 };	/* KVM_EXIT_MMIO */
 	T_ASSERT(f);
 	jw_init(&w, f, false);
-	jw_budget(&w, &b);
+	jw_budget(&w, &b, false);
 	T_EQ(jw_end(&w), 0);
 	fflush(f);
 	T_STREQ(buf, "{\"guest_ns\":750,\"exit_ns\":0,\"user_ns\":250,"

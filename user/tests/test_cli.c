@@ -89,6 +89,28 @@ T_TEST(cli_number_parsing)
 	T_EQ(vs_parse_seconds("inf", &d), -1);
 	T_EQ(vs_parse_seconds("1e9", &d), -1);
 	T_EQ(vs_parse_seconds("2s", &d), -1);
+	/* decimal: a leading zero is never octal (issue 17) */
+	T_EQ(vs_parse_u64("010", &v), 0);
+	T_EQ(v, 10);
+	T_EQ(vs_parse_u64("08", &v), 0);
+	T_EQ(v, 8);
+	T_EQ(vs_parse_u64("0X1f", &v), 0);
+	T_EQ(v, 31);
+	T_EQ(vs_parse_u64("0x", &v), -1);
+	T_EQ(vs_parse_u64("0x-1", &v), -1);
+	T_EQ(vs_parse_u64("0x 1", &v), -1);
+	T_EQ(vs_parse_seconds("010", &d), 0);
+	T_ASSERT(d == 10);
+	T_EQ(vs_parse_seconds("0x1p3", &d), -1);
+	T_EQ(vs_parse_seconds("1.2.3", &d), -1);
+	T_EQ(vs_parse_seconds(".", &d), -1);
+	T_EQ(vs_parse_decimal("0", &d), 0);
+	T_ASSERT(d == 0);
+	T_EQ(vs_parse_decimal("012.5", &d), 0);
+	T_ASSERT(d == 12.5);
+	T_EQ(vs_parse_decimal("0x10", &d), -1);
+	T_EQ(vs_parse_decimal("1e2", &d), -1);
+	T_EQ(vs_parse_decimal("-1", &d), -1);
 }
 
 T_TEST(cli_interval_count)
@@ -104,6 +126,13 @@ T_TEST(cli_interval_count)
 	T_EQ(vs_parse_interval(3, a, 1, &iv, &cnt), 0);
 	T_ASSERT(iv == 2 && cnt == 5);
 	T_EQ(vs_parse_interval(4, a, 1, &iv, &cnt), -1);
+	{
+		/* "stat 0.1 010" is ten reports, not eight */
+		char *o[] = { "stat", "0.1", "010", NULL };
+
+		T_EQ(vs_parse_interval(3, o, 1, &iv, &cnt), 0);
+		T_EQ(cnt, 10);
+	}
 	{
 		char *b[] = { "stat", "x", NULL };
 
@@ -195,15 +224,17 @@ T_TEST(cli_pid_zero_filter)
 	T_EQ(s.vms[0].nr_vcpus, 2);
 	vs_snapshot_free(&s);
 
-	/* end to end (mock backend): list -P 0 shows that VM only */
-	T_EQ(run(t_mock_tool(), "list -P 0", &out), 0);
+	/* end to end (mock backend): list -P 0 shows that VM only, and
+	 * without one it is a selection of nothing (exit 1) */
+	T_EQ(run(t_mock_tool(), "list -P 0", &out), 1);
+	T_ASSERT(strstr(out, "vcpustat list: no VM matches -p 0\n"));
 	free(out);
 	setenv("VS_MOCK_PID0", "1", 1);
 	setenv("VS_MOCK_VMS", "3", 1);
 	T_EQ(run(t_mock_tool(), "-P 0 list", &out), 0);
 	unsetenv("VS_MOCK_PID0");
 	unsetenv("VS_MOCK_VMS");
-	T_ASSERT(strstr(out, "\n1    0       qemu-system-x86    0 "));
+	T_ASSERT(strstr(out, "\n1    0       qemu-system-x86 web01              0 "));
 	T_ASSERT(!strstr(out, "\n2 ") && !strstr(out, "\n3 "));
 	free(out);
 }
@@ -357,6 +388,6 @@ T_TEST(cli_kernel_errors_shown)
 	T_EQ(run(t_mock_tool(), "reset -P 1000", &out), 0);
 	free(out);
 	T_EQ(run(t_mock_tool(), "reset -P 4242", &out), 1);
-	T_ASSERT(strstr(out, "no VM of pid 4242"));
+	T_ASSERT(strstr(out, "vcpustat reset: no VM matches -p 4242\n"));
 	free(out);
 }

@@ -221,7 +221,7 @@ T_TEST(export_label_escaping)
 	t_snapshot(&s, 2, 1);
 	snprintf(s.vms[1].comm, sizeof(s.vms[1].comm), "a\"b\\c\nd\xfe");
 	t = render(&s, NULL, &o);
-	T_ASSERT(strstr(t, "vcpustat_vm_info{vm_id=\"2\",pid=\"1235\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",stats_id=\"kvm-1235\"} 1\n"));
+	T_ASSERT(strstr(t, "vcpustat_vm_info{vm_id=\"2\",pid=\"1235\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",stats_id=\"kvm-1235\",name=\"\",domain=\"\",uuid=\"\"} 1\n"));
 	T_ASSERT(strstr(t, "vcpustat_vcpu_info{vm_id=\"2\",pid=\"1235\",comm=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",vcpu=\"0\",tid=\"1241\"} 1\n"));
 	for (const char *p = t; *p; p = strchr(p, '\n') + 1)
 		T_ASSERT(!strncmp(p, "# ", 2) || !strncmp(p, "vcpustat_", 9));
@@ -314,36 +314,47 @@ T_TEST(export_histogram_cumulative)
 		total += vc->hist[i];
 	vc->exit_time_ns = 123456789012ull;
 	t = render(&s, NULL, &o);
-	T_EQ(count_lines(t, "vcpustat_vm_exit_duration_seconds_bucket{vm_id=\"1\",pid=\"1234\",vcpu=\"1\","),
-	     VCPUSTAT_HIST_BUCKETS);
-	for (int i = 0; i < PROM_HIST_FINITE; i++) {
+	/* 12 finite buckets and +Inf, not the kernel's 40 */
+	T_EQ(count_lines(t, "vcpustat_vm_exit_duration_seconds_bucket{vm_id=\"1\",vcpu=\"1\","),
+	     PROM_HIST_FINITE + 1);
+	T_EQ(PROM_HIST_FINITE, 12);
+	for (int k = 0, i = 0; k < PROM_HIST_FINITE; k++) {
+		int e = PROM_HIST_LE_FIRST + k * PROM_HIST_LE_STEP;
 		double v;
 
-		cum += vc->hist[i];
-		prom_seconds(le, sizeof(le), 2ull << i);
-		/* le is 2^(i+1) ns, in seconds */
-		T_ASSERT(fabs(strtod(le, NULL) * 1e9 - ldexp(1, i + 1)) <
-			 1e-6 * ldexp(1, i + 1));
+		/* le = 2^e ns counts the kernel's buckets below 2^e */
+		for (; i < e; i++)
+			cum += vc->hist[i];
+		prom_seconds(le, sizeof(le), 1ull << e);
+		T_ASSERT(fabs(strtod(le, NULL) * 1e9 - ldexp(1, e)) <
+			 1e-6 * ldexp(1, e));
 		snprintf(series, sizeof(series),
-			 "%s_bucket{vm_id=\"1\",pid=\"1234\",vcpu=\"1\",le=\"%s\"}",
+			 "%s_bucket{vm_id=\"1\",vcpu=\"1\",le=\"%s\"}",
 			 h, le);
 		T_ASSERT(value_of(t, series, &v));
 		T_EQ((uint64_t)v, cum);
 	}
+	/* 512 ns first, x4 steps, 2.147483648 s last */
+	T_ASSERT(strstr(t, "le=\"0.000000512\"") && strstr(t, "le=\"0.000002048\"") &&
+		 strstr(t, "le=\"2.147483648\"") && !strstr(t, "le=\"0.000000256\"") &&
+		 !strstr(t, "le=\"4.294967296\""));
+	for (int i = PROM_HIST_LE_FIRST + (PROM_HIST_FINITE - 1) * PROM_HIST_LE_STEP;
+	     i < VCPUSTAT_HIST_BUCKETS - 1; i++)
+		cum += vc->hist[i];
 	cum += vc->hist[VCPUSTAT_HIST_BUCKETS - 1];
 	T_EQ(cum, total);
 	snprintf(series, sizeof(series),
-		 "%s_bucket{vm_id=\"1\",pid=\"1234\",vcpu=\"1\",le=\"+Inf\"}", h);
+		 "%s_bucket{vm_id=\"1\",vcpu=\"1\",le=\"+Inf\"}", h);
 	T_EQ(u64_of(t, series), total);
 	snprintf(series, sizeof(series),
-		 "%s_count{vm_id=\"1\",pid=\"1234\",vcpu=\"1\"}", h);
+		 "%s_count{vm_id=\"1\",vcpu=\"1\"}", h);
 	T_EQ(u64_of(t, series), total);
 	snprintf(series, sizeof(series),
-		 "%s_sum{vm_id=\"1\",pid=\"1234\",vcpu=\"1\"} 123.456789012\n", h);
+		 "%s_sum{vm_id=\"1\",vcpu=\"1\"} 123.456789012\n", h);
 	T_ASSERT(strstr(t, series));
 	/* the other vCPU is unaffected: hist[h] = h */
-	T_EQ(u64_of(t, "vcpustat_vm_exit_duration_seconds_bucket{vm_id=\"1\",pid=\"1234\",vcpu=\"0\",le=\"0.000000016\"}"),
-	     0 + 1 + 2 + 3);
+	T_EQ(u64_of(t, "vcpustat_vm_exit_duration_seconds_bucket{vm_id=\"1\",vcpu=\"0\",le=\"0.000000512\"}"),
+	     0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8);
 	free(t);
 	vs_snapshot_free(&s);
 }
@@ -398,13 +409,13 @@ T_TEST(export_by_vm_sums)
 			for (size_t j = 0; j < vm->nr_vcpus; j++) {
 				want += vm->vcpus[j].reasons[k].count;
 				snprintf(series, sizeof(series),
-					 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",pid=\"%u\",comm=%s,vcpu=\"%zu\",isa=\"svm\",reason=\"%s\"}",
-					 vm->id, vm->pid, comm, j, names[k]);
+					 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",vcpu=\"%zu\",isa=\"svm\",reason=\"%s\"}",
+					 vm->id, j, names[k]);
 				sum_v += u64_of(tv, series);
 			}
 			snprintf(series, sizeof(series),
-				 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",pid=\"%u\",comm=%s,isa=\"svm\",reason=\"%s\"}",
-				 vm->id, vm->pid, comm, names[k]);
+				 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",isa=\"svm\",reason=\"%s\"}",
+				 vm->id, names[k]);
 			T_EQ(u64_of(tm, series), want);
 			T_EQ(sum_v, want);
 		}
@@ -414,19 +425,20 @@ T_TEST(export_by_vm_sums)
 			for (size_t j = 0; j < vm->nr_vcpus; j++)
 				want += vm->vcpus[j].migr[d];
 			snprintf(series, sizeof(series),
-				 "vcpustat_vcpu_migrations_total{vm_id=\"%" PRIu64 "\",pid=\"%u\",distance=\"%s\"}",
-				 vm->id, vm->pid, vs_distance_name(d));
+				 "vcpustat_vcpu_migrations_total{vm_id=\"%" PRIu64 "\",distance=\"%s\"}",
+				 vm->id, vs_distance_name(d));
 			T_EQ(u64_of(tm, series), want);
 		}
 		for (int h = 0; h < PROM_HIST_FINITE; h++) {
+			int e = PROM_HIST_LE_FIRST + h * PROM_HIST_LE_STEP;
 			uint64_t want = 0;
 
 			for (size_t j = 0; j < vm->nr_vcpus; j++)
-				for (int k = 0; k <= h; k++)
+				for (int k = 0; k < e; k++)
 					want += vm->vcpus[j].hist[k];
 			snprintf(series, sizeof(series),
-				 "vcpustat_vm_exit_duration_seconds_bucket{vm_id=\"%" PRIu64 "\",pid=\"%u\",le=\"%s\"}",
-				 vm->id, vm->pid, prom_seconds(b, sizeof(b), 2ull << h));
+				 "vcpustat_vm_exit_duration_seconds_bucket{vm_id=\"%" PRIu64 "\",le=\"%s\"}",
+				 vm->id, prom_seconds(b, sizeof(b), 1ull << e));
 			T_EQ(u64_of(tm, series), want);
 		}
 		for (size_t j = 0; j < vm->nr_vcpus; j++) {
@@ -435,12 +447,12 @@ T_TEST(export_by_vm_sums)
 				cnt += vm->vcpus[j].hist[k];
 		}
 		snprintf(series, sizeof(series),
-			 "vcpustat_vm_exit_duration_seconds_count{vm_id=\"%" PRIu64 "\",pid=\"%u\"}",
-			 vm->id, vm->pid);
+			 "vcpustat_vm_exit_duration_seconds_count{vm_id=\"%" PRIu64 "\"}",
+			 vm->id);
 		T_EQ(u64_of(tm, series), cnt);
 		snprintf(series, sizeof(series),
-			 "vcpustat_vm_exit_duration_seconds_sum{vm_id=\"%" PRIu64 "\",pid=\"%u\"} %s\n",
-			 vm->id, vm->pid, prom_seconds(b, sizeof(b), sum_ns));
+			 "vcpustat_vm_exit_duration_seconds_sum{vm_id=\"%" PRIu64 "\"} %s\n",
+			 vm->id, prom_seconds(b, sizeof(b), sum_ns));
 		T_ASSERT(strstr(tm, series));
 		free(comm);
 	}
@@ -479,8 +491,8 @@ T_TEST(export_top_n_folding)
 						continue;
 					}
 					snprintf(prefix, sizeof(prefix),
-						 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",pid=\"%u\",comm=%s,vcpu=\"%u\",",
-						 vm->id, vm->pid, comm, vc->vcpu_id);
+						 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",vcpu=\"%u\",",
+						 vm->id, vc->vcpu_id);
 					/* folding keeps the total */
 					T_EQ(exits_sum(t, prefix, &ns), vc->exits);
 					/* N named + other (7 reasons, one of
@@ -489,8 +501,8 @@ T_TEST(export_top_n_folding)
 				}
 				if (by == PROM_BY_VM) {
 					snprintf(prefix, sizeof(prefix),
-						 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",pid=\"%u\",comm=%s,isa=",
-						 vm->id, vm->pid, comm);
+						 "vcpustat_vm_exits_total{vm_id=\"%" PRIu64 "\",isa=",
+						 vm->id);
 					T_EQ(exits_sum(t, prefix, &ns), want);
 					T_EQ(ns, n >= 6 ? 7 : n + 1);
 				}
@@ -499,7 +511,7 @@ T_TEST(export_top_n_folding)
 			/* which ones: VM 2 vCPU 0 has counts 1000*(k+1) for
 			 * cpuid io npf hlt other unknown 0x7ff */
 			if (n == 2 && by == PROM_BY_VCPU) {
-				static const char p[] = "vcpustat_vm_exits_total{vm_id=\"2\",pid=\"1235\",comm=\"bad\\\"\\\\\\n\x01\xef\xbf\xbd\",vcpu=\"0\",isa=\"svm\",reason=";
+				static const char p[] = "vcpustat_vm_exits_total{vm_id=\"2\",vcpu=\"0\",isa=\"svm\",reason=";
 
 				snprintf(prefix, sizeof(prefix), "%s\"0x7ff\"}", p);
 				T_EQ(u64_of(t, prefix), 7000);
@@ -530,10 +542,10 @@ T_TEST(export_duplicate_names_merge)
 	vc->reasons[2].isa = VCPUSTAT_ISA_VMX;
 	vc->reasons[2].code = 10;			/* VMX CPUID */
 	t = render(&s, NULL, &o);
-	T_EQ(count_lines(t, "vcpustat_vm_exits_total{vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",vcpu=\"0\",isa=\"svm\",reason=\"cpuid\"}"), 1);
-	T_EQ(u64_of(t, "vcpustat_vm_exits_total{vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",vcpu=\"0\",isa=\"svm\",reason=\"cpuid\"}"),
+	T_EQ(count_lines(t, "vcpustat_vm_exits_total{vm_id=\"1\",vcpu=\"0\",isa=\"svm\",reason=\"cpuid\"}"), 1);
+	T_EQ(u64_of(t, "vcpustat_vm_exits_total{vm_id=\"1\",vcpu=\"0\",isa=\"svm\",reason=\"cpuid\"}"),
 	     1000 + 2000);
-	T_EQ(u64_of(t, "vcpustat_vm_exits_total{vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",vcpu=\"0\",isa=\"vmx\",reason=\"CPUID\"}"),
+	T_EQ(u64_of(t, "vcpustat_vm_exits_total{vm_id=\"1\",vcpu=\"0\",isa=\"vmx\",reason=\"CPUID\"}"),
 	     3000);
 	free(t);
 	vs_snapshot_free(&s);
@@ -556,10 +568,10 @@ T_TEST(export_gone_vm_one_more_window)
 	t = render(&cur, &prev, &o);
 	T_EQ(count_lines(t, "vcpustat_vm_info{"), 3);
 	/* the gone VM with its last counts, the live one with new ones */
-	T_EQ(u64_of(t, "vcpustat_vcpu_migrations_total{vm_id=\"2\",pid=\"1235\",vcpu=\"0\",distance=\"smt\"}"), 42);
-	T_EQ(u64_of(t, "vcpustat_vcpu_migrations_total{vm_id=\"1\",pid=\"1234\",vcpu=\"0\",distance=\"smt\"}"), 99);
+	T_EQ(u64_of(t, "vcpustat_vcpu_migrations_total{vm_id=\"2\",vcpu=\"0\",distance=\"smt\"}"), 42);
+	T_EQ(u64_of(t, "vcpustat_vcpu_migrations_total{vm_id=\"1\",vcpu=\"0\",distance=\"smt\"}"), 99);
 	/* ids stay in order: 1, 2 (gone), 3 */
-	T_ASSERT(strstr(t, "vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",stats_id=\"kvm-1234\"} 1\nvcpustat_vm_info{vm_id=\"2\""));
+	T_ASSERT(strstr(t, "vm_id=\"1\",pid=\"1234\",comm=\"qemu-system-x86\",stats_id=\"kvm-1234\",name=\"\",domain=\"\",uuid=\"\"} 1\nvcpustat_vm_info{vm_id=\"2\""));
 	T_ASSERT(strstr(t, "vcpustat_vm_info{vm_id=\"3\""));
 	free(t);
 	/* the refresh after that: cur is the previous one, VM 2 is dropped */
@@ -714,7 +726,7 @@ T_TEST(export_cli)
 	snprintf(path, sizeof(path), "%s/" EXPORT_FILE, dir);
 	file = slurp(path, NULL);
 	T_ASSERT(file && strstr(file, "vcpustat_up 1\n"));
-	T_ASSERT(strstr(file, "vcpustat_vm_exits_total{vm_id=\"1\",pid=\"1000\",comm=\"qemu-system-x86\",isa=\"svm\",reason=\"io\"}"));
+	T_ASSERT(strstr(file, "vcpustat_vm_exits_total{vm_id=\"1\",isa=\"svm\",reason=\"io\"}"));
 	free(file);
 	T_EQ(dir_entries(dir), 1);
 	/* --once: stdout; filters apply */
@@ -861,6 +873,21 @@ T_TEST(export_http_basics)
 	T_EQ(curl(&sv, "-o -", "/metrics", &body), 0);
 	T_ASSERT(body && !strcmp(body, file));
 	free(body);
+	/* gzip when asked (as Prometheus asks), the same bytes once
+	 * gunzipped; plain text when refused or not asked */
+	T_EQ(curl(&sv, "-H 'Accept-Encoding: gzip' -D - -o /dev/null", "/metrics", &out), 0);
+	T_ASSERT(strstr(out, "Content-Encoding: gzip\r\n"));
+	T_ASSERT(strstr(out, "Vary: Accept-Encoding\r\n"));
+	free(out);
+	snprintf(path, sizeof(path),
+		 "curl -sS --max-time 20 -H 'Accept-Encoding: gzip' http://127.0.0.1:%d/metrics | gzip -dc",
+		 sv.port);
+	T_EQ(t_sh(path, &body, false), 0);
+	T_ASSERT(body && !strcmp(body, file));
+	free(body);
+	T_EQ(curl(&sv, "-H 'Accept-Encoding: gzip;q=0, identity' -D - -o /dev/null", "/metrics", &out), 0);
+	T_ASSERT(!strstr(out, "Content-Encoding"));
+	free(out);
 	free(file);
 	/* headers, HEAD */
 	T_EQ(curl(&sv, "-D - -o /dev/null", "/metrics", &out), 0);

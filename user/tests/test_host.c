@@ -258,6 +258,26 @@ T_TEST(host_lint_findings)
 		T_ASSERT(strstr(buf, "kvm_amd          loaded  nested=1  npt=Y  avic=N"));
 		T_ASSERT(strstr(buf, "WARN smt-pinned: VM 1 (pid 1234 qemu-system-x86)"));
 		free(buf);
+		/* a small machine reads as English: "1 socket", and sysfs's
+		 * smt/control word "notsupported" as "not supported" */
+		{
+			struct host_info one = hi;
+
+			one.sockets = 1;
+			one.cores = 1;
+			one.threads_per_core = 1;
+			one.smt_active = 0;
+			snprintf(one.smt_control, sizeof(one.smt_control),
+				 "notsupported");
+			rep.hi = &one;
+			buf = NULL;
+			f = open_memstream(&buf, &len);
+			host_render_text(f, &rep);
+			fclose(f);
+			T_ASSERT(strstr(buf, "1 socket, 1 core, 1 thread per core, SMT not supported\n"));
+			free(buf);
+			rep.hi = &hi;
+		}
 	}
 	lint_free(&l);
 	/* zero VMs: lint runs and says so */

@@ -18,7 +18,7 @@
  *                     from B on the module is back as a new load, which a
  *                     context reaches only after vs_reconnect()
  * One VM's comm holds quotes, a newline, a control byte and invalid UTF-8
- * to exercise JSON escaping.
+ * to exercise JSON escaping. Snapshots name VMs 1 and 2 (mock_identity).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -227,6 +227,22 @@ static void fill_vm(struct vs_vm *vm, unsigned int i, double secs)
 	vm->age_ns = (uint64_t)(secs * 1e9);
 }
 
+/*
+ * What the tool would read from the VMMs' command lines (vmident.c): the
+ * kernel never sends it, so events stay without. VM 1 is a libvirt-style
+ * guest, VM 2's name has a space, quotes, a comma, a backslash and UTF-8.
+ */
+static void mock_identity(struct vs_vm *vm, unsigned int i)
+{
+	if (i == 0) {
+		snprintf(vm->name, sizeof(vm->name), "web01");
+		snprintf(vm->uuid, sizeof(vm->uuid),
+			 "5f0c7c1e-4a62-4b55-9d1e-0123456789ab");
+	} else if (i == 1) {
+		snprintf(vm->name, sizeof(vm->name), "db \"prod\", \xc3\xbc\\x");
+	}
+}
+
 int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 		    struct vs_snapshot *snap)
 {
@@ -249,6 +265,7 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 		uint32_t n = 2 + i;
 
 		fill_vm(&vm, i, secs);
+		mock_identity(&vm, i);
 		if (f && f->has_vm_id && f->vm_id != vm.id)
 			continue;
 		if (!vs_filter_pid_ok(f, vm.pid))
@@ -272,6 +289,18 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 	}
 	snap->ts_ns = mono();
 	snap->consistent = true;
+	return 0;
+}
+
+/* VS_MOCK_GENL_VERSION / VS_MOCK_MAXATTR: a module of another build. */
+int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr)
+{
+	const char *v = getenv("VS_MOCK_GENL_VERSION");
+	const char *m = getenv("VS_MOCK_MAXATTR");
+
+	(void)ctx;
+	*version = v ? (uint32_t)atoi(v) : VCPUSTAT_GENL_VERSION;
+	*maxattr = m ? (uint32_t)atoi(m) : VCPUSTAT_A_MAX;
 	return 0;
 }
 
