@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "json.h"
 #include "prom.h"
 
@@ -548,6 +549,32 @@ static int write_migr_group(FILE *f, const struct vs_vm *vm,
 	return 0;
 }
 
+/*
+ * The time budget: seconds per state, summed over the group's vCPUs (per
+ * vCPU the states sum to its wall time since the module first saw it).
+ * Nothing for a group without one (the budget off, an older module).
+ */
+static int write_time_group(FILE *f, const struct vs_vm *vm,
+			    const struct vs_vcpu *vc, const struct prom_opts *o)
+{
+	const struct vs_vcpu *v0 = vc ? vc : vm->vcpus;
+	size_t nv = vc ? 1 : vm->nr_vcpus;
+	struct vs_budget sum = { 0 };
+	char b[PROM_SECONDS_BUF];
+
+	for (size_t j = 0; j < nv; j++)
+		vs_budget_add(&sum, &v0[j].budget);
+	for (uint32_t s = VCPUSTAT_STATE_GUEST; sum.valid &&
+	     s <= VCPUSTAT_STATE_MAX; s++) {
+		fputs("vcpustat_vcpu_seconds_total{", f);
+		lbl_group(f, vm, false, vc);
+		fprintf(f, ",state=\"%s\"} %s\n", vs_state_name(s),
+			prom_seconds(b, sizeof(b), sum.ns[s]));
+	}
+	(void)o;
+	return 0;
+}
+
 typedef int (*group_fn)(FILE *f, const struct vs_vm *vm,
 			const struct vs_vcpu *vc, const struct prom_opts *o);
 
@@ -615,6 +642,9 @@ int prom_write(FILE *f, const struct vs_snapshot *cur,
 		family(f, "vcpustat_vcpu_migrations_total", "counter",
 		       "Exits handled on another host CPU than the previous exit, by distance.");
 		for_groups(f, vms, n, o, write_migr_group);
+		family(f, "vcpustat_vcpu_seconds_total", "counter",
+		       "Time of the vCPU threads by state: guest, exit, user, poll, halt, wait (for a pCPU), out; per vCPU the states sum to its wall time.");
+		for_groups(f, vms, n, o, write_time_group);
 		if (o->keep && keep_prune(o->keep, vms, n))
 			err = -1;
 		free(vms);

@@ -98,8 +98,9 @@ int prom_parse_by(const char *s, struct prom_opts *o);
 #define PROM_HIST_FINITE	12
 /* Series per VM with the defaults (--by vm, --reasons all), for a VM with
  * R exit reasons: vm_info, vm_vcpus, vm_untracked_exits_total, R exits,
- * the histogram (12 buckets, +Inf, _sum, _count) and 4 migration
- * distances. */
-#define PROM_SERIES_PER_VM(r)	(3 + (r) + PROM_HIST_FINITE + 3 + 4)
+ * the histogram (12 buckets, +Inf, _sum, _count), 4 migration distances
+ * and the time budget's 7 states. */
+#define PROM_SERIES_PER_VM(r)	(3 + (r) + PROM_HIST_FINITE + 3 + 4 + \
+				 VCPUSTAT_STATE_MAX)
 
 #endif /* VS_PROM_H */

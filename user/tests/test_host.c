@@ -341,7 +341,7 @@ T_TEST(host_lint_measured_wait)
 			struct vs_budget *b = &s.vms[i].vcpus[j].budget;
 			struct vs_budget *c = &later.vms[i].vcpus[j].budget;
 
-			b->valid = c->valid = true;
+			*b = (struct vs_budget){ .valid = true };
 			b->ns[VCPUSTAT_STATE_GUEST] = 1500000000;
 			b->ns[VCPUSTAT_STATE_WAIT] = i ? 5000000 : 500000000;
 			b->ns[VCPUSTAT_STATE_HALT] = 2000000000 -

@@ -139,6 +139,18 @@ void t_snapshot(struct vs_snapshot *s, unsigned int nvms,
 			vc->tid = vm->pid + 6 + j;
 			vc->pcpu = j == 1 ? VS_NO_CPU : j;
 			vc->isa = VCPUSTAT_ISA_SVM;
+			/* A budget summing to 5 s, 2 % of it waiting. */
+			vc->budget.valid = true;
+			vc->budget.state = VCPUSTAT_STATE_GUEST;
+			vc->budget.ns[VCPUSTAT_STATE_GUEST] = 3000000000ull +
+							      j * 100000000ull;
+			vc->budget.ns[VCPUSTAT_STATE_EXIT] = 500000000ull;
+			vc->budget.ns[VCPUSTAT_STATE_USER] = 200000000ull;
+			vc->budget.ns[VCPUSTAT_STATE_POLL] = 10000000ull;
+			vc->budget.ns[VCPUSTAT_STATE_HALT] = 1150000000ull -
+							     j * 100000000ull;
+			vc->budget.ns[VCPUSTAT_STATE_WAIT] = 100000000ull;
+			vc->budget.ns[VCPUSTAT_STATE_OUT] = 40000000ull;
 			vc->reasons = calloc(n, sizeof(*vc->reasons));
 			vc->residency = calloc(2, sizeof(*vc->residency));
 			T_ASSERT(vc->reasons && vc->residency);
