@@ -178,11 +178,11 @@ case_run() {
 	if check "$name" "$what" "$gcheck"; then ok "$desc"; else notok "$desc"; fi
 }
 
-if [ "$ncpu" -ge 2 ]; then
+if [ "$ncpu" -ge 3 ]; then
 	case_run over wait50 "4 busy vCPUs on 2 pCPUs wait 50 % (+-5) for a pCPU" \
-		spin --vcpus 4 --cpus 0-1 --seconds "$SECS"
+		spin --vcpus 4 --cpus 1-2 --seconds "$SECS"
 else
-	skip "4 busy vCPUs on 2 pCPUs: needs 2 CPUs, this kernel has $ncpu"
+	skip "4 busy vCPUs on 2 pCPUs: needs 3 CPUs (one for this script), this kernel has $ncpu"
 fi
 # guest_time is checked where the kernel keeps it by vtime, at each guest
 # entry and exit: a nohz_full CPU (the rig makes its last CPU one). Elsewhere
@@ -190,14 +190,14 @@ fi
 # read as 0.61 s of guest_time), so it is not compared there.
 nohz=$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null)
 [[ $nohz =~ ^[0-9]+$ ]] || nohz=
-if [ "$ncpu" -ge 6 ] && [ "$nohz" = $((ncpu - 1)) ]; then
+if [ "$ncpu" -ge 8 ] && [ "$nohz" = $((ncpu - 1)) ]; then
 	case_run pinned pinned "4 busy vCPUs pinned 1:1 on idle pCPUs wait < 2 %" \
 		spin --vcpus 4 --cpus "$((ncpu - 5))-$((ncpu - 2))" --pin --seconds "$SECS"
-elif [ "$ncpu" -ge 4 ]; then
+elif [ "$ncpu" -ge 5 ]; then
 	case_run pinned pinned "4 busy vCPUs pinned 1:1 on idle pCPUs wait < 2 %" \
 		spin --vcpus 4 --cpus "$((ncpu - 4))-$((ncpu - 1))" --pin --seconds "$SECS"
 else
-	skip "4 vCPUs pinned 1:1: needs 4 CPUs, this kernel has $ncpu"
+	skip "4 vCPUs pinned 1:1: needs 5 CPUs (one for this script), this kernel has $ncpu"
 fi
 if [ -n "$nohz" ]; then
 	case_run vtime vtime "guest equals the kernel's vtime guest_time (nohz_full CPU $nohz)" \

@@ -515,9 +515,12 @@ for f in rows:
     check(f[6] == str(c["exits"]), f"vCPU {vid}: EXITS {f[6]} != {c['exits']}")
     check(f[7] == "-", f"vCPU {vid}: EXITS/s {f[7]} with --sample 0")
     check(f[8] == str(c["migrations"]), f"vCPU {vid}: MIGR {f[8]} != {c['migrations']}")
+    # %guest .. %out: the budget's shares since the start, summing to 100
+    pcts = [float(x) for x in f[9:16]]
+    check(abs(sum(pcts) - 100) < 0.5, f"vCPU {vid}: budget shares {f[9:16]} do not sum to 100")
     t = top_of(c)
     want = f"{t['name']} ({100.0 * t['count'] / c['exits']:.1f}%)"
-    check(" ".join(f[9:]) == want, f"vCPU {vid}: TOP-REASON {' '.join(f[9:])!r} != {want!r}")
+    check(" ".join(f[16:]) == want, f"vCPU {vid}: TOP-REASON {' '.join(f[16:])!r} != {want!r}")
 
 # -j with the default 250 ms sample: a held VM exits 0/s
 lb = load("lb.out")
@@ -630,7 +633,8 @@ sb = jlines("sb.out")
 check(len(sb) == 1 and sb[0]["pid"] == a and "vcpu_id" not in sb[0], f"stat -j (per VM) rows {sb}")
 rows = list(csv.reader(io.StringIO(text("sc.out"))))
 hdr = ["timestamp", "vm_id", "pid", "comm", "vcpu_id", "interval_s", "exits", "exits_per_sec", "migrations",
-       "migrations_per_sec", "exit_time_ns", "exit_time_pct", "avg_exit_ns", "top_reason", "top_reason_count"]
+       "migrations_per_sec", "exit_time_ns", "exit_time_pct", "avg_exit_ns", "top_reason", "top_reason_count",
+       "guest_pct", "exit_pct", "user_pct", "poll_pct", "halt_pct", "wait_pct", "out_pct"]
 check(rows and rows[0] == hdr, f"csv header {rows[:1]}")
 body = rows[1:]
 check(len(body) == 4, f"csv: {len(body)} rows, want 4")
