@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Second-level exit keys and per-reason exit time histograms (detail.h).
+ *
+ * Probe side: vs_detail_exit() runs in the kvm_exit probe after the exit
+ * was counted under its reason (vc->pending is that reason's slot), and
+ * vs_detail_time() in the kvm_entry probe with the exit's time. Both write
+ * only their own vCPU's struct vs_detail, as the rest of the record: no
+ * lock, no atomic, no allocation.
+ *
+ * Exactness: a reason's key table is started at its first keyed exit with
+ * @other = the exits the reason had counted before (reason count - 1),
+ * and from then on every exit of the reason adds one to exactly one entry
+ * or to @other, in the same probe that counted it. So the entries plus
+ * @other equal the reason's count at every exit. A key is kept from its
+ * first exit on and never evicted, so its count is exact; a K lowered at
+ * run time folds the entries beyond it into @other (still exact).
+ *
+ * Switching details on bumps vs_detail_gen: each vCPU restarts its
+ * details at its next exit, and readers send none for a vCPU whose
+ * details are of another generation or predate its last reset.
+ */
+#include <linux/jump_label.h>
+#include <linux/log2.h>
+#include <net/netlink.h>
+#include "detail.h"
+
+DEFINE_STATIC_KEY_FALSE(vs_detail_on);
+
+static u32 vs_detail_gen = 1;		/* bumped at every switch-on */
+static u32 vs_detail_keys = VS_DETAIL_K_DEFAULT;
+static DEFINE_MUTEX(vs_detail_mutex);	/* serializes vs_detail_set() */
+
+/* tab_of[] of a reason that has no key table (no keys, or none left) */
+#define VS_DTAB_NONE		0xff
+
+/* Start this vCPU's details afresh (switch-on or reset). */
+static noinline void vs_detail_restart(struct vs_detail *d, u32 gen,
+				       u32 reset)
+{
+	WRITE_ONCE(d->gen, 0);
+	/* Readers check gen first: make it stale before the zeroing. */
+	smp_wmb();
+	memset_startat(d, 0, ntabs);
+	WRITE_ONCE(d->reset_seen, reset);
+	/* Zeroes before gen: readers that see gen see them. */
+	smp_store_release(&d->gen, gen);
+}
+
+static __always_inline unsigned int vs_slot(const struct vs_vcpu *vc,
+					    const struct vs_reason *r)
+{
+	return r - vc->reasons;		/* VS_NR_REASONS: vc->other */
+}
+
+/* A reason's first keyed exit: give it a table, if one is left. */
+static noinline struct vs_dtable *vs_detail_table_new(struct vs_detail *d,
+						      const struct vs_reason *r,
+						      unsigned int slot,
+						      u32 kind)
+{
+	struct vs_dtable *t;
+
+	/* Remember a reason without keys: its next exits stop at tab_of[]. */
+	if (!kind || d->ntabs >= VS_DETAIL_TABLES) {
+		WRITE_ONCE(d->tab_of[slot], VS_DTAB_NONE);
+		return NULL;
+	}
+	t = &d->tab[d->ntabs];
+	t->kind = kind;
+	t->n = 0;
+	/* This exit is counted in r->count already and goes to a key. */
+	t->other = r->count - 1;
+	d->ntabs++;
+	/* Table contents before the index: readers go through tab_of[]. */
+	smp_store_release(&d->tab_of[slot], d->ntabs);
+	return t;
+}
+
+/* K was lowered: fold the entries beyond it into other. */
+static noinline void vs_detail_fold(struct vs_dtable *t, u32 k)
+{
+	u64 sum = 0;
+	u32 i;
+
+	for (i = k; i < t->n; i++)
+		sum += t->e[i].count;
+	WRITE_ONCE(t->n, k);
+	WRITE_ONCE(t->other, t->other + sum);
+}
+
+static __always_inline void vs_detail_count(struct vs_dtable *t, u64 key)
+{
+	u32 n = t->n, i, k;
+
+	for (i = 0; i < n; i++) {
+		if (t->e[i].key == key) {
+			WRITE_ONCE(t->e[i].count, t->e[i].count + 1);
+			return;
+		}
+	}
+	k = READ_ONCE(vs_detail_keys);
+	if (n < k && key != VS_NO_KEY) {
+		WRITE_ONCE(t->e[n].key, key);
+		WRITE_ONCE(t->e[n].count, 1);
+		/* Entry before n: readers read [0, n). */
+		smp_store_release(&t->n, n + 1);
+		return;
+	}
+	if (unlikely(n > k))
+		vs_detail_fold(t, k);
+	WRITE_ONCE(t->other, t->other + 1);
+}
+
+void vs_detail_exit(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu, u32 code)
+{
+	struct vs_detail *d = vs_detail_of(vc);
+	u32 gen = READ_ONCE(vs_detail_gen);
+	const struct vs_reason *r = vc->pending;
+	unsigned int slot = vs_slot(vc, r);
+	struct vs_dtable *t;
+	u32 kind, tab;
+	u64 key;
+
+	BUILD_BUG_ON(VS_DETAIL_TABLES >= VS_DTAB_NONE);
+
+	if (unlikely(d->gen != gen || d->reset_seen != vc->reset_done))
+		vs_detail_restart(d, gen, vc->reset_done);
+	tab = d->tab_of[slot];
+	if (tab == VS_DTAB_NONE)
+		return;
+	if (likely(tab)) {
+		t = &d->tab[tab - 1];
+	} else {
+		if (vc->src == VS_SRC_SVM)
+			kind = vs_detail_kind_svm(code);
+		else if (vc->src == VS_SRC_VMX)
+			kind = vs_detail_kind_vmx(code);
+		else
+			kind = VCPUSTAT_KEY_KIND_UNSPEC;
+		t = vs_detail_table_new(d, r, slot, kind);
+		if (!t)
+			return;
+	}
+	if (vc->src == VS_SRC_SVM)
+		key = vs_detail_key_svm(vcpu, code);
+	else
+		key = vs_detail_key_vmx(vcpu, code);
+	vs_detail_count(t, key);
+}
+
+/*
+ * Bucket of @t: 0 below 2^(SHIFT + 1) ns, then one per power of two, the
+ * last one open-ended (uapi VCPUSTAT_RHIST_*).
+ */
+static __always_inline u32 vs_rhist_bucket(u64 t)
+{
+	u32 b;
+
+	if (t < (2ULL << VCPUSTAT_RHIST_SHIFT))
+		return 0;
+	b = ilog2(t) - VCPUSTAT_RHIST_SHIFT;
+	return min_t(u32, b, VCPUSTAT_RHIST_BUCKETS - 1);
+}
+
+void vs_detail_time(struct vs_vcpu *vc, u64 t)
+{
+	struct vs_detail *d = vs_detail_of(vc);
+	unsigned int slot = vs_slot(vc, vc->pending);
+	u32 h, b;
+	u64 *hist;
+
+	/* Timed exits of another generation are not this one's. */
+	if (unlikely(d->gen != READ_ONCE(vs_detail_gen) ||
+		     d->reset_seen != vc->reset_done))
+		return;
+	h = d->hist_of[slot];
+	if (unlikely(!h)) {
+		if (d->nhists >= VS_DETAIL_HISTS)
+			return;
+		h = ++d->nhists;
+		/* The histogram is zero (restart): publish its index. */
+		smp_store_release(&d->hist_of[slot], h);
+	}
+	hist = d->hist[h - 1];
+	b = vs_rhist_bucket(t);
+	WRITE_ONCE(hist[b], hist[b] + 1);
+}
+
+/* Readers: the details of @vc are current (not stale, not pre-reset). */
+static bool vs_detail_current(const struct vs_vcpu *vc,
+			      const struct vs_detail *d)
+{
+	return static_branch_unlikely(&vs_detail_on) &&
+	       /* Pairs with vs_detail_restart(): gen seen, zeroes seen. */
+	       smp_load_acquire(&d->gen) == READ_ONCE(vs_detail_gen) &&
+	       READ_ONCE(d->reset_seen) == READ_ONCE(vc->reset_done);
+}
+
+static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t)
+{
+	/* Pairs with vs_detail_count(): entries [0, n) are written. */
+	u32 n = smp_load_acquire(&t->n), i;
+	struct nlattr *nest, *e;
+
+	if (nla_put_u32(skb, VCPUSTAT_REASON_A_KEY_KIND, READ_ONCE(t->kind)))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, VCPUSTAT_REASON_A_KEYS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < min_t(u32, n, VCPUSTAT_DETAIL_K_MAX); i++) {
+		e = nla_nest_start(skb, VCPUSTAT_KEY_ENTRY);
+		if (!e ||
+		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_KEY,
+				      READ_ONCE(t->e[i].key), VCPUSTAT_KEY_A_PAD) ||
+		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_COUNT,
+				      READ_ONCE(t->e[i].count),
+				      VCPUSTAT_KEY_A_PAD))
+			goto cancel;
+		nla_nest_end(skb, e);
+	}
+	nla_nest_end(skb, nest);
+	return nla_put_u64_64bit(skb, VCPUSTAT_REASON_A_KEYS_OTHER,
+				 READ_ONCE(t->other), VCPUSTAT_REASON_A_PAD);
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static int vs_detail_fill_hist(struct sk_buff *skb, const u64 *hist)
+{
+	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_REASON_A_HIST);
+	unsigned int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < VCPUSTAT_RHIST_BUCKETS; i++) {
+		u64 x = READ_ONCE(hist[i]);
+
+		if (x && nla_put_u64_64bit(skb, i + 1, x, 0)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * Inside a reason's nest (netlink.c): the keys and histogram of reason
+ * slot @slot (0..VS_NR_REASONS) of @vc, if it has any. Caller holds RCU.
+ */
+int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
+		   unsigned int slot)
+{
+	const struct vs_detail *d = vs_detail_of(vc);
+	u8 tab, h;
+
+	if (!vs_detail_current(vc, d))
+		return 0;
+	/* Pairs with the release in vs_detail_table_new(). */
+	tab = smp_load_acquire(&d->tab_of[slot]);
+	/* Pairs with the release in vs_detail_time(). */
+	h = smp_load_acquire(&d->hist_of[slot]);
+	if (tab && tab <= VS_DETAIL_TABLES &&
+	    vs_detail_fill_keys(skb, &d->tab[tab - 1]))
+		return -EMSGSIZE;
+	if (h && h <= VS_DETAIL_HISTS && vs_detail_fill_hist(skb, d->hist[h - 1]))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/*
+ * SET_CONFIG: switch details on (a new generation: every vCPU starts its
+ * details afresh at its next exit) or off (the probes stop at once).
+ * Static key flips may sleep: process context only.
+ */
+int vs_detail_set(bool on)
+{
+	mutex_lock(&vs_detail_mutex);
+	if (on && !static_key_enabled(&vs_detail_on)) {
+		/* 0 is never a generation: a zeroed record is stale. */
+		WRITE_ONCE(vs_detail_gen, vs_detail_gen + 1 ?: 1);
+		static_branch_enable(&vs_detail_on);
+	} else if (!on && static_key_enabled(&vs_detail_on)) {
+		static_branch_disable(&vs_detail_on);
+	}
+	mutex_unlock(&vs_detail_mutex);
+	return 0;
+}
+
+void vs_detail_set_k(u32 k)
+{
+	WRITE_ONCE(vs_detail_keys, k);
+}
+
+bool vs_detail_enabled(void)
+{
+	return static_key_enabled(&vs_detail_on);
+}
+
+u32 vs_detail_k(void)
+{
+	return READ_ONCE(vs_detail_keys);
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Second-level keys of SVM exits, read as KVM's own kvm_exit event reads
+ * them (svm_get_exit_info(): the VMCB's exit_info_1/exit_info_2) or from
+ * KVM's public per-vCPU state (struct kvm_vcpu_arch's regs[]).
+ *
+ * The VMCB is reached through the vcpu_svm head that reason_svm.c
+ * validated for this vCPU; callers run only for vCPUs on VS_SRC_SVM.
+ *
+ * Registers: regs[RCX] is stored by __svm_vcpu_run() on every #VMEXIT and
+ * regs[RAX] is copied from the VMCB save area right after it, in
+ * svm_vcpu_run(); kvm_exit fires later (6.1: in svm_handle_exit(); 6.12:
+ * at the end of svm_vcpu_run()). Checked in Debian's 6.1 and 6.12
+ * sources. An SEV-ES/SNP guest's registers are in its encrypted save
+ * area (guest_state_protected): no key is read from them.
+ *
+ *	IOIO	exit_info_1: bit 0 IN, bit 2 string, bits 6:4 size (1, 2, 4
+ *		bytes as bits), bits 31:16 port (APM vol. 2, 15.10.2)
+ *	MSR	exit_info_1: 0 RDMSR, 1 WRMSR; index in RCX
+ *	CPUID	leaf EAX, subleaf ECX
+ *	VMMCALL	RAX
+ *	NPF	exit_info_2: the faulting guest-physical address
+ *	EXCP	0x40 + vector: the vector is the exit code's
+ */
+#include <asm/svm.h>
+#include "detail.h"
+#include "reason_svm.h"
+
+u32 vs_detail_kind_svm(u32 code)
+{
+	switch (code) {
+	case SVM_EXIT_IOIO:
+		return VCPUSTAT_KEY_KIND_IO;
+	case SVM_EXIT_MSR:
+		return VCPUSTAT_KEY_KIND_MSR;
+	case SVM_EXIT_CPUID:
+		return VCPUSTAT_KEY_KIND_CPUID;
+	case SVM_EXIT_VMMCALL:
+		return VCPUSTAT_KEY_KIND_HYPERCALL;
+	case SVM_EXIT_NPF:
+		return VCPUSTAT_KEY_KIND_GPA;
+	}
+	if (code >= SVM_EXIT_EXCP_BASE && code <= SVM_EXIT_LAST_EXCP)
+		return VCPUSTAT_KEY_KIND_EXCEPTION;
+	return VCPUSTAT_KEY_KIND_UNSPEC;
+}
+
+static u64 vs_svm_reg(const struct kvm_vcpu *vcpu, int reg)
+{
+	if (vcpu->arch.guest_state_protected)
+		return VS_NO_KEY;
+	return READ_ONCE(vcpu->arch.regs[reg]);
+}
+
+u64 vs_detail_key_svm(const struct kvm_vcpu *vcpu, u32 code)
+{
+	const struct vmcb_control_area *c = &READ_ONCE(vs_svm(vcpu)->vmcb)->control;
+	u64 info1 = READ_ONCE(c->exit_info_1), rcx;
+
+	switch (code) {
+	case SVM_EXIT_IOIO:
+		return ((info1 >> 16) & 0xffff) |
+		       (((info1 & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT) << 16) |
+		       ((info1 & SVM_IOIO_TYPE_MASK) << 24) |
+		       (((info1 & SVM_IOIO_STR_MASK) >> SVM_IOIO_STR_SHIFT) << 25);
+	case SVM_EXIT_MSR:
+		rcx = vs_svm_reg(vcpu, VCPU_REGS_RCX);
+		if (rcx == VS_NO_KEY)
+			return VS_NO_KEY;
+		return (u32)rcx | ((info1 & 1) << 32);
+	case SVM_EXIT_CPUID:
+		rcx = vs_svm_reg(vcpu, VCPU_REGS_RCX);
+		if (rcx == VS_NO_KEY)
+			return VS_NO_KEY;
+		return (u32)vs_svm_reg(vcpu, VCPU_REGS_RAX) | ((u64)(u32)rcx << 32);
+	case SVM_EXIT_VMMCALL:
+		return vs_svm_reg(vcpu, VCPU_REGS_RAX);
+	case SVM_EXIT_NPF:
+		return READ_ONCE(c->exit_info_2) & PAGE_MASK;
+	}
+	return code - SVM_EXIT_EXCP_BASE;
+}
