@@ -91,15 +91,18 @@ static noinline void vs_detail_fold(struct vs_dtable *t, u32 k)
 
 static __always_inline void vs_detail_count(struct vs_dtable *t, u64 key)
 {
-	u32 n = t->n, i, k;
+	u32 k = READ_ONCE(vs_detail_keys), n = t->n, i;
 
+	if (unlikely(n > k)) {
+		vs_detail_fold(t, k);
+		n = k;
+	}
 	for (i = 0; i < n; i++) {
 		if (t->e[i].key == key) {
 			WRITE_ONCE(t->e[i].count, t->e[i].count + 1);
 			return;
 		}
 	}
-	k = READ_ONCE(vs_detail_keys);
 	if (n < k && key != VS_NO_KEY) {
 		WRITE_ONCE(t->e[n].key, key);
 		WRITE_ONCE(t->e[n].count, 1);
@@ -107,8 +110,6 @@ static __always_inline void vs_detail_count(struct vs_dtable *t, u64 key)
 		smp_store_release(&t->n, n + 1);
 		return;
 	}
-	if (unlikely(n > k))
-		vs_detail_fold(t, k);
 	WRITE_ONCE(t->other, t->other + 1);
 }
 

@@ -29,6 +29,11 @@ static void config_help(FILE *f)
 "                   = every exit, up to 65536; cheaper, and the averages\n"
 "                   and histograms stay unbiased estimates\n"
 "  migr_rate=N      at most N migration events per second, 0 = off\n"
+"  detail=on|off    second-level keys (port, MSR, CPUID leaf, hypercall,\n"
+"                   vector, guest page) and per-reason time histograms;\n"
+"                   switching on restarts them from zero\n"
+"  detail_k=N       keys kept per vCPU and reason, 1..16 (default 8);\n"
+"                   the rest is counted as \"other\"\n"
 "The kernel validates the values; its reason is shown on error.\n");
 }
 
@@ -68,6 +73,14 @@ static int parse_setting(struct vs_config *cfg, const char *word)
 	if (kl == 12 && !strncmp(word, "timing_every", kl)) {
 		cfg->mask |= VS_CFG_TIMING_EVERY;
 		return vs_parse_u32(eq + 1, &cfg->timing_every);
+	}
+	if (kl == 6 && !strncmp(word, "detail", kl)) {
+		cfg->mask |= VS_CFG_DETAIL;
+		return parse_bool(eq + 1, &cfg->detail);
+	}
+	if (kl == 8 && !strncmp(word, "detail_k", kl)) {
+		cfg->mask |= VS_CFG_DETAIL_K;
+		return vs_parse_u32(eq + 1, &cfg->detail_k);
 	}
 	if (kl == 12 && !strncmp(word, "heartbeat_ms", kl)) {
 		cfg->mask |= VS_CFG_HEARTBEAT_MS;
@@ -153,6 +166,10 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 		if (cfg.mask & VS_CFG_MIGR_RATE)
 			printf("migr_rate        %u%s\n", cfg.migr_rate,
 			       cfg.migr_rate ? "/s" : " (migration events off)");
+		if (cfg.mask & VS_CFG_DETAIL)
+			printf("detail           %s\n", cfg.detail ? "on" : "off");
+		if (cfg.mask & VS_CFG_DETAIL_K)
+			printf("detail_k         %u\n", cfg.detail_k);
 		r = VS_EXIT_OK;
 	}
 	vs_close(ctx);
@@ -161,7 +178,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_config = {
 	.name = "config",
-	.synopsis = "[-j|-p] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
+	.synopsis = "[-j|-p] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N] [detail=on|off] [detail_k=N]",
 	.summary = "show module status and configuration, or change it",
 	.run = config_run,
 	.help = config_help,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detail.h"
 #include "fmt.h"
 #include "render.h"
 
@@ -37,6 +38,7 @@ void jw_reason(struct jw *w, const struct vs_reason *r)
 		jw_key(w, "time_avg_ns");
 		jw_null(w);
 	}
+	jw_reason_detail(w, r);
 	jw_obj_close(w);
 }
 
@@ -123,6 +125,10 @@ void jw_config(struct jw *w, const struct vs_config *cfg)
 		jw_ku64(w, "timing_every", cfg->timing_every);
 	if (cfg->mask & VS_CFG_HEARTBEAT_MS)
 		jw_ku64(w, "heartbeat_ms", cfg->heartbeat_ms);
+	if (cfg->mask & VS_CFG_DETAIL)
+		jw_kbool(w, "detail", cfg->detail);
+	if (cfg->mask & VS_CFG_DETAIL_K)
+		jw_ku64(w, "detail_k", cfg->detail_k);
 	jw_obj_close(w);
 }
 
