@@ -5,10 +5,12 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "detail.h"
+#include "view.h"
 
 static const char *const kind_names[] = {
 	[VCPUSTAT_KEY_KIND_IO] = "io",
@@ -322,4 +324,143 @@ void jw_reason_detail(struct jw *w, const struct vs_reason *r)
 				jw_null(w);
 		}
 	}
+}
+
+/* @r's reason in @pv (the same vCPU before), or NULL. */
+static const struct vs_reason *reason_prev(const struct vs_vcpu *pv,
+					   const struct vs_reason *r)
+{
+	for (size_t i = 0; pv && i < pv->nr_reasons; i++)
+		if (pv->reasons[i].isa == r->isa &&
+		    pv->reasons[i].code == r->code)
+			return &pv->reasons[i];
+	return NULL;
+}
+
+static uint64_t key_prev(const struct vs_reason *pr, uint64_t key)
+{
+	for (uint32_t i = 0; pr && i < pr->nr_keys; i++)
+		if (pr->keys[i].key == key)
+			return pr->keys[i].count;
+	return 0;
+}
+
+static int krow_push(struct vs_krow **rows, size_t *n, size_t *cap,
+		     const struct vs_krow *row)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct vs_krow *p = realloc(*rows, nc * sizeof(*p));
+
+		if (!p)
+			return -1;
+		*rows = p;
+		*cap = nc;
+	}
+	(*rows)[(*n)++] = *row;
+	return 0;
+}
+
+/* Largest interval count first, then largest count, "other" last. */
+static int krow_cmp(const void *a, const void *b)
+{
+	const struct vs_krow *x = a, *y = b;
+
+	if (x->other != y->other)
+		return x->other ? 1 : -1;
+	if (x->d_count != y->d_count)
+		return x->d_count > y->d_count ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
+	     uint32_t kind, struct vs_krow **rows, size_t *n)
+{
+	size_t cap = 0;
+
+	*rows = NULL;
+	*n = 0;
+	for (size_t i = 0; i < cur->nr_vms; i++) {
+		const struct vs_vm *vm = &cur->vms[i];
+
+		for (size_t j = 0; j < vm->nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &vm->vcpus[j];
+			const struct vs_vcpu *pv = prev ? vcpu_prev(vc, prev) : NULL;
+
+			for (size_t k = 0; k < vc->nr_reasons; k++) {
+				const struct vs_reason *r = &vc->reasons[k];
+				const struct vs_reason *pr;
+				struct vs_krow row = { vm, vc, r, false, 0, 0, 0, 0 };
+				size_t first = *n;
+
+				if (r->key_kind != kind)
+					continue;
+				pr = reason_prev(pv, r);
+				/* a count that went back: the reason was reset */
+				if (pr && pr->count > r->count)
+					pr = NULL;
+				row.d_reason = r->count - (pr ? pr->count : 0);
+				for (uint32_t q = 0; q < r->nr_keys; q++) {
+					row.key = r->keys[q].key;
+					row.count = r->keys[q].count;
+					row.d_count = vs_delta(row.count,
+						key_prev(pr, row.key));
+					if (krow_push(rows, n, &cap, &row))
+						return -1;
+				}
+				row.other = true;
+				row.key = 0;
+				row.count = r->keys_other;
+				row.d_count = vs_delta(r->keys_other,
+						       pr ? pr->keys_other : 0);
+				if (krow_push(rows, n, &cap, &row))
+					return -1;
+				qsort(*rows + first, *n - first, sizeof(**rows),
+				      krow_cmp);
+			}
+		}
+	}
+	return 0;
+}
+
+int vs_krows_merged(const struct vs_snapshot *cur,
+		    const struct vs_snapshot *prev, uint32_t kind,
+		    struct vs_krow **rows, size_t *n)
+{
+	struct vs_krow *all;
+	size_t na, m = 0;
+	uint64_t d_reason = 0;
+
+	if (vs_krows(cur, prev, kind, &all, &na))
+		return -1;
+	/* one d_reason per (vCPU, reason): taken from its "other" row */
+	for (size_t i = 0; i < na; i++)
+		if (all[i].other)
+			d_reason += all[i].d_reason;
+	for (size_t i = 0; i < na; i++) {
+		size_t j;
+
+		for (j = 0; j < m; j++)
+			if (all[j].other == all[i].other &&
+			    all[j].key == all[i].key)
+				break;
+		if (j == m) {
+			all[m] = all[i];
+			all[m].vm = NULL;
+			all[m].vc = NULL;
+			all[m].r = NULL;
+			m++;
+		} else {
+			all[j].count += all[i].count;
+			all[j].d_count += all[i].d_count;
+		}
+	}
+	for (size_t i = 0; i < m; i++)
+		all[i].d_reason = d_reason;
+	qsort(all, m, sizeof(*all), krow_cmp);
+	*rows = all;
+	*n = m;
+	return 0;
 }

@@ -36,4 +36,27 @@ bool vs_rhist_quantile(const struct vs_reason *r, double q, uint64_t *ns);
 /* "key_kind", "keys", "keys_other", "rhist", "p50_ns".. of a reason. */
 void jw_reason_detail(struct jw *w, const struct vs_reason *r);
 
+/*
+ * One row per key (and one "other" row per reason) of the reasons whose
+ * keys are of @kind, per vCPU of @cur: counts since @prev (NULL or a vCPU
+ * missing from it: the whole counts; a count that went back: reset).
+ */
+struct vs_krow {
+	const struct vs_vm *vm;
+	const struct vs_vcpu *vc;
+	const struct vs_reason *r;
+	bool other;			/* the reason's "other" bucket */
+	uint64_t key;
+	uint64_t count;			/* cumulative */
+	uint64_t d_count;		/* since @prev */
+	uint64_t d_reason;		/* the reason's exits since @prev */
+};
+
+int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
+	     uint32_t kind, struct vs_krow **rows, size_t *n);
+/* The same key rows merged over every vCPU of @cur (vm, vc NULL). */
+int vs_krows_merged(const struct vs_snapshot *cur,
+		    const struct vs_snapshot *prev, uint32_t kind,
+		    struct vs_krow **rows, size_t *n);
+
 #endif /* VS_DETAIL_H */
