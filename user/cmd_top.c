@@ -23,11 +23,13 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "detail.h"
 #include "fmt.h"
 #include "json.h"
 #include "view.h"
 
 #define OPT_VCPU	0x2001
+#define OPT_DETAIL	0x2002
 #define MAX_LINES	512
 #define LINE_LEN	512
 
@@ -45,6 +47,7 @@ struct top {
 	int sort;
 	bool has_vcpu;
 	uint32_t vcpu;
+	uint32_t detail;		/* key kind drilled into, 0: reasons */
 	struct vs_filter f;
 
 	struct vs_snapshot prev, cur;
@@ -62,7 +65,7 @@ static void top_help(FILE *f)
 {
 	fprintf(f,
 "Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID]\n"
-"                    [--vcpu N] [interval]\n"
+"                    [--vcpu N] [--detail KIND] [interval]\n"
 "\n"
 "Live exit-reason view, refreshed every interval (default 1 s), like\n"
 "kvm_stat. The header shows VMs, vCPUs, exits and their rate, the share\n"
@@ -83,8 +86,14 @@ static void top_help(FILE *f)
 "  -P, --pid PID    only the VM created by PID\n"
 "      --vm ID      only VM ID\n"
 "      --vcpu N     only vCPU N (of the selected VMs)\n"
+"      --detail KIND  drill into the second-level keys of KIND (io, msr,\n"
+"                   cpuid, hypercall, exception, intr, gpa; port, mmio,\n"
+"                   npf, ept): one row per key with COUNT, RATE/s and %%\n"
+"                   of the kind's exits, OTHER for keys beyond detail_k,\n"
+"                   and the p50/p90/p99 exit time of those reasons (from\n"
+"                   their histograms; timing on); needs detail=on\n"
 "\n"
-"Keys: q quit, s next sort key, space refresh now.\n");
+"Keys: q quit, s next sort key, d next detail kind, space refresh now.\n");
 }
 
 /* ---------------------------------------------------------------- */
@@ -178,6 +187,8 @@ static void scope(const struct top *t, char *buf, size_t len)
 		snprintf(buf, len, " all VMs");
 }
 
+static void build_detail(struct top *t, int max_rows);
+
 static void build_frame(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
@@ -208,6 +219,10 @@ static void build_frame(struct top *t, int max_rows)
 		     fmt_count(a, sizeof(a), t->tot.exits),
 		     fmt_count(c, sizeof(c), t->tot.migrations));
 	line(t, "%s", "");
+	if (t->detail) {
+		build_detail(t, max_rows);
+		return;
+	}
 	line(t, "%-26s %8s %8s %6s %8s %8s %8s", "REASON", "COUNT", "RATE/s",
 	     "%", "AVG", "MIN", "MAX");
 	rtab_sort(&t->rt, t->sort);
@@ -237,6 +252,122 @@ static void build_frame(struct top *t, int max_rows)
 	if (!t->rt.n)
 		line(t, "%s", t->tot.vcpus ? "(no exits recorded)" :
 		     "(no vCPUs tracked: no VMs running, or none matched)");
+}
+
+/* p50/p90/p99 over every reason of the drilled kind, merged. */
+static bool detail_pcts(const struct top *t, uint64_t p[3])
+{
+	struct vs_reason m = { 0 };
+	static const double q[3] = { 0.5, 0.9, 0.99 };
+
+	for (size_t i = 0; i < t->cur.nr_vms; i++)
+		for (size_t j = 0; j < t->cur.vms[i].nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &t->cur.vms[i].vcpus[j];
+
+			for (size_t k = 0; k < vc->nr_reasons; k++) {
+				const struct vs_reason *r = &vc->reasons[k];
+
+				if (r->key_kind != t->detail || !r->has_hist)
+					continue;
+				if (!m.timed || r->time_min_ns < m.time_min_ns)
+					m.time_min_ns = r->time_min_ns;
+				if (r->time_max_ns > m.time_max_ns)
+					m.time_max_ns = r->time_max_ns;
+				m.timed += r->timed;
+				m.has_hist = true;
+				for (int b = 0; b < VCPUSTAT_RHIST_BUCKETS; b++)
+					m.hist[b] += r->hist[b];
+			}
+		}
+	for (int i = 0; i < 3; i++)
+		if (!vs_rhist_quantile(&m, q[i], &p[i]))
+			return false;
+	return true;
+}
+
+static void build_detail(struct top *t, int max_rows)
+{
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], key[96];
+	char p0[FMT_BUF], p1[FMT_BUF], p2[FMT_BUF];
+	bool rate = t->have_prev;
+	struct vs_krow *rows;
+	uint64_t p[3], total = 0;
+	size_t n;
+
+	if (vs_krows_merged(&t->cur, rate ? &t->prev : NULL, t->detail,
+			    &rows, &n)) {
+		line(t, "(out of memory)");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += rows[i].count;
+	if (detail_pcts(t, p))
+		line(t, "%s exits: p50 %s  p90 %s  p99 %s", vs_key_kind_name(t->detail),
+		     fmt_ns(p0, sizeof(p0), p[0]), fmt_ns(p1, sizeof(p1), p[1]),
+		     fmt_ns(p2, sizeof(p2), p[2]));
+	else
+		line(t, "%s exits: no exit time histogram (timing or details off)",
+		     vs_key_kind_name(t->detail));
+	line(t, "%-40s %8s %8s %6s", "KEY", "COUNT", "RATE/s", "%");
+	for (size_t i = 0; i < n; i++) {
+		const struct vs_krow *k = &rows[i];
+
+		if (max_rows > 0 && t->nlines >= max_rows) {
+			line(t, "... %zu more", n - i);
+			break;
+		}
+		if (k->other)
+			snprintf(key, sizeof(key), "OTHER");
+		else
+			vs_key_fmt(t->detail, k->key, key, sizeof(key));
+		line(t, "%-40.40s %8s %8s %6s", key,
+		     fmt_count(a, sizeof(a), k->count),
+		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
+			  : "-",
+		     rate ? fmt_pct(c, sizeof(c), k->d_count, k->d_reason)
+			  : fmt_pct(c, sizeof(c), k->count, total));
+	}
+	if (!n)
+		line(t, "(no %s keys: no such exits, or details off: vcpustat config detail=on)",
+		     vs_key_kind_name(t->detail));
+	free(rows);
+}
+
+static void json_detail(struct top *t, struct jw *w)
+{
+	struct vs_krow *rows;
+	uint64_t p[3];
+	size_t n;
+
+	if (vs_krows_merged(&t->cur, t->have_prev ? &t->prev : NULL,
+			    t->detail, &rows, &n))
+		return;
+	jw_key(w, "detail");
+	jw_obj_open(w);
+	jw_kstr(w, "key_kind", vs_key_kind_name(t->detail));
+	if (detail_pcts(t, p)) {
+		jw_ku64(w, "p50_ns", p[0]);
+		jw_ku64(w, "p90_ns", p[1]);
+		jw_ku64(w, "p99_ns", p[2]);
+	}
+	jw_key(w, "keys");
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct vs_krow *k = &rows[i];
+
+		jw_obj_open(w);
+		if (k->other)
+			jw_kbool(w, "other", true);
+		else
+			jw_key_fields(w, t->detail, k->key);
+		jw_ku64(w, "count", k->count);
+		jw_ku64(w, "delta", k->d_count);
+		jw_kdouble(w, "rate", (double)k->d_count / t->secs);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	free(rows);
 }
 
 static void print_json(struct top *t)
@@ -299,6 +430,8 @@ static void print_json(struct top *t)
 		jw_obj_close(&w);
 	}
 	jw_arr_close(&w);
+	if (t->detail)
+		json_detail(t, &w);
 	jw_obj_close(&w);
 	jw_end(&w);
 }
@@ -431,12 +564,13 @@ static void draw(struct top *t)
 		/* header in reverse video, like top(1) column titles */
 		off += (size_t)snprintf(out + off, sizeof(out) - off,
 					"%s%.*s\033[0m\033[K\r\n",
-					i == 3 ? "\033[7m" : "", w,
+					i == (t->detail ? 4 : 3) ?
+					"\033[7m" : "", w,
 					t->lines[i]);
 	}
 	off += (size_t)snprintf(out + off, sizeof(out) - off,
 				"\033[J\033[%d;1H%.*s\033[K", t->rows,
-				t->cols, "q quit  s sort  space refresh");
+				t->cols, "q quit  s sort  d detail  space refresh");
 	if (off >= sizeof(out))
 		off = sizeof(out) - 1;
 	out[off] = '\0';
@@ -493,6 +627,12 @@ static int interactive(struct top *t, struct vs_ctx *ctx)
 					goto out;
 				if (buf[i] == 's') {
 					t->sort = (t->sort + 1) % (RS_NAME + 1);
+					redraw = true;
+				}
+				if (buf[i] == 'd') {
+					/* off, io, msr, ... gpa, off */
+					t->detail = (t->detail + 1) %
+						    (VCPUSTAT_KEY_KIND_MAX + 1);
 					redraw = true;
 				}
 				if (buf[i] == ' ')
@@ -555,6 +695,7 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "detail", required_argument, NULL, OPT_DETAIL },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -591,6 +732,12 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 				return vs_usage_error(&vs_cmd_top,
 					"bad vCPU id '%s'", optarg);
 			t.has_vcpu = true;
+			break;
+		case OPT_DETAIL:
+			t.detail = vs_key_kind_from_name(optarg);
+			if (!t.detail)
+				return vs_usage_error(&vs_cmd_top,
+					"--detail: unknown key kind '%s'", optarg);
 			break;
 		default:
 			r = vs_common_opt(&vs_cmd_top, g, c, optarg);
@@ -630,7 +777,7 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_top = {
 	.name = "top",
-	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID] [--vcpu N] [interval]",
+	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-j] [-P PID] [--vm ID] [--vcpu N] [--detail KIND] [interval]",
 	.summary = "live per-exit-reason view (count, rate, %, avg/min/max time)",
 	.run = top_run,
 	.help = top_help,
