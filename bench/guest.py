@@ -193,20 +193,24 @@ class Baseline(Config):
 
 class Vcpustat(Config):
     def __init__(self, ko, timing, prefix="vcpustat", what="vcpustat.ko",
-                 every=1):
+                 every=1, detail=False):
         self.ko, self.timing, self.every = ko, timing, every
+        self.detail = detail
         self.name = f"{prefix}_timing_{'on' if timing else 'off'}" + \
-            (f"_every{every}" if every > 1 else "")
+            (f"_every{every}" if every > 1 else "") + \
+            ("_detail" if detail else "")
         self.note = f"{what} loaded, timing={int(timing)}" + \
             (f" timing_every={every}" if every > 1 else "") + \
-            " (vsnl.py set)"
+            (" detail=1" if detail else "") + " (vsnl.py set)"
 
     def attach(self):
         vs_load(self.ko)
+        kv = {"timing": int(self.timing)}
         if self.every > 1:
-            vs_set(timing=int(self.timing), timing_every=self.every)
-        else:
-            vs_set(timing=int(self.timing))
+            kv["timing_every"] = self.every
+        if self.detail:
+            kv["detail"] = 1
+        vs_set(**kv)
 
     def detach(self):
         g = vsnl.Genl()
@@ -361,6 +365,8 @@ def make_configs(names, ko, nullprobe_ko=None, prop_ko=None):
         "vs_on": lambda: Vcpustat(ko, True),
         "vs_off": lambda: Vcpustat(ko, False),
         "vs_on16": lambda: Vcpustat(ko, True, every=16),
+        "vs_on_detail": lambda: Vcpustat(ko, True, detail=True),
+        "vs_off_detail": lambda: Vcpustat(ko, False, detail=True),
         "ftrace": lambda: Ftrace(),
         "perf_kvm": lambda: Perf("kvm_stat"),
         "perf_exit": lambda: Perf("exit"),

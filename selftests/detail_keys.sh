@@ -191,12 +191,14 @@ ops_args() {
 	for o in $OPS; do printf -- '--op %s ' "$o"; done
 }
 
-# compare WANT GOT NAME: every "tid kind key... count" line of WANT is in
-# GOT with that count (the key is everything but the last field).
+# compare WANT GOT NAME: every "tid kind key... count" key of WANT is in
+# GOT with that count (the key is everything but the last field; counts
+# of one key on several lines add up: a guest page under EPT violation
+# and EPT misconfiguration).
 compare() {
 	awk -v name="$3" '
-	NR == FNR { k = $0; sub(/ [0-9]+$/, "", k); want[k] = $NF; next }
-	{ k = $0; sub(/ [0-9]+$/, "", k); got[k] = $NF }
+	NR == FNR { k = $0; sub(/ [0-9]+$/, "", k); want[k] += $NF; next }
+	{ k = $0; sub(/ [0-9]+$/, "", k); got[k] += $NF }
 	END {
 		bad = 0;
 		for (k in want)

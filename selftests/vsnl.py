@@ -403,6 +403,8 @@ CONFIG_KEYS = {
     "migr_rate": (VCPUSTAT_CONFIG_A_MIGR_RATE, nla_u32),
     "timing_every": (VCPUSTAT_CONFIG_A_TIMING_EVERY, nla_u32),
     "heartbeat_ms": (VCPUSTAT_CONFIG_A_HEARTBEAT_MS, nla_u32),
+    "detail": (VCPUSTAT_CONFIG_A_DETAIL, nla_u8),
+    "detail_k": (VCPUSTAT_CONFIG_A_DETAIL_K, nla_u32),
 }
 
 
