@@ -4,9 +4,10 @@
  *
  * Probe side: vs_detail_exit() runs in the kvm_exit probe after the exit
  * was counted under its reason (vc->pending is that reason's slot), and
- * vs_detail_time() in the kvm_entry probe with the exit's time. Both write
- * only their own vCPU's struct vs_detail, as the rest of the record: no
- * lock, no atomic, no allocation.
+ * vs_detail_time() in the kvm_entry probe with the exit's time; both are
+ * inlined there (detail.h) and call the slow paths here. They write only
+ * their own vCPU's struct vs_detail, as the rest of the record: no lock,
+ * no atomic, no allocation.
  *
  * Exactness: a reason's key table is started at its first keyed exit with
  * @other = the exits the reason had counted before (reason count - 1),
@@ -14,7 +15,8 @@
  * or to @other, in the same probe that counted it. So the entries plus
  * @other equal the reason's count at every exit. A key is kept from its
  * first exit on and never evicted, so its count is exact; a K lowered at
- * run time folds the entries beyond it into @other (still exact).
+ * run time folds the entries beyond it into @other (still exact): readers
+ * at once, the table at its next new key.
  *
  * Switching details on bumps vs_detail_gen: each vCPU restarts its
  * details at its next exit, and readers send none for a vCPU whose
@@ -27,16 +29,12 @@
 
 DEFINE_STATIC_KEY_FALSE(vs_detail_on);
 
-static u32 vs_detail_gen = 1;		/* bumped at every switch-on */
+u32 vs_detail_gen = 1;			/* bumped at every switch-on */
 static u32 vs_detail_keys = VS_DETAIL_K_DEFAULT;
 static DEFINE_MUTEX(vs_detail_mutex);	/* serializes vs_detail_set() */
 
-/* tab_of[] of a reason that has no key table (no keys, or none left) */
-#define VS_DTAB_NONE		0xff
-
 /* Start this vCPU's details afresh (switch-on or reset). */
-static noinline void vs_detail_restart(struct vs_detail *d, u32 gen,
-				       u32 reset)
+noinline void vs_detail_restart(struct vs_detail *d, u32 gen, u32 reset)
 {
 	WRITE_ONCE(d->gen, 0);
 	/* Readers check gen first: make it stale before the zeroing. */
@@ -47,21 +45,29 @@ static noinline void vs_detail_restart(struct vs_detail *d, u32 gen,
 	smp_store_release(&d->gen, gen);
 }
 
-static __always_inline unsigned int vs_slot(const struct vs_vcpu *vc,
-					    const struct vs_reason *r)
+/*
+ * The first exit of a reason since the details started: give the reason
+ * a key table if its exits have keys and a table is left, else mark it
+ * as having none, so that its next exits stop at tab_of[].
+ */
+noinline struct vs_dtable *vs_detail_table_new(struct vs_vcpu *vc,
+					       struct vs_detail *d, u32 code)
 {
-	return r - vc->reasons;		/* VS_NR_REASONS: vc->other */
-}
-
-/* A reason's first keyed exit: give it a table, if one is left. */
-static noinline struct vs_dtable *vs_detail_table_new(struct vs_detail *d,
-						      const struct vs_reason *r,
-						      unsigned int slot,
-						      u32 kind)
-{
+	const struct vs_reason *r = vc->pending;
+	unsigned int slot = vs_detail_slot(vc, r);
 	struct vs_dtable *t;
+	u32 kind;
 
-	/* Remember a reason without keys: its next exits stop at tab_of[]. */
+	BUILD_BUG_ON(VS_DETAIL_TABLES >= VS_DTAB_NONE);
+	/* The overflow slot mixes reasons, so keys of mixed kinds. */
+	if (slot == VS_NR_REASONS)
+		kind = VCPUSTAT_KEY_KIND_UNSPEC;
+	else if (vc->src == VS_SRC_SVM)
+		kind = vs_detail_kind_svm(code);
+	else if (vc->src == VS_SRC_VMX)
+		kind = vs_detail_kind_vmx(code);
+	else
+		kind = VCPUSTAT_KEY_KIND_UNSPEC;
 	if (!kind || d->ntabs >= VS_DETAIL_TABLES) {
 		WRITE_ONCE(d->tab_of[slot], VS_DTAB_NONE);
 		return NULL;
@@ -77,31 +83,22 @@ static noinline struct vs_dtable *vs_detail_table_new(struct vs_detail *d,
 	return t;
 }
 
-/* K was lowered: fold the entries beyond it into other. */
-static noinline void vs_detail_fold(struct vs_dtable *t, u32 k)
-{
-	u64 sum = 0;
-	u32 i;
-
-	for (i = k; i < t->n; i++)
-		sum += t->e[i].count;
-	WRITE_ONCE(t->n, k);
-	WRITE_ONCE(t->other, t->other + sum);
-}
-
-static __always_inline void vs_detail_count(struct vs_dtable *t, u64 key)
+/*
+ * A key not in the table: a new entry while fewer than K are kept, else
+ * "other". K lowered below the entries kept: fold those beyond it into
+ * other first (readers already show them folded, vs_detail_fill_keys()).
+ */
+noinline void vs_detail_miss(struct vs_dtable *t, u64 key)
 {
 	u32 k = READ_ONCE(vs_detail_keys), n = t->n, i;
+	u64 sum = 0;
 
 	if (unlikely(n > k)) {
-		vs_detail_fold(t, k);
+		for (i = k; i < n; i++)
+			sum += t->e[i].count;
+		WRITE_ONCE(t->n, k);
+		WRITE_ONCE(t->other, t->other + sum);
 		n = k;
-	}
-	for (i = 0; i < n; i++) {
-		if (t->e[i].key == key) {
-			WRITE_ONCE(t->e[i].count, t->e[i].count + 1);
-			return;
-		}
 	}
 	if (n < k && key != VS_NO_KEY) {
 		WRITE_ONCE(t->e[n].key, key);
@@ -113,79 +110,21 @@ static __always_inline void vs_detail_count(struct vs_dtable *t, u64 key)
 	WRITE_ONCE(t->other, t->other + 1);
 }
 
-void vs_detail_exit(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu, u32 code)
+/* A reason's first timed exit: give it a histogram, if one is left. */
+noinline void vs_detail_hist_new(struct vs_detail *d, unsigned int slot,
+				 u64 t)
 {
-	struct vs_detail *d = vs_detail_of(vc);
-	u32 gen = READ_ONCE(vs_detail_gen);
-	const struct vs_reason *r = vc->pending;
-	unsigned int slot = vs_slot(vc, r);
-	struct vs_dtable *t;
-	u32 kind, tab;
-	u64 key;
-
-	BUILD_BUG_ON(VS_DETAIL_TABLES >= VS_DTAB_NONE);
-
-	if (unlikely(d->gen != gen || d->reset_seen != vc->reset_done))
-		vs_detail_restart(d, gen, vc->reset_done);
-	tab = d->tab_of[slot];
-	if (tab == VS_DTAB_NONE)
-		return;
-	if (likely(tab)) {
-		t = &d->tab[tab - 1];
-	} else {
-		if (vc->src == VS_SRC_SVM)
-			kind = vs_detail_kind_svm(code);
-		else if (vc->src == VS_SRC_VMX)
-			kind = vs_detail_kind_vmx(code);
-		else
-			kind = VCPUSTAT_KEY_KIND_UNSPEC;
-		t = vs_detail_table_new(d, r, slot, kind);
-		if (!t)
-			return;
-	}
-	if (vc->src == VS_SRC_SVM)
-		key = vs_detail_key_svm(vcpu, code);
-	else
-		key = vs_detail_key_vmx(vcpu, code);
-	vs_detail_count(t, key);
-}
-
-/*
- * Bucket of @t: 0 below 2^(SHIFT + 1) ns, then one per power of two, the
- * last one open-ended (uapi VCPUSTAT_RHIST_*).
- */
-static __always_inline u32 vs_rhist_bucket(u64 t)
-{
-	u32 b;
-
-	if (t < (2ULL << VCPUSTAT_RHIST_SHIFT))
-		return 0;
-	b = ilog2(t) - VCPUSTAT_RHIST_SHIFT;
-	return min_t(u32, b, VCPUSTAT_RHIST_BUCKETS - 1);
-}
-
-void vs_detail_time(struct vs_vcpu *vc, u64 t)
-{
-	struct vs_detail *d = vs_detail_of(vc);
-	unsigned int slot = vs_slot(vc, vc->pending);
 	u32 h, b;
-	u64 *hist;
 
-	/* Timed exits of another generation are not this one's. */
-	if (unlikely(d->gen != READ_ONCE(vs_detail_gen) ||
-		     d->reset_seen != vc->reset_done))
+	if (d->nhists >= VS_DETAIL_HISTS)
 		return;
-	h = d->hist_of[slot];
-	if (unlikely(!h)) {
-		if (d->nhists >= VS_DETAIL_HISTS)
-			return;
-		h = ++d->nhists;
-		/* The histogram is zero (restart): publish its index. */
-		smp_store_release(&d->hist_of[slot], h);
-	}
-	hist = d->hist[h - 1];
-	b = vs_rhist_bucket(t);
-	WRITE_ONCE(hist[b], hist[b] + 1);
+	h = ++d->nhists;
+	b = t < (2ULL << VCPUSTAT_RHIST_SHIFT) ? 0 :
+	    min_t(u32, ilog2(t) - VCPUSTAT_RHIST_SHIFT,
+		  VCPUSTAT_RHIST_BUCKETS - 1);
+	d->hist[h - 1][b] = 1;
+	/* The histogram before its index: readers go through hist_of[]. */
+	smp_store_release(&d->hist_of[slot], h);
 }
 
 /* Readers: the details of @vc are current (not stale, not pre-reset). */
@@ -198,10 +137,17 @@ static bool vs_detail_current(const struct vs_vcpu *vc,
 	       READ_ONCE(d->reset_seen) == READ_ONCE(vc->reset_done);
 }
 
+/*
+ * The keys of one table: the first K entries, and other with the entries
+ * beyond K folded in (K lowered; the probe folds them at its next miss),
+ * so a reply always shows at most K keys and sums exactly.
+ */
 static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t)
 {
-	/* Pairs with vs_detail_count(): entries [0, n) are written. */
-	u32 n = smp_load_acquire(&t->n), i;
+	/* Pairs with vs_detail_miss(): entries [0, n) are written. */
+	u32 n = min_t(u32, smp_load_acquire(&t->n), VCPUSTAT_DETAIL_K_MAX);
+	u32 k = min(n, READ_ONCE(vs_detail_keys)), i;
+	u64 other = READ_ONCE(t->other);
 	struct nlattr *nest, *e;
 
 	if (nla_put_u32(skb, VCPUSTAT_REASON_A_KEY_KIND, READ_ONCE(t->kind)))
@@ -209,20 +155,25 @@ static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t)
 	nest = nla_nest_start(skb, VCPUSTAT_REASON_A_KEYS);
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = 0; i < min_t(u32, n, VCPUSTAT_DETAIL_K_MAX); i++) {
+	for (i = 0; i < n; i++) {
+		u64 count = READ_ONCE(t->e[i].count);
+
+		if (i >= k) {
+			other += count;
+			continue;
+		}
 		e = nla_nest_start(skb, VCPUSTAT_KEY_ENTRY);
 		if (!e ||
 		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_KEY,
 				      READ_ONCE(t->e[i].key), VCPUSTAT_KEY_A_PAD) ||
-		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_COUNT,
-				      READ_ONCE(t->e[i].count),
+		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_COUNT, count,
 				      VCPUSTAT_KEY_A_PAD))
 			goto cancel;
 		nla_nest_end(skb, e);
 	}
 	nla_nest_end(skb, nest);
-	return nla_put_u64_64bit(skb, VCPUSTAT_REASON_A_KEYS_OTHER,
-				 READ_ONCE(t->other), VCPUSTAT_REASON_A_PAD);
+	return nla_put_u64_64bit(skb, VCPUSTAT_REASON_A_KEYS_OTHER, other,
+				 VCPUSTAT_REASON_A_PAD);
 cancel:
 	nla_nest_cancel(skb, nest);
 	return -EMSGSIZE;
@@ -261,7 +212,7 @@ int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
 		return 0;
 	/* Pairs with the release in vs_detail_table_new(). */
 	tab = smp_load_acquire(&d->tab_of[slot]);
-	/* Pairs with the release in vs_detail_time(). */
+	/* Pairs with the release in vs_detail_hist_new(). */
 	h = smp_load_acquire(&d->hist_of[slot]);
 	if (tab && tab <= VS_DETAIL_TABLES &&
 	    vs_detail_fill_keys(skb, &d->tab[tab - 1]))
