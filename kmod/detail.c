@@ -51,7 +51,9 @@ noinline void vs_detail_restart(struct vs_detail *d, u32 gen, u32 reset)
  * as having none, so that its next exits stop at tab_of[].
  */
 noinline struct vs_dtable *vs_detail_table_new(struct vs_vcpu *vc,
-					       struct vs_detail *d, u32 code)
+					       struct vs_detail *d,
+					       const struct kvm_vcpu *vcpu,
+					       u32 code)
 {
 	const struct vs_reason *r = vc->pending;
 	unsigned int slot = vs_detail_slot(vc, r);
@@ -63,7 +65,7 @@ noinline struct vs_dtable *vs_detail_table_new(struct vs_vcpu *vc,
 	if (slot == VS_NR_REASONS)
 		kind = VCPUSTAT_KEY_KIND_UNSPEC;
 	else if (vc->src == VS_SRC_SVM)
-		kind = vs_detail_kind_svm(code);
+		kind = vs_detail_kind_svm(vcpu, code);
 	else if (vc->src == VS_SRC_VMX)
 		kind = vs_detail_kind_vmx(code);
 	else

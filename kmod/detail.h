@@ -82,12 +82,12 @@ static __always_inline unsigned int vs_detail_slot(const struct vs_vcpu *vc,
 /* detail.c: the slow paths */
 void vs_detail_restart(struct vs_detail *d, u32 gen, u32 reset);
 struct vs_dtable *vs_detail_table_new(struct vs_vcpu *vc, struct vs_detail *d,
-				      u32 code);
+				      const struct kvm_vcpu *vcpu, u32 code);
 void vs_detail_miss(struct vs_dtable *t, u64 key);
 void vs_detail_hist_new(struct vs_detail *d, unsigned int slot, u64 t);
 
 /* detail_svm.c, detail_vmx.c: which reasons have keys (once per reason) */
-u32 vs_detail_kind_svm(u32 code);
+u32 vs_detail_kind_svm(const struct kvm_vcpu *vcpu, u32 code);
 u32 vs_detail_kind_vmx(u32 code);
 /* the key of one exit (VS_NO_KEY: none) */
 #include "detail_svm.h"
@@ -122,7 +122,7 @@ static __always_inline void vs_detail_exit(struct vs_vcpu *vc,
 	vs_detail_check(vc, d);
 	tab = d->tab_of[slot];
 	if (unlikely(!tab))
-		t = vs_detail_table_new(vc, d, code);
+		t = vs_detail_table_new(vc, d, vcpu, code);
 	else if (likely(tab != VS_DTAB_NONE))
 		t = &d->tab[tab - 1];
 	else

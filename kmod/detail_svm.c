@@ -12,7 +12,8 @@
  * svm_vcpu_run(); kvm_exit fires later (6.1: in svm_handle_exit(); 6.12:
  * at the end of svm_vcpu_run()). Checked in Debian's 6.1 and 6.12
  * sources. An SEV-ES/SNP guest's registers are in its encrypted save
- * area (guest_state_protected): no key is read from them.
+ * area (guest_state_protected): its reasons keyed by a register get no
+ * key table, decided once per reason here rather than at every exit.
  *
  *	IOIO	exit_info_1: bit 0 IN, bit 2 string, bits 6:4 size (1, 2, 4
  *		bytes as bits), bits 31:16 port (APM vol. 2, 15.10.2)
@@ -25,17 +26,20 @@
 #include <asm/svm.h>
 #include "detail.h"
 
-u32 vs_detail_kind_svm(u32 code)
+u32 vs_detail_kind_svm(const struct kvm_vcpu *vcpu, u32 code)
 {
+	bool regs = !vcpu->arch.guest_state_protected;
+
 	switch (code) {
 	case SVM_EXIT_IOIO:
 		return VCPUSTAT_KEY_KIND_IO;
 	case SVM_EXIT_MSR:
-		return VCPUSTAT_KEY_KIND_MSR;
+		return regs ? VCPUSTAT_KEY_KIND_MSR : VCPUSTAT_KEY_KIND_UNSPEC;
 	case SVM_EXIT_CPUID:
-		return VCPUSTAT_KEY_KIND_CPUID;
+		return regs ? VCPUSTAT_KEY_KIND_CPUID : VCPUSTAT_KEY_KIND_UNSPEC;
 	case SVM_EXIT_VMMCALL:
-		return VCPUSTAT_KEY_KIND_HYPERCALL;
+		return regs ? VCPUSTAT_KEY_KIND_HYPERCALL :
+			      VCPUSTAT_KEY_KIND_UNSPEC;
 	case SVM_EXIT_NPF:
 		return VCPUSTAT_KEY_KIND_GPA;
 	}
