@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# detail_keys.sh: second-level exit keys (issue 16), exact, with bash, awk
+# detail_keys_test.sh: second-level exit keys (issue 16), exact, with bash, awk
 # and busybox only, so that it runs in the Bochs VMX guest as well as in
 # the QEMU SVM rig (detail_test.py covers more, with python, on SVM).
 #
