@@ -1283,8 +1283,8 @@ t_config() {
 	vs cg config || rc=1
 	vs ch config -p || rc=1
 	py <<'EOF' || rc=1
-check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"config -j after set: {load('cb.out')['config']}")
-check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500}, f"dump -j config after set: {load('cc.out')['config']}")
+check(load("cb.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500, "detail": False, "detail_k": 8}, f"config -j after set: {load('cb.out')['config']}")
+check(load("cc.out")["config"] == {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500, "detail": False, "detail_k": 8}, f"dump -j config after set: {load('cc.out')['config']}")
 check(load("cf.out")["config"] == load("cfg0.out")["config"], f"restored {load('cf.out')['config']} != original {load('cfg0.out')['config']}")
 st = load("cf.out")["status"]
 check(load("ch.out")["config"] == load("cf.out")["config"] and text("ch.out").count("\n") > 5, "config -p")
