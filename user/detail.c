@@ -73,6 +73,7 @@ static const struct {
 	{ 0x064, 0x064, "KBD-CMD" },
 	{ 0x070, 0x071, "RTC" },		/* MC146818 CMOS */
 	{ 0x080, 0x080, "POST" },		/* port 0x80 delay */
+	{ 0x092, 0x092, "SYSCTRL-A" },		/* PS/2 system control: fast A20 */
 	{ 0x0a0, 0x0a1, "PIC2" },		/* 8259 slave */
 	{ 0x0b2, 0x0b3, "APM-SMI" },
 	{ 0x1f0, 0x1f7, "IDE0" },
@@ -81,6 +82,7 @@ static const struct {
 	{ 0x3c0, 0x3df, "VGA" },
 	{ 0x3e8, 0x3ef, "COM3" },
 	{ 0x3f8, 0x3ff, "COM1" },
+	{ 0x402, 0x402, "DEBUGCON" },		/* QEMU isa-debugcon (SeaBIOS log) */
 	{ 0x4d0, 0x4d1, "ELCR" },		/* PIC edge/level */
 	{ 0x510, 0x511, "FW_CFG" },		/* QEMU firmware config */
 	{ 0x600, 0x67f, "ACPI-PM" },		/* QEMU q35 (ICH9) PM base */

@@ -48,6 +48,8 @@ T_TEST(detail_names)
 	T_STREQ(vs_port_name(0x70), "RTC");
 	T_STREQ(vs_port_name(0xcf8), "PCI-CONF-ADDR");
 	T_STREQ(vs_port_name(0xb008), "ACPI-PM");
+	T_STREQ(vs_port_name(0x92), "SYSCTRL-A");
+	T_STREQ(vs_port_name(0x402), "DEBUGCON");
 	T_ASSERT(!vs_port_name(0x520));
 	/* generated from msr-index.h: architectural names win */
 	T_STREQ(vs_msr_name(0x1b), "IA32_APICBASE");
