@@ -196,24 +196,28 @@ class Vcpustat(Config):
     time budget (@budget) switched as given."""
 
     def __init__(self, ko, timing, prefix="vcpustat", what="vcpustat.ko",
-                 every=1, budget=False):
+                 every=1, budget=False, detail=False):
         self.ko, self.timing, self.every = ko, timing, every
-        self.budget = budget
+        self.budget, self.detail = budget, detail
         if budget:
             self.name = f"{prefix}_default" if timing else \
                 f"{prefix}_budget_only"
         else:
             self.name = f"{prefix}_timing_{'on' if timing else 'off'}" + \
-                (f"_every{every}" if every > 1 else "")
+                (f"_every{every}" if every > 1 else "") + \
+                ("_detail" if detail else "")
         self.note = f"{what} loaded, timing={int(timing)}" + \
             (f" timing_every={every}" if every > 1 else "") + \
-            f" budget={int(budget)} (vsnl.py set)"
+            f" budget={int(budget)}" + \
+            (" detail=1" if detail else "") + " (vsnl.py set)"
 
     def attach(self):
         vs_load(self.ko)
         kv = {"timing": int(self.timing), "budget": int(self.budget)}
         if self.every > 1:
             kv["timing_every"] = self.every
+        if self.detail:
+            kv["detail"] = 1
         vs_set(**kv)
 
     def detach(self):
@@ -371,6 +375,8 @@ def make_configs(names, ko, nullprobe_ko=None, prop_ko=None):
         "vs_on16": lambda: Vcpustat(ko, True, every=16),
         "vs_default": lambda: Vcpustat(ko, True, budget=True),
         "vs_budget": lambda: Vcpustat(ko, False, budget=True),
+        "vs_on_detail": lambda: Vcpustat(ko, True, detail=True),
+        "vs_off_detail": lambda: Vcpustat(ko, False, detail=True),
         "ftrace": lambda: Ftrace(),
         "perf_kvm": lambda: Perf("kvm_stat"),
         "perf_exit": lambda: Perf("exit"),

@@ -16,6 +16,7 @@
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include "compat.h"
+#include "detail.h"
 #include "vcpustat.h"
 
 /* Bounds the loop-carried state a dump keeps across recvmsg() calls. */
@@ -57,6 +58,11 @@ static struct netlink_range_validation vs_timing_every_range = {
 	.max = VS_TIMING_EVERY_MAX,
 };
 
+static struct netlink_range_validation vs_detail_k_range = {
+	.min = 1,
+	.max = VCPUSTAT_DETAIL_K_MAX,
+};
+
 static const struct nla_policy vs_config_policy[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_SNAPSHOT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_snapshot_range),
@@ -68,6 +74,9 @@ static const struct nla_policy vs_config_policy[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_HEARTBEAT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_heartbeat_range),
 	[VCPUSTAT_CONFIG_A_BUDGET] = NLA_POLICY_MAX(NLA_U8, 1),
+	[VCPUSTAT_CONFIG_A_DETAIL] = NLA_POLICY_MAX(NLA_U8, 1),
+	[VCPUSTAT_CONFIG_A_DETAIL_K] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &vs_detail_k_range),
 };
 
 static const struct nla_policy vs_get_vm_policy[VCPUSTAT_A_PID + 1] = {
@@ -98,8 +107,8 @@ static int vs_check_version(const struct genlmsghdr *hdr,
 	return -EOPNOTSUPP;
 }
 
-static int vs_fill_reason(struct sk_buff *skb, const struct vs_reason *r,
-			  u32 isa)
+static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
+			  unsigned int slot, const struct vs_reason *r, u32 isa)
 {
 	/* Pairs with vs_account_time(): timed != 0 means min/max valid. */
 	u64 timed = smp_load_acquire(&r->timed);
@@ -125,6 +134,8 @@ static int vs_fill_reason(struct sk_buff *skb, const struct vs_reason *r,
 	     VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MAX_NS,
 			READ_ONCE(r->time_max), VCPUSTAT_REASON_A_PAD)))
 		goto cancel;
+	if (vs_detail_fill(skb, vc, slot))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
 cancel:
@@ -145,7 +156,8 @@ static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc)
 		/* Pairs with vs_reason_slot(): isa set means code is. */
 		u32 isa = smp_load_acquire(&r->isa);
 
-		if (isa && READ_ONCE(r->count) && vs_fill_reason(skb, r, isa)) {
+		if (isa && READ_ONCE(r->count) &&
+		    vs_fill_reason(skb, vc, i, r, isa)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
 		}
@@ -534,7 +546,9 @@ static int vs_fill_config(struct sk_buff *skb)
 			READ_ONCE(vs_cfg.timing_every)) ||
 	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_HEARTBEAT_MS,
 			READ_ONCE(vs_cfg.heartbeat_ms)) ||
-	    nla_put_u8(skb, VCPUSTAT_CONFIG_A_BUDGET, READ_ONCE(vs_cfg.budget)))
+	    nla_put_u8(skb, VCPUSTAT_CONFIG_A_BUDGET, READ_ONCE(vs_cfg.budget)) ||
+	    nla_put_u8(skb, VCPUSTAT_CONFIG_A_DETAIL, vs_detail_enabled()) ||
+	    nla_put_u32(skb, VCPUSTAT_CONFIG_A_DETAIL_K, vs_detail_k()))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -683,6 +697,13 @@ static int vs_set_config_doit(struct sk_buff *skb, struct genl_info *info)
 	a = tb[VCPUSTAT_CONFIG_A_HEARTBEAT_MS];
 	if (a)
 		WRITE_ONCE(vs_cfg.heartbeat_ms, nla_get_u32(a));
+	/* K before the switch: details switched on start with the new K. */
+	a = tb[VCPUSTAT_CONFIG_A_DETAIL_K];
+	if (a)
+		vs_detail_set_k(nla_get_u32(a));
+	a = tb[VCPUSTAT_CONFIG_A_DETAIL];
+	if (a)
+		vs_detail_set(nla_get_u8(a));
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include <linux/tracepoint.h>
 #include "budget.h"
 #include "compat.h"
+#include "detail.h"
 #include "reason_svm.h"
 #include "vcpustat.h"
 
@@ -188,6 +189,8 @@ static void vs_account_time(struct vs_vcpu *vc, u64 now)
 	WRITE_ONCE(r->time_sum, r->time_sum + t);
 	/* timed last: a reader seeing it non-zero sees a valid min. */
 	smp_store_release(&r->timed, r->timed + 1);
+	if (static_branch_unlikely(&vs_detail_on))
+		vs_detail_time(vc, t);
 }
 
 /*
@@ -264,6 +267,8 @@ static void vs_probe_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 	if (unlikely(code == VCPUSTAT_CODE_UNKNOWN))
 		this_cpu_inc(vs_pcpu_stats.bad_layout);
 	__vs_vcpu_account_exit(vc, vcpu, code, smp_processor_id());
+	if (static_branch_unlikely(&vs_detail_on))
+		vs_detail_exit(vc, vcpu, code);
 }
 
 static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)

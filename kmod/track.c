@@ -52,6 +52,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#include "detail.h"
 #include "vcpustat.h"
 
 DEFINE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
@@ -659,7 +660,8 @@ int vs_track_init(void)
 		return -ENOMEM;
 	vs_vcpu_cache = kmem_cache_create("vcpustat_vcpu",
 					  struct_size_t(struct vs_vcpu, residency,
-							nr_cpu_ids),
+							nr_cpu_ids) +
+					  sizeof(struct vs_detail),
 					  0, SLAB_HWCACHE_ALIGN, NULL);
 	if (!vs_vcpu_cache)
 		goto err_wq;

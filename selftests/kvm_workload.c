@@ -47,7 +47,8 @@
 #define KSFT_FAIL	1
 #define KSFT_SKIP	4
 
-#define NKINDS		6	/* KIND_IO .. KIND_MMIO, array index = kind - 1 */
+#define NKINDS		10	/* KIND_IO .. KIND_MMIOX, array index = kind - 1 */
+#define MAX_OPS		64	/* --op */
 #define MOVES_LIST_MAX	4096	/* moves listed in the report per vCPU */
 #define DEFAULT_CHUNK	1000
 #define MAX_CHUNK	0xffffffffULL	/* guest counter is 32-bit */
@@ -76,7 +77,22 @@ extern const unsigned char workload_guest_exc_stubs[];
 
 static const char *const kind_name[NKINDS] = {
 	"io", "cpuid", "hlt", "rdmsr", "wrmsr", "mmio",
+	"pio", "cpuidx", "hcall", "mmiox",
 };
+
+/*
+ * --op: keyed work, each op one key (port/size/direction, MSR index,
+ * CPUID leaf/subleaf, hypercall number, MMIO page), run after the plain
+ * kinds, in the order given, by every vCPU.
+ */
+struct op {
+	unsigned int kind;	/* KIND_PIO, _RDMSR, _WRMSR, _CPUIDX, _HCALL, _MMIOX */
+	uint32_t arg1, arg2;	/* mailbox ARG1/ARG2; MSR index in arg1 */
+	uint64_t count;
+};
+
+static struct op ops[MAX_OPS];
+static unsigned int nops;
 
 static const char *kind_str(unsigned int kind)
 {
@@ -120,6 +136,8 @@ static struct opts o = {
 
 struct chunk {
 	unsigned int kind;	/* KIND_* */
+	uint32_t msr;		/* RDMSR/WRMSR index */
+	uint32_t arg1, arg2;	/* keyed kinds: mailbox ARG1/ARG2 */
 	uint64_t count;
 	bool move_before;	/* forced pCPU move before this chunk's KVM_RUN */
 };
@@ -270,6 +288,11 @@ static void usage(FILE *f)
 "                   e.g. 0,2-3 (default: all CPUs the process may use)\n"
 "  --hops H         forced pCPU moves per vCPU (per round with --seconds)\n"
 "  --msr INDEX      MSR for --rdmsr/--wrmsr (default 0x%x; WRMSR writes 0)\n"
+"  --op SPEC        keyed exits, after the above, repeatable (max %d):\n"
+"                   pio:PORT:SIZE:in|out:N  rdmsr:INDEX:N  wrmsr:INDEX:N\n"
+"                   cpuid:LEAF:SUBLEAF:N  hcall:NR:N (VMCALL/VMMCALL by\n"
+"                   vendor)  mmio:GPA:N (byte stores, GPA outside RAM,\n"
+"                   below 1 MiB, 16-byte aligned)\n"
 "  --seconds S      repeat the per-vCPU work in rounds for S seconds\n"
 "  --churn N        create, run and destroy N times the VM set, serially\n"
 "  --hold           after the work, keep VMs alive until SIGUSR1, SIGTERM,\n"
@@ -280,7 +303,7 @@ static void usage(FILE *f)
 "  --json FILE      write the JSON report to FILE (default stdout)\n"
 "  --help           this text\n"
 "Exit: 0 ok, 1 error, 4 /dev/kvm missing or unusable (kselftest skip).\n",
-		GUEST_MAX_VCPUS, MMIO_GPA, DEFAULT_CHUNK, DEFAULT_MSR);
+		GUEST_MAX_VCPUS, MMIO_GPA, DEFAULT_CHUNK, DEFAULT_MSR, MAX_OPS);
 }
 
 static int parse_u64_range(const char *name, const char *s, uint64_t min,
@@ -395,7 +418,7 @@ enum {
 	OPT_VMS = 256, OPT_VCPUS, OPT_IO, OPT_CPUID, OPT_HLT, OPT_RDMSR,
 	OPT_WRMSR, OPT_MMIO, OPT_CHUNK, OPT_HOP, OPT_HOPS, OPT_HOLD,
 	OPT_HOLD_FILE, OPT_READY_FILE, OPT_SECONDS, OPT_CHURN, OPT_JSON,
-	OPT_MSR, OPT_HELP,
+	OPT_MSR, OPT_OP, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -417,9 +440,84 @@ static const struct option longopts[] = {
 	{ "churn", required_argument, NULL, OPT_CHURN },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "msr", required_argument, NULL, OPT_MSR },
+	{ "op", required_argument, NULL, OPT_OP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Split @s at ':' into at most @max fields; returns the number found. */
+static int split_colons(char *s, char **f, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		f[n++] = s;
+		s = strchr(s, ':');
+		if (!s)
+			break;
+		*s++ = '\0';
+	}
+	return s ? -1 : n;
+}
+
+static int parse_op(const char *spec)
+{
+	char buf[128], *f[5];
+	struct op *op = &ops[nops];
+	uint64_t a = 0, b = 0;
+	int n;
+
+	if (nops >= MAX_OPS || strlen(spec) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, spec);
+	n = split_colons(buf, f, 5);
+	if (n < 3)
+		goto bad;
+	if (!strcmp(f[0], "pio") && n == 5) {
+		bool in = !strcmp(f[3], "in");
+
+		if (parse_u64("op pio port", f[1], 0xffff, &a) ||
+		    parse_u64_range("op pio size", f[2], 1, 4, &b) || b == 3 ||
+		    (!in && strcmp(f[3], "out")))
+			goto bad;
+		if (a >= DATA_PORT && a <= EXC_PORT)
+			goto bad;	/* the driver's own ports */
+		*op = (struct op){ .kind = KIND_PIO, .arg1 = (uint32_t)a,
+				   .arg2 = (uint32_t)b | (in ? PIO_IN : 0) };
+	} else if ((!strcmp(f[0], "rdmsr") || !strcmp(f[0], "wrmsr")) &&
+		   n == 3) {
+		if (parse_u64("op msr index", f[1], 0xffffffffULL, &a))
+			goto bad;
+		*op = (struct op){ .kind = f[0][0] == 'r' ? KIND_RDMSR :
+				   KIND_WRMSR, .arg1 = (uint32_t)a };
+	} else if (!strcmp(f[0], "cpuid") && n == 4) {
+		if (parse_u64("op cpuid leaf", f[1], 0xffffffffULL, &a) ||
+		    parse_u64("op cpuid subleaf", f[2], 0xffffffffULL, &b))
+			goto bad;
+		*op = (struct op){ .kind = KIND_CPUIDX, .arg1 = (uint32_t)a,
+				   .arg2 = (uint32_t)b };
+	} else if (!strcmp(f[0], "hcall") && n == 3) {
+		if (parse_u64("op hcall nr", f[1], 0xffffffffULL, &a))
+			goto bad;
+		*op = (struct op){ .kind = KIND_HCALL, .arg1 = (uint32_t)a };
+	} else if (!strcmp(f[0], "mmio") && n == 3) {
+		if (parse_u64("op mmio gpa", f[1], 0xfffff, &a) ||
+		    a < GUEST_MEM_SIZE || (a & 15))
+			goto bad;
+		*op = (struct op){ .kind = KIND_MMIOX,
+				   .arg1 = (uint32_t)(a >> 4) };
+	} else {
+		goto bad;
+	}
+	if (parse_u64("op count", f[n - 1], (uint64_t)1 << 48, &op->count))
+		goto bad;
+	nops++;
+	return 0;
+bad:
+	fprintf(stderr, "kvm_workload: --op: bad spec '%s' (see --help)\n",
+		spec);
+	return -1;
+}
 
 /* Returns 0 ok, 1 error, 2 --help shown. */
 static int parse_args(int argc, char **argv)
@@ -497,6 +595,10 @@ static int parse_args(int argc, char **argv)
 			if (parse_u64("msr", optarg, 0xffffffffULL, &v))
 				return 1;
 			o.msr = (uint32_t)v;
+			break;
+		case OPT_OP:
+			if (parse_op(optarg))
+				return 1;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -600,6 +702,28 @@ static int build_plan(void)
 
 			if (plan_push(nplan, k + 1, c))
 				return -1;
+			plan[nplan - 1].msr = o.msr;
+			n -= c;
+		}
+	}
+	for (unsigned int i = 0; i < nops; i++) {
+		uint64_t n = ops[i].count;
+
+		while (n) {
+			uint64_t c = n < o.chunk ? n : o.chunk;
+			struct chunk *ch;
+
+			if (plan_push(nplan, ops[i].kind, c))
+				return -1;
+			ch = &plan[nplan - 1];
+			if (ops[i].kind == KIND_RDMSR || ops[i].kind == KIND_WRMSR)
+				ch->msr = ops[i].arg1;
+			else
+				ch->arg1 = ops[i].arg1;
+			ch->arg2 = ops[i].arg2;
+			/* The vendor's hypercall instruction (the other #UDs). */
+			if (ops[i].kind == KIND_HCALL)
+				ch->arg2 = !strcmp(isa, "svm");
 			n -= c;
 		}
 	}
@@ -617,6 +741,9 @@ static int build_plan(void)
 			plan[best].count -= half;
 			if (plan_push(best + 1, plan[best].kind, half))
 				return -1;
+			plan[best + 1].msr = plan[best].msr;
+			plan[best + 1].arg1 = plan[best].arg1;
+			plan[best + 1].arg2 = plan[best].arg2;
 		} else if (plan_push(nplan, KIND_NOP, 0)) {
 			return -1;
 		}
@@ -996,14 +1123,19 @@ static int run_chunk(struct vcpu *v, const struct chunk *c)
 	} else if (c->kind == KIND_HLT) {
 		want_exit = KVM_EXIT_HLT;
 		want = c->count;
-	} else if (c->kind == KIND_MMIO) {
+	} else if (c->kind == KIND_MMIO || c->kind == KIND_MMIOX) {
 		want_exit = KVM_EXIT_MMIO;
+		want = c->count;
+	} else if (c->kind == KIND_PIO) {
+		want_exit = KVM_EXIT_IO;
 		want = c->count;
 	}
 	v->seq++;
 	write_u32(mb + MB_KIND, c->kind);
 	write_u32(mb + MB_COUNT, (uint32_t)c->count);
-	write_u32(mb + MB_MSR, o.msr);
+	write_u32(mb + MB_MSR, c->msr);
+	write_u32(mb + MB_ARG1, c->arg1);
+	write_u32(mb + MB_ARG2, c->arg2);
 	write_u32(mb + MB_WRVAL_LO, 0);
 	write_u32(mb + MB_WRVAL_HI, 0);
 	write_u32(mb + MB_SEQ, v->seq);
@@ -1026,6 +1158,16 @@ static int run_chunk(struct vcpu *v, const struct chunk *c)
 			const unsigned char *data =
 				(const unsigned char *)run + run->io.data_offset;
 
+			if (c->kind == KIND_PIO && got < want &&
+			    run->io.count == 1 && run->io.port == c->arg1 &&
+			    run->io.size == (c->arg2 & 0xff) &&
+			    run->io.direction == ((c->arg2 & PIO_IN) ?
+						  KVM_EXIT_IO_IN :
+						  KVM_EXIT_IO_OUT)) {
+				got++;
+				v->ue_io_data++;
+				continue;
+			}
 			if (run->io.direction != KVM_EXIT_IO_OUT ||
 			    run->io.count != 1)
 				break;
@@ -1068,7 +1210,9 @@ static int run_chunk(struct vcpu *v, const struct chunk *c)
 		case KVM_EXIT_MMIO:
 			if (want_exit == KVM_EXIT_MMIO && got < want &&
 			    run->mmio.is_write && run->mmio.len == 1 &&
-			    run->mmio.phys_addr == MMIO_GPA) {
+			    run->mmio.phys_addr == (c->kind == KIND_MMIOX ?
+						    (uint64_t)c->arg1 << 4 :
+						    MMIO_GPA)) {
 				got++;
 				v->ue_mmio++;
 				continue;
@@ -1325,19 +1469,21 @@ static void json_kinds(FILE *f, const uint64_t *k)
 
 struct expect {
 	uint64_t io, cpuid, hlt, msr, rdmsr, wrmsr, mmio_min, migrations;
+	uint64_t hypercall;
 	uint64_t control_io, kvm_runs;
 };
 
 static void vcpu_expect(const struct vcpu *v, struct expect *e)
 {
 	e->control_io = v->chunks;
-	e->io = v->done[KIND_IO - 1] + v->chunks;
-	e->cpuid = v->done[KIND_CPUID - 1];
+	e->io = v->done[KIND_IO - 1] + v->done[KIND_PIO - 1] + v->chunks;
+	e->cpuid = v->done[KIND_CPUID - 1] + v->done[KIND_CPUIDX - 1];
+	e->hypercall = v->done[KIND_HCALL - 1];
 	e->hlt = v->done[KIND_HLT - 1];
 	e->rdmsr = v->done[KIND_RDMSR - 1];
 	e->wrmsr = v->done[KIND_WRMSR - 1];
 	e->msr = e->rdmsr + e->wrmsr;
-	e->mmio_min = v->done[KIND_MMIO - 1];
+	e->mmio_min = v->done[KIND_MMIO - 1] + v->done[KIND_MMIOX - 1];
 	e->migrations = v->moves_count;
 	e->kvm_runs = v->kvm_runs;
 }
@@ -1351,6 +1497,7 @@ static void expect_add(struct expect *a, const struct expect *b)
 	a->rdmsr += b->rdmsr;
 	a->wrmsr += b->wrmsr;
 	a->mmio_min += b->mmio_min;
+	a->hypercall += b->hypercall;
 	a->migrations += b->migrations;
 	a->control_io += b->control_io;
 	a->kvm_runs += b->kvm_runs;
@@ -1361,9 +1508,46 @@ static void json_expect(FILE *f, const struct expect *e)
 	fprintf(f, "{\"io\":%" PRIu64 ",\"cpuid\":%" PRIu64 ",\"hlt\":%" PRIu64
 		",\"msr\":%" PRIu64 ",\"rdmsr\":%" PRIu64 ",\"wrmsr\":%" PRIu64
 		",\"mmio_min\":%" PRIu64 ",\"migrations\":%" PRIu64
-		",\"control_io\":%" PRIu64 ",\"kvm_runs\":%" PRIu64 "}",
+		",\"control_io\":%" PRIu64 ",\"kvm_runs\":%" PRIu64
+		",\"hypercall\":%" PRIu64 "}",
 		e->io, e->cpuid, e->hlt, e->msr, e->rdmsr, e->wrmsr,
-		e->mmio_min, e->migrations, e->control_io, e->kvm_runs);
+		e->mmio_min, e->migrations, e->control_io, e->kvm_runs,
+		e->hypercall);
+}
+
+/* "ops": what --op asked of every vCPU, one key each. */
+static void json_ops(FILE *f)
+{
+	fprintf(f, "\"ops\":[");
+	for (unsigned int i = 0; i < nops; i++) {
+		const struct op *op = &ops[i];
+
+		fprintf(f, "%s{\"op\":\"%s\"", i ? "," : "",
+			kind_str(op->kind));
+		switch (op->kind) {
+		case KIND_PIO:
+			fprintf(f, ",\"port\":%u,\"size\":%u,\"dir\":\"%s\"",
+				op->arg1, op->arg2 & 0xff,
+				(op->arg2 & PIO_IN) ? "in" : "out");
+			break;
+		case KIND_RDMSR:
+		case KIND_WRMSR:
+			fprintf(f, ",\"msr\":%u", op->arg1);
+			break;
+		case KIND_CPUIDX:
+			fprintf(f, ",\"leaf\":%u,\"subleaf\":%u", op->arg1,
+				op->arg2);
+			break;
+		case KIND_HCALL:
+			fprintf(f, ",\"nr\":%u", op->arg1);
+			break;
+		case KIND_MMIOX:
+			fprintf(f, ",\"gpa\":%u", op->arg1 << 4);
+			break;
+		}
+		fprintf(f, ",\"count\":%" PRIu64 "}", op->count);
+	}
+	fprintf(f, "],");
 }
 
 static void json_exit_codes(FILE *f)
@@ -1458,6 +1642,7 @@ static void json_report(FILE *f, struct vm *vms, const char *status,
 	fprintf(f, "],\"seconds\":%g,\"churn\":%u,\"hold\":%s,"
 		"\"msr_index\":%u,\"wrmsr_value\":0,\"plan_chunks\":%zu},",
 		o.seconds, o.churn, o.hold ? "true" : "false", o.msr, nplan);
+	json_ops(f);
 	fprintf(f, "\"guest\":{\"mode\":\"real\",\"ram_gpa\":0,\"ram_size\":%d,"
 		"\"data_port\":%d,\"control_port\":%d,\"exception_port\":%d,"
 		"\"mmio_gpa\":%d},", GUEST_MEM_SIZE, DATA_PORT, CTRL_PORT,

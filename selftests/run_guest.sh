@@ -20,6 +20,8 @@ export PATH=$top/user:$PATH
 TESTS=${VCPUSTAT_GUEST_TESTS:-"
 	reason_unit.sh
 	workload_vs_tracefs.sh
+	detail_test.py
+	detail_keys_test.sh
 	vcpustat_module_test.py
 	tool_test.sh
 	ynl_test.sh

@@ -28,7 +28,7 @@ KSFT_SKIP=4
 # Same list and order as run_guest.sh (stress_test.sh is `make stress`,
 # not here): the module test loads and unloads the module
 # itself; the later ones want it loaded.
-DEFAULT_TESTS="workload_vs_tracefs.sh vcpustat_module_test.py tool_test.sh ynl_test.sh autopin_test.sh export_test.sh guest_name_test.sh budget_test.sh stress_test.sh"
+DEFAULT_TESTS="workload_vs_tracefs.sh detail_test.py detail_keys_test.sh vcpustat_module_test.py tool_test.sh ynl_test.sh autopin_test.sh export_test.sh guest_name_test.sh budget_test.sh stress_test.sh"
 TIMEOUT=${VCPUSTAT_TEST_TIMEOUT:-900}
 
 tests=()

@@ -1332,7 +1332,7 @@ t_config() {
 	vs cg config || rc=1
 	vs ch config --pretty || rc=1
 	py <<'EOF' || rc=1
-want = {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500, "budget": False}
+want = {"snapshot_ms": 300, "timing": False, "migr_rate": 77, "timing_every": 16, "heartbeat_ms": 500, "budget": False, "detail": False, "detail_k": 8}
 check(load("cb.out")["config"] == want, f"config -j after set: {load('cb.out')['config']}")
 check(load("cc.out")["config"] == want, f"dump -j config after set: {load('cc.out')['config']}")
 # Budget off: every vCPU's budget is there, in no state (nothing open).

@@ -438,6 +438,8 @@ CONFIG_KEYS = {
     "timing_every": (VCPUSTAT_CONFIG_A_TIMING_EVERY, nla_u32),
     "heartbeat_ms": (VCPUSTAT_CONFIG_A_HEARTBEAT_MS, nla_u32),
     "budget": (VCPUSTAT_CONFIG_A_BUDGET, nla_u8),
+    "detail": (VCPUSTAT_CONFIG_A_DETAIL, nla_u8),
+    "detail_k": (VCPUSTAT_CONFIG_A_DETAIL_K, nla_u32),
 }
 
 

@@ -47,6 +47,14 @@ top:
 	je	do_wrmsr
 	cmpl	$KIND_MMIO, %esi
 	je	do_mmio
+	cmpl	$KIND_PIO, %esi
+	je	do_pio
+	cmpl	$KIND_CPUIDX, %esi
+	je	do_cpuidx
+	cmpl	$KIND_HCALL, %esi
+	je	do_hcall
+	cmpl	$KIND_MMIOX, %esi
+	je	do_mmiox
 	/* Unknown kind: report it as "exception" BAD_KIND_VECTOR. */
 	movb	$BAD_KIND_VECTOR, %al
 	jmp	exc_common
@@ -93,6 +101,91 @@ do_mmio:
 	movw	$MMIO_SEG, %ax
 	movw	%ax, %es
 	movb	$KIND_MMIO, %al
+1:	movb	%al, %es:0
+	decl	%edi
+	jnz	1b
+	xorw	%ax, %ax
+	movw	%ax, %es
+	jmp	done
+
+/* Port I/O of the size and direction in ARG2 on port ARG1. */
+do_pio:
+	movw	MB_ARG1(%bp), %dx
+	movl	MB_ARG2(%bp), %ebx
+	movl	$KIND_PIO, %eax
+	cmpl	$1, %ebx
+	je	pio_out1
+	cmpl	$2, %ebx
+	je	pio_out2
+	cmpl	$4, %ebx
+	je	pio_out4
+	cmpl	$(PIO_IN | 1), %ebx
+	je	pio_in1
+	cmpl	$(PIO_IN | 2), %ebx
+	je	pio_in2
+	cmpl	$(PIO_IN | 4), %ebx
+	je	pio_in4
+	movb	$BAD_KIND_VECTOR, %al
+	jmp	exc_common
+pio_out1:
+1:	outb	%al, %dx
+	decl	%edi
+	jnz	1b
+	jmp	done
+pio_out2:
+1:	outw	%ax, %dx
+	decl	%edi
+	jnz	1b
+	jmp	done
+pio_out4:
+1:	outl	%eax, %dx
+	decl	%edi
+	jnz	1b
+	jmp	done
+pio_in1:
+1:	inb	%dx, %al
+	decl	%edi
+	jnz	1b
+	jmp	done
+pio_in2:
+1:	inw	%dx, %ax
+	decl	%edi
+	jnz	1b
+	jmp	done
+pio_in4:
+1:	inl	%dx, %eax
+	decl	%edi
+	jnz	1b
+	jmp	done
+
+do_cpuidx:
+1:	movl	MB_ARG1(%bp), %eax
+	movl	MB_ARG2(%bp), %ecx
+	cpuid
+	decl	%edi
+	jnz	1b
+	jmp	done
+
+/* KVM returns -KVM_ENOSYS in RAX for these numbers: reload it each time. */
+do_hcall:
+	cmpl	$0, MB_ARG2(%bp)
+	jne	hcall_amd
+1:	movl	MB_ARG1(%bp), %eax
+	vmcall
+	decl	%edi
+	jnz	1b
+	jmp	done
+hcall_amd:
+1:	movl	MB_ARG1(%bp), %eax
+	vmmcall
+	decl	%edi
+	jnz	1b
+	jmp	done
+
+do_mmiox:
+	movw	MB_ARG1(%bp), %ax
+	movw	%ax, %es
+	movb	$KIND_MMIOX, %al
 1:	movb	%al, %es:0
 	decl	%edi
 	jnz	1b

@@ -30,6 +30,8 @@
 #define MB_WRVAL_LO		12
 #define MB_WRVAL_HI		16
 #define MB_SEQ			20
+#define MB_ARG1			24	/* keyed kinds below */
+#define MB_ARG2			28
 
 /* Operation kinds. */
 #define KIND_NOP		0
@@ -39,6 +41,17 @@
 #define KIND_RDMSR		4
 #define KIND_WRMSR		5
 #define KIND_MMIO		6
+/*
+ * Keyed kinds (kvm_workload --op): one key per chunk, for the exact
+ * second-level key tests. PIO: ARG1 port, ARG2 size (1, 2, 4) | IN << 8.
+ * CPUIDX: ARG1 leaf, ARG2 subleaf. HCALL: ARG1 RAX, ARG2 0 VMCALL, 1
+ * VMMCALL. MMIOX: byte store to ARG1:0 (a real-mode segment).
+ */
+#define KIND_PIO		7
+#define KIND_CPUIDX		8
+#define KIND_HCALL		9
+#define KIND_MMIOX		10
+#define PIO_IN			0x100
 
 #define EXC_STUB_SIZE		8
 #define BAD_KIND_VECTOR		0xff

@@ -32,6 +32,11 @@ static void config_help(FILE *f)
 "  migr_rate=N      at most N migration events per second, 0 = off\n"
 "  budget=on|off    keep each vCPU's time budget (guest, exit, user,\n"
 "                   poll, halt, wait, out); off and on again leaves a gap\n"
+"  detail=on|off    second-level keys (port, MSR, CPUID leaf, hypercall,\n"
+"                   vector, guest page) and per-reason time histograms;\n"
+"                   switching on restarts them from zero\n"
+"  detail_k=N       keys kept per vCPU and reason, 1..16 (default 8);\n"
+"                   the rest is counted as \"other\"\n"
 "The kernel validates the values; its reason is shown on error.\n");
 }
 
@@ -75,6 +80,14 @@ static int parse_setting(struct vs_config *cfg, const char *word)
 	if (kl == 6 && !strncmp(word, "budget", kl)) {
 		cfg->mask |= VS_CFG_BUDGET;
 		return parse_bool(eq + 1, &cfg->budget);
+	}
+	if (kl == 6 && !strncmp(word, "detail", kl)) {
+		cfg->mask |= VS_CFG_DETAIL;
+		return parse_bool(eq + 1, &cfg->detail);
+	}
+	if (kl == 8 && !strncmp(word, "detail_k", kl)) {
+		cfg->mask |= VS_CFG_DETAIL_K;
+		return vs_parse_u32(eq + 1, &cfg->detail_k);
 	}
 	if (kl == 12 && !strncmp(word, "heartbeat_ms", kl)) {
 		cfg->mask |= VS_CFG_HEARTBEAT_MS;
@@ -167,6 +180,10 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 			       " (no KVM_RUN hook: user and out time count as exit)");
 		if (st.run_missed)
 			printf("run_missed       %" PRIu64 "\n", st.run_missed);
+		if (cfg.mask & VS_CFG_DETAIL)
+			printf("detail           %s\n", cfg.detail ? "on" : "off");
+		if (cfg.mask & VS_CFG_DETAIL_K)
+			printf("detail_k         %u\n", cfg.detail_k);
 		r = VS_EXIT_OK;
 	}
 	vs_close(ctx);
@@ -175,7 +192,7 @@ static int config_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_config = {
 	.name = "config",
-	.synopsis = "[-j|--pretty] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N]",
+	.synopsis = "[-j|--pretty] [snapshot_ms=MS] [heartbeat_ms=MS] [timing=on|off] [timing_every=N] [migr_rate=N] [budget=on|off] [detail=on|off] [detail_k=N]",
 	.summary = "show module status and configuration, or change it",
 	.run = config_run,
 	.help = config_help,

@@ -14,6 +14,7 @@
 
 #include "budget.h"
 #include "cmds.h"
+#include "detail.h"
 #include "fmt.h"
 #include "json.h"
 #include "render.h"
@@ -22,6 +23,8 @@
 #include "view.h"
 
 #define OPT_CSV 0x2001
+#define OPT_DETAIL 0x2002
+#define OPT_TOTAL 0x2003
 
 enum out { OUT_TEXT, OUT_JSON, OUT_CSV };
 
@@ -38,7 +41,8 @@ struct row {
 static void stat_help(FILE *f)
 {
 	fprintf(f,
-"Usage: vcpustat stat [-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [interval [count]]\n"
+"Usage: vcpustat stat [-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [--detail KIND]\n"
+"                     [--total | interval [count]]\n"
 "\n"
 "Report per-interval activity like pidstat: every interval seconds\n"
 "(default 1), count times (default: until interrupted), one row per VM\n"
@@ -49,6 +53,9 @@ static void stat_help(FILE *f)
 "            next kvm_entry, including userspace); a VM's is the sum of\n"
 "            its vCPUs' and can exceed 100\n"
 "  AVG-EXIT  mean exit handling time in the interval\n"
+"  %%guest .. %%out  where the vCPU threads' time went: guest, exit\n"
+"            handling, userspace, halt-polling, halted, waiting for a\n"
+"            pCPU, out of KVM_RUN (the time budget, vcpustat(8))\n"
 "  TOP       reason with most exits in the interval and its share\n"
 "Text output ends with \"Average:\" rows over the whole run.\n"
 "\n"
@@ -57,7 +64,15 @@ static void stat_help(FILE *f)
 "      --csv        CSV with a header line\n"
 "  -p, --pid PID    only the VM created by PID\n"
 "  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
-"      --vm ID      only VM ID\n");
+"      --vm ID      only VM ID\n"
+"      --detail KIND  one row per vCPU, reason and second-level key of\n"
+"                   KIND (io, msr, cpuid, hypercall, exception, intr,\n"
+"                   gpa; also port, mmio, npf, ept): COUNT and rate in\n"
+"                   the interval, %% of the reason's exits, and an OTHER\n"
+"                   row per reason (keys beyond detail_k); needs\n"
+"                   `vcpustat config detail=on`\n"
+"      --total      one report of the counts so far (since each vCPU's\n"
+"                   first exit or reset), then exit\n");
 }
 
 static int build_rows(const struct vs_snapshot *cur,
@@ -275,6 +290,104 @@ static void json_row(uint64_t mono_ns, const struct row *r, double secs)
 	jw_end(&w);
 }
 
+static void detail_text_row(const char *label, const struct vs_krow *k,
+			    double secs)
+{
+	char key[96], a[FMT_BUF], nb[32], pb[FMT_BUF];
+
+	if (k->other)
+		snprintf(key, sizeof(key), "OTHER");
+	else
+		vs_key_fmt(k->r->key_kind, k->key, key, sizeof(key));
+	printf("%-9s %5" PRIu64 " %8u %5u %-10s %-32s %10" PRIu64 " %9s %6s\n",
+	       label, k->vm->id, k->vm->pid, k->vc->vcpu_id,
+	       vs_reason_name(k->r->isa, k->r->code, nb, sizeof(nb)), key,
+	       k->d_count, fmt_rate(a, sizeof(a), (double)k->d_count / secs),
+	       fmt_pct(pb, sizeof(pb), k->d_count, k->d_reason));
+}
+
+/* One flat JSON object per key: the key's fields at the top level. */
+static void detail_json_row(double epoch, const char *hms,
+			    const struct vs_krow *k, double secs)
+{
+	struct jw w;
+	char nb[32];
+
+	jw_init(&w, stdout, false);
+	jw_obj_open(&w);
+	jw_kdouble(&w, "timestamp", epoch);
+	jw_kstr(&w, "time", hms);
+	jw_kdouble(&w, "interval_s", secs);
+	jw_ku64(&w, "vm_id", k->vm->id);
+	jw_ku64(&w, "pid", k->vm->pid);
+	jw_ku64(&w, "vcpu_id", k->vc->vcpu_id);
+	jw_ku64(&w, "tid", k->vc->tid);
+	jw_kstr(&w, "reason", vs_reason_name(k->r->isa, k->r->code, nb,
+					     sizeof(nb)));
+	jw_ku64(&w, "code", k->r->code);
+	jw_kstr(&w, "key_kind", vs_key_kind_name(k->r->key_kind));
+	if (k->other)
+		jw_kbool(&w, "other", true);
+	else
+		jw_key_fields(&w, k->r->key_kind, k->key);
+	jw_ku64(&w, "count", k->d_count);
+	jw_kdouble(&w, "per_sec", (double)k->d_count / secs);
+	jw_ku64(&w, "reason_count", k->d_reason);
+	jw_ku64(&w, "total", k->count);
+	jw_obj_close(&w);
+	jw_end(&w);
+}
+
+static int emit_detail(enum out out, uint32_t kind, const char *label,
+		       const struct vs_snapshot *cur,
+		       const struct vs_snapshot *prev)
+{
+	double secs = snap_interval_s(cur, prev), epoch;
+	struct vs_krow *rows;
+	char hms[16];
+	size_t n;
+
+	if (vs_krows(cur, prev, kind, &rows, &n))
+		return -1;
+	wall_time(hms, sizeof(hms), &epoch);
+	if (out == OUT_TEXT) {
+		printf("%-9s %5s %8s %5s %-10s %-32s %10s %9s %6s\n",
+		       label ? label : hms, "VM", "PID", "VCPU", "REASON",
+		       "KEY", "COUNT", "RATE/s", "%");
+		for (size_t i = 0; i < n; i++)
+			detail_text_row(label ? label : hms, &rows[i], secs);
+		if (!n)
+			printf("%-9s (no %s keys: no such exits, or details off: vcpustat config detail=on)\n",
+			       label ? label : hms, vs_key_kind_name(kind));
+		putchar('\n');
+	} else if (out == OUT_CSV) {
+		for (size_t i = 0; i < n; i++) {
+			const struct vs_krow *k = &rows[i];
+			char key[96], nb[32];
+
+			if (k->other)
+				snprintf(key, sizeof(key), "other");
+			else
+				vs_key_fmt(kind, k->key, key, sizeof(key));
+			printf("%.3f,%" PRIu64 ",%u,%u,", epoch, k->vm->id,
+			       k->vm->pid, k->vc->vcpu_id);
+			csv_str(vs_reason_name(k->r->isa, k->r->code, nb,
+					       sizeof(nb)));
+			putchar(',');
+			csv_str(key);
+			printf(",%.3f,%" PRIu64 ",%.2f,%" PRIu64 "\n", secs,
+			       k->d_count, (double)k->d_count / secs,
+			       k->d_reason);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			detail_json_row(epoch, hms, &rows[i], secs);
+	}
+	free(rows);
+	fflush(stdout);
+	return 0;
+}
+
 static int emit(enum out out, bool per_vcpu, const char *label,
 		const struct vs_snapshot *cur, const struct vs_snapshot *prev)
 {
@@ -310,12 +423,15 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "vcpus", no_argument, NULL, 't' },
+		{ "detail", required_argument, NULL, OPT_DETAIL },
+		{ "total", no_argument, NULL, OPT_TOTAL },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vs_snapshot first = { 0 }, prev = { 0 }, cur = { 0 };
 	enum out out = OUT_TEXT;
-	bool per_vcpu = false, csv = false;
+	bool per_vcpu = false, csv = false, total = false;
+	uint32_t kind = 0;
 	double interval = 1;
 	uint64_t count = 0, n = 0, next;
 	struct vs_filter f;
@@ -331,6 +447,16 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		case 't':
 			per_vcpu = true;
 			break;
+		case OPT_DETAIL:
+			kind = vs_key_kind_from_name(optarg);
+			if (!kind)
+				return vs_usage_error(&vs_cmd_stat,
+						      "--detail: unknown key kind '%s'",
+						      optarg);
+			break;
+		case OPT_TOTAL:
+			total = true;
+			break;
 		default:
 			r = vs_common_opt(&vs_cmd_stat, g, c, optarg);
 			if (r >= 0)
@@ -341,6 +467,8 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		return vs_usage_error(&vs_cmd_stat, "bad interval or count");
 	if (csv && g->json)
 		return vs_usage_error(&vs_cmd_stat, "--csv and -j exclude each other");
+	if (total && optind < argc)
+		return vs_usage_error(&vs_cmd_stat, "--total takes no interval");
 	out = csv ? OUT_CSV : g->json ? OUT_JSON : OUT_TEXT;
 
 	r = vs_connect(&ctx);
@@ -354,6 +482,19 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 	r = vs_select_check("stat", g, &prev);
 	if (r)
 		goto out;
+	if (total) {
+		/* against nothing: the whole counts */
+		struct vs_snapshot none = { 0 };
+
+		none.ts_ns = 0;
+		if (out == OUT_CSV && kind)
+			printf("timestamp,vm_id,pid,vcpu_id,reason,key,interval_s,count,per_sec,reason_count\n");
+		r = kind ? emit_detail(out, kind, NULL, &prev, &none) :
+			   emit(out, per_vcpu, NULL, &prev, &none);
+		vs_snapshot_free(&prev);
+		vs_close(ctx);
+		return r ? VS_EXIT_ERR : VS_EXIT_OK;
+	}
 	err = vs_snapshot_copy(&first, &prev);
 	if (err)
 		goto fail;
@@ -368,6 +509,8 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 		printf("vcpustat %s (%s)  %s  %ld CPUs\n\n", VCPUSTAT_VERSION,
 		       host, date, sysconf(_SC_NPROCESSORS_ONLN));
+	} else if (out == OUT_CSV && kind) {
+		printf("timestamp,vm_id,pid,vcpu_id,reason,key,interval_s,count,per_sec,reason_count\n");
 	} else if (out == OUT_CSV) {
 		printf("timestamp,vm_id,pid,comm,vcpu_id,interval_s,exits,"
 		       "exits_per_sec,migrations,migrations_per_sec,"
@@ -384,7 +527,8 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		err = vs_select_get(ctx, g, &f, &cur);
 		if (err)
 			goto fail;
-		if (emit(out, per_vcpu, NULL, &cur, &prev)) {
+		if (kind ? emit_detail(out, kind, NULL, &cur, &prev) :
+			   emit(out, per_vcpu, NULL, &cur, &prev)) {
 			err = -ENOMEM;
 			goto fail;
 		}
@@ -396,8 +540,12 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 			break;
 	}
 	/* sysstat's closing average, over the whole run */
-	if (out == OUT_TEXT && n > 1)
-		emit(out, per_vcpu, "Average:", &prev, &first);
+	if (out == OUT_TEXT && n > 1) {
+		if (kind)
+			emit_detail(out, kind, "Average:", &prev, &first);
+		else
+			emit(out, per_vcpu, "Average:", &prev, &first);
+	}
 	r = VS_EXIT_OK;
 out:
 	vs_snapshot_free(&first);
@@ -415,7 +563,7 @@ fail:
 
 const struct vs_cmd vs_cmd_stat = {
 	.name = "stat",
-	.synopsis = "[-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [interval [count]]",
+	.synopsis = "[-j|--csv] [-t] [-p PID] [-g NAME] [--vm ID] [--detail KIND] [--total | interval [count]]",
 	.summary = "per-interval rates per VM or vCPU, like pidstat (text, JSON lines, CSV)",
 	.run = stat_run,
 	.help = stat_help,

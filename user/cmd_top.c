@@ -19,6 +19,7 @@
 
 #include "budget.h"
 #include "cmds.h"
+#include "detail.h"
 #include "fmt.h"
 #include "json.h"
 #include "render.h"
@@ -32,7 +33,7 @@ static void top_help(FILE *f)
 {
 	fprintf(f,
 "Usage: vcpustat top [-b] [-n N] [-d SECS] [-s KEY] [-j] [-p PID] [-g NAME] [--vm ID]\n"
-"                    [--vcpu N] [-f REGEX] [interval]\n"
+"                    [--vcpu N] [-f REGEX] [--detail KIND] [interval]\n"
 "\n"
 "Live exit-reason view, refreshed every interval (default 1 s), like\n"
 "kvm_stat. The header shows VMs, vCPUs, exits and their rate, the share\n"
@@ -55,11 +56,17 @@ static void top_help(FILE *f)
 "      --vm ID      only VM ID\n"
 "      --vcpu N     only vCPU N (of the selected VMs; needs -p, -g or --vm)\n"
 "  -f, --filter RE  only exit reasons whose name matches the regex RE\n"
+"      --detail KIND  drill into the second-level keys of KIND (io, msr,\n"
+"                   cpuid, hypercall, exception, intr, gpa; port, mmio,\n"
+"                   npf, ept): one row per key with COUNT, RATE/s and %%\n"
+"                   of the kind's exits, OTHER for keys beyond detail_k,\n"
+"                   and the p50/p90/p99 exit time of those reasons (from\n"
+"                   their histograms; timing on); needs detail=on\n"
 "\n"
 "Batch mode is the default without a terminal or with TERM=dumb.\n"
 "Keys (as kvm_stat): f reason regex, g guest, p pid, r reset the view\n"
-"(not the module's counters), s next sort key, space refresh now, h help,\n"
-"q quit.\n");
+"(not the module's counters), s next sort key, d next detail kind, space\n"
+"refresh now, h help, q quit.\n");
 }
 
 /* ---------------------------------------------------------------- */
@@ -176,6 +183,8 @@ static void scope(const struct top *t, char *buf, size_t len)
 		snprintf(buf, len, " all VMs");
 }
 
+static void build_detail(struct top *t, int max_rows);
+
 void top_build_frame(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], d[FMT_BUF], e[FMT_BUF];
@@ -214,6 +223,11 @@ void top_build_frame(struct top *t, int max_rows)
 		line(t, "reasons matching /%s/", t->view.re_src);
 	else
 		line(t, "%s", "");
+	if (t->detail) {
+		build_detail(t, max_rows);
+		return;
+	}
+	t->header_line = t->nlines;
 	line(t, "%-26s %8s %8s %6s %8s %8s %8s", "REASON", "COUNT", "RATE/s",
 	     "%", "AVG", "MIN", "MAX");
 	rtab_sort(&t->rt, t->sort);
@@ -243,6 +257,123 @@ void top_build_frame(struct top *t, int max_rows)
 	if (!t->rt.n)
 		line(t, "%s", t->tot.vcpus ? "(no exits recorded)" :
 		     "(no vCPUs tracked: no VMs running, or none matched)");
+}
+
+/* p50/p90/p99 over every reason of the drilled kind, merged. */
+static bool detail_pcts(const struct top *t, uint64_t p[3])
+{
+	struct vs_reason m = { 0 };
+	static const double q[3] = { 0.5, 0.9, 0.99 };
+
+	for (size_t i = 0; i < t->cur.nr_vms; i++)
+		for (size_t j = 0; j < t->cur.vms[i].nr_vcpus; j++) {
+			const struct vs_vcpu *vc = &t->cur.vms[i].vcpus[j];
+
+			for (size_t k = 0; k < vc->nr_reasons; k++) {
+				const struct vs_reason *r = &vc->reasons[k];
+
+				if (r->key_kind != t->detail || !r->has_hist)
+					continue;
+				if (!m.timed || r->time_min_ns < m.time_min_ns)
+					m.time_min_ns = r->time_min_ns;
+				if (r->time_max_ns > m.time_max_ns)
+					m.time_max_ns = r->time_max_ns;
+				m.timed += r->timed;
+				m.has_hist = true;
+				for (int b = 0; b < VCPUSTAT_RHIST_BUCKETS; b++)
+					m.hist[b] += r->hist[b];
+			}
+		}
+	for (int i = 0; i < 3; i++)
+		if (!vs_rhist_quantile(&m, q[i], &p[i]))
+			return false;
+	return true;
+}
+
+static void build_detail(struct top *t, int max_rows)
+{
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], key[96];
+	char p0[FMT_BUF], p1[FMT_BUF], p2[FMT_BUF];
+	bool rate = t->have_prev;
+	struct vs_krow *rows;
+	uint64_t p[3], total = 0;
+	size_t n;
+
+	if (vs_krows_merged(&t->cur, rate ? &t->prev : NULL, t->detail,
+			    &rows, &n)) {
+		line(t, "(out of memory)");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += rows[i].count;
+	if (detail_pcts(t, p))
+		line(t, "%s exits: p50 %s  p90 %s  p99 %s", vs_key_kind_name(t->detail),
+		     fmt_ns(p0, sizeof(p0), p[0]), fmt_ns(p1, sizeof(p1), p[1]),
+		     fmt_ns(p2, sizeof(p2), p[2]));
+	else
+		line(t, "%s exits: no exit time histogram (timing or details off)",
+		     vs_key_kind_name(t->detail));
+	t->header_line = t->nlines;
+	line(t, "%-40s %8s %8s %6s", "KEY", "COUNT", "RATE/s", "%");
+	for (size_t i = 0; i < n; i++) {
+		const struct vs_krow *k = &rows[i];
+
+		if (max_rows > 0 && t->nlines >= max_rows) {
+			line(t, "... %zu more", n - i);
+			break;
+		}
+		if (k->other)
+			snprintf(key, sizeof(key), "OTHER");
+		else
+			vs_key_fmt(t->detail, k->key, key, sizeof(key));
+		line(t, "%-40.40s %8s %8s %6s", key,
+		     fmt_count(a, sizeof(a), k->count),
+		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
+			  : "-",
+		     rate ? fmt_pct(c, sizeof(c), k->d_count, k->d_reason)
+			  : fmt_pct(c, sizeof(c), k->count, total));
+	}
+	if (!n)
+		line(t, "(no %s keys: no such exits, or details off: vcpustat config detail=on)",
+		     vs_key_kind_name(t->detail));
+	free(rows);
+}
+
+static void json_detail(struct top *t, struct jw *w)
+{
+	struct vs_krow *rows;
+	uint64_t p[3];
+	size_t n;
+
+	if (vs_krows_merged(&t->cur, t->have_prev ? &t->prev : NULL,
+			    t->detail, &rows, &n))
+		return;
+	jw_key(w, "detail");
+	jw_obj_open(w);
+	jw_kstr(w, "key_kind", vs_key_kind_name(t->detail));
+	if (detail_pcts(t, p)) {
+		jw_ku64(w, "p50_ns", p[0]);
+		jw_ku64(w, "p90_ns", p[1]);
+		jw_ku64(w, "p99_ns", p[2]);
+	}
+	jw_key(w, "keys");
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct vs_krow *k = &rows[i];
+
+		jw_obj_open(w);
+		if (k->other)
+			jw_kbool(w, "other", true);
+		else
+			jw_key_fields(w, t->detail, k->key);
+		jw_ku64(w, "count", k->count);
+		jw_ku64(w, "delta", k->d_count);
+		jw_kdouble(w, "rate", (double)k->d_count / t->secs);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+	free(rows);
 }
 
 static void print_json(struct top *t)
@@ -321,6 +452,8 @@ static void print_json(struct top *t)
 		jw_obj_close(&w);
 	}
 	jw_arr_close(&w);
+	if (t->detail)
+		json_detail(t, &w);
 	jw_obj_close(&w);
 	jw_end(&w);
 }
@@ -371,6 +504,7 @@ static int top_main(struct top *tp, struct vs_global *g, int argc,
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpu", required_argument, NULL, OPT_VCPU },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "detail", required_argument, NULL, OPT_DETAIL },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -415,6 +549,14 @@ static int top_main(struct top *tp, struct vs_global *g, int argc,
 				return vs_usage_error(&vs_cmd_top,
 					"bad vCPU id '%s'", optarg);
 			tp->has_vcpu = true;
+			break;
+		case OPT_DETAIL:
+			tp->detail = vs_key_kind_from_name(optarg);
+			if (!tp->detail) {
+				top_view_free(&tp->view);
+				return vs_usage_error(&vs_cmd_top,
+					"--detail: unknown key kind '%s'", optarg);
+			}
 			break;
 		default:
 			r = vs_common_opt(&vs_cmd_top, g, c, optarg);
@@ -487,7 +629,7 @@ static int top_run(struct vs_global *g, int argc, char **argv)
 
 const struct vs_cmd vs_cmd_top = {
 	.name = "top",
-	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-f RE] [-j] [-p PID] [-g NAME] [--vm ID] [--vcpu N] [interval]",
+	.synopsis = "[-b] [-n N] [-d SECS] [-s KEY] [-f RE] [-j] [-p PID] [-g NAME] [--vm ID] [--vcpu N] [--detail KIND] [interval]",
 	.summary = "live per-exit-reason view (count, rate, %, avg/min/max time)",
 	.run = top_run,
 	.help = top_help,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "detail.h"
 #include "fmt.h"
 #include "render.h"
 #include "stamp.h"
@@ -57,6 +58,7 @@ static void reason_x(struct jw *w, const struct vs_reason *r, bool d)
 		jw_key(w, "time_avg_ns");
 		jw_null(w);
 	}
+	jw_reason_detail(w, r);
 	jw_obj_close(w);
 }
 
@@ -176,6 +178,10 @@ void jw_config(struct jw *w, const struct vs_config *cfg)
 		jw_ku64(w, "heartbeat_ms", cfg->heartbeat_ms);
 	if (cfg->mask & VS_CFG_BUDGET)
 		jw_kbool(w, "budget", cfg->budget);
+	if (cfg->mask & VS_CFG_DETAIL)
+		jw_kbool(w, "detail", cfg->detail);
+	if (cfg->mask & VS_CFG_DETAIL_K)
+		jw_ku64(w, "detail_k", cfg->detail_k);
 	jw_obj_close(w);
 }
 

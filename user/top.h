@@ -15,6 +15,7 @@
 #include "vsnl.h"
 
 #define OPT_VCPU	0x2001
+#define OPT_DETAIL	0x2002
 #define MAX_LINES	512
 #define LINE_LEN	512
 
@@ -33,6 +34,7 @@ struct top {
 	int sort;
 	bool has_vcpu;
 	uint32_t vcpu;
+	uint32_t detail;		/* key kind drilled into, 0: reasons */
 	struct vs_filter f;
 
 	struct vs_snapshot prev, cur;
@@ -44,6 +46,7 @@ struct top {
 	int rows, cols;
 	char (*lines)[LINE_LEN];
 	int nlines;
+	int header_line;		/* lines[] index of the column titles */
 
 	/* kvm_stat's keys (top_tui.c) */
 	struct top_view view;		/* f: reason regex, r: view reset */

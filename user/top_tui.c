@@ -134,7 +134,7 @@ static const char *bottom_line(const struct top *t, char *buf, size_t len)
 	}
 	if (t->msg[0])
 		return t->msg;
-	return "q quit  s sort  f filter  g guest  p pid  r reset  h help";
+	return "q quit  s sort  d detail  f filter  g guest  p pid  r reset  h help";
 }
 
 static void help_frame(struct top *t)
@@ -180,7 +180,7 @@ static void draw(struct top *t)
 		/* header in reverse video, like top(1) column titles */
 		off += (size_t)snprintf(out + off, sizeof(out) - off,
 					"%s%.*s\033[0m\033[K\r\n",
-					i == 3 ? "\033[7m" : "", w,
+					i == t->header_line ? "\033[7m" : "", w,
 					t->lines[i]);
 	}
 	off += (size_t)snprintf(out + off, sizeof(out) - off,
@@ -281,6 +281,10 @@ static int key(struct top *t, struct vs_ctx *ctx, unsigned char c)
 		return KEY_QUIT;
 	case 's':
 		t->sort = (t->sort + 1) % (RS_NAME + 1);
+		return KEY_REDRAW;
+	case 'd':
+		/* reasons, then the keys of io, msr, ... gpa, then reasons */
+		t->detail = (t->detail + 1) % (VCPUSTAT_KEY_KIND_MAX + 1);
 		return KEY_REDRAW;
 	case ' ':
 		return KEY_REFRESH;

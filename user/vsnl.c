@@ -146,6 +146,15 @@ static struct nla_policy reason_pol[VCPUSTAT_REASON_A_MAX + 1] = {
 	[VCPUSTAT_REASON_A_TIME_MIN_NS]	= { .type = NLA_U64 },
 	[VCPUSTAT_REASON_A_TIME_MAX_NS]	= { .type = NLA_U64 },
 	[VCPUSTAT_REASON_A_HANDLE_NS]	= { .type = NLA_U64 },
+	[VCPUSTAT_REASON_A_KEY_KIND]	= { .type = NLA_U32 },
+	[VCPUSTAT_REASON_A_KEYS]	= { .type = NLA_NESTED },
+	[VCPUSTAT_REASON_A_KEYS_OTHER]	= { .type = NLA_U64 },
+	[VCPUSTAT_REASON_A_HIST]	= { .type = NLA_NESTED },
+};
+
+static struct nla_policy key_pol[VCPUSTAT_KEY_A_MAX + 1] = {
+	[VCPUSTAT_KEY_A_KEY]		= { .type = NLA_U64 },
+	[VCPUSTAT_KEY_A_COUNT]		= { .type = NLA_U64 },
 };
 
 static struct nla_policy res_pol[VCPUSTAT_RESIDENCY_A_MAX + 1] = {
@@ -170,6 +179,8 @@ static struct nla_policy cfg_pol[VCPUSTAT_CONFIG_A_MAX + 1] = {
 	[VCPUSTAT_CONFIG_A_TIMING_EVERY] = { .type = NLA_U32 },
 	[VCPUSTAT_CONFIG_A_HEARTBEAT_MS] = { .type = NLA_U32 },
 	[VCPUSTAT_CONFIG_A_BUDGET]	= { .type = NLA_U8 },
+	[VCPUSTAT_CONFIG_A_DETAIL]	= { .type = NLA_U8 },
+	[VCPUSTAT_CONFIG_A_DETAIL_K]	= { .type = NLA_U32 },
 };
 
 static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
@@ -240,6 +251,47 @@ static int parse_vm(struct nlattr *nest, struct vs_vm *vm)
 	return 0;
 }
 
+/* A reason's keys (at most VCPUSTAT_DETAIL_K_MAX) and histogram. */
+static int parse_reason_detail(struct nlattr **tb, struct vs_reason *r)
+{
+	struct nlattr *pos;
+	int rem;
+
+	r->key_kind = u32_or(tb[VCPUSTAT_REASON_A_KEY_KIND], 0);
+	r->keys_other = u64_or(tb[VCPUSTAT_REASON_A_KEYS_OTHER], 0);
+	if (tb[VCPUSTAT_REASON_A_KEYS]) {
+		nla_for_each_nested(pos, tb[VCPUSTAT_REASON_A_KEYS], rem) {
+			struct nlattr *kb[VCPUSTAT_KEY_A_MAX + 1];
+
+			if (nla_type(pos) != VCPUSTAT_KEY_ENTRY)
+				continue;
+			if (r->nr_keys >= VCPUSTAT_DETAIL_K_MAX ||
+			    nla_parse_nested(kb, VCPUSTAT_KEY_A_MAX, pos,
+					     key_pol) < 0 ||
+			    !kb[VCPUSTAT_KEY_A_KEY])
+				return -EPROTO;
+			r->keys[r->nr_keys].key = nla_get_u64(kb[VCPUSTAT_KEY_A_KEY]);
+			r->keys[r->nr_keys].count =
+				u64_or(kb[VCPUSTAT_KEY_A_COUNT], 0);
+			r->nr_keys++;
+		}
+	}
+	if (tb[VCPUSTAT_REASON_A_HIST]) {
+		r->has_hist = true;
+		nla_for_each_nested(pos, tb[VCPUSTAT_REASON_A_HIST], rem) {
+			int t = nla_type(pos);
+
+			/* attribute i + 1 is bucket i; 0 is padding */
+			if (t < 1 || t > VCPUSTAT_RHIST_BUCKETS)
+				continue;
+			if (nla_len(pos) != 8)
+				return -EPROTO;
+			r->hist[t - 1] = nla_get_u64(pos);
+		}
+	}
+	return 0;
+}
+
 static int parse_reasons(struct nlattr *nest, struct vs_vcpu *vc)
 {
 	struct nlattr *pos;
@@ -273,6 +325,8 @@ static int parse_reasons(struct nlattr *nest, struct vs_vcpu *vc)
 		r->time_min_ns = u64_or(tb[VCPUSTAT_REASON_A_TIME_MIN_NS], 0);
 		r->time_max_ns = u64_or(tb[VCPUSTAT_REASON_A_TIME_MAX_NS], 0);
 		r->handle_ns = u64_or(tb[VCPUSTAT_REASON_A_HANDLE_NS], 0);
+		if (parse_reason_detail(tb, r))
+			return -EPROTO;
 	}
 	return 0;
 }
@@ -433,6 +487,14 @@ static void parse_config(struct nlattr *nest, struct vs_config *cfg)
 	if (tb[VCPUSTAT_CONFIG_A_BUDGET]) {
 		cfg->mask |= VS_CFG_BUDGET;
 		cfg->budget = nla_get_u8(tb[VCPUSTAT_CONFIG_A_BUDGET]) != 0;
+	}
+	if (tb[VCPUSTAT_CONFIG_A_DETAIL]) {
+		cfg->mask |= VS_CFG_DETAIL;
+		cfg->detail = nla_get_u8(tb[VCPUSTAT_CONFIG_A_DETAIL]) != 0;
+	}
+	if (tb[VCPUSTAT_CONFIG_A_DETAIL_K]) {
+		cfg->mask |= VS_CFG_DETAIL_K;
+		cfg->detail_k = nla_get_u32(tb[VCPUSTAT_CONFIG_A_DETAIL_K]);
 	}
 }
 
@@ -1055,6 +1117,12 @@ int vs_set_config(struct vs_ctx *ctx, const struct vs_config *cfg)
 		goto full;
 	if ((cfg->mask & VS_CFG_BUDGET) &&
 	    nla_put_u8(msg, VCPUSTAT_CONFIG_A_BUDGET, cfg->budget ? 1 : 0))
+		goto full;
+	if ((cfg->mask & VS_CFG_DETAIL) &&
+	    nla_put_u8(msg, VCPUSTAT_CONFIG_A_DETAIL, cfg->detail ? 1 : 0))
+		goto full;
+	if ((cfg->mask & VS_CFG_DETAIL_K) &&
+	    nla_put_u32(msg, VCPUSTAT_CONFIG_A_DETAIL_K, cfg->detail_k))
 		goto full;
 	nla_nest_end(msg, nest);
 	return transact(ctx, msg, NULL, NULL, NULL);

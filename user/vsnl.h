@@ -48,6 +48,16 @@ struct vs_reason {
 	uint64_t time_min_ns;		/* 0 when timed == 0 */
 	uint64_t time_max_ns;		/* 0 when timed == 0 */
 	uint64_t handle_ns;		/* budget: exit state of these exits */
+	/* Details (VCPUSTAT_CONFIG_A_DETAIL on; see the uapi header). */
+	uint32_t key_kind;		/* enum vcpustat_key_kind, 0: no keys */
+	uint32_t nr_keys;		/* keys[] in the order first met */
+	struct vs_key {
+		uint64_t key;		/* encoded as key_kind says */
+		uint64_t count;
+	} keys[VCPUSTAT_DETAIL_K_MAX];
+	uint64_t keys_other;		/* keys + keys_other = count */
+	bool has_hist;
+	uint64_t hist[VCPUSTAT_RHIST_BUCKETS];	/* VCPUSTAT_RHIST_* */
 };
 
 /* Userspace exits of one KVM_EXIT_* reason (VCPUSTAT_USER_A_*). */
@@ -161,6 +171,8 @@ static inline bool vs_filter_pid_ok(const struct vs_filter *f, uint32_t pid)
 #define VS_CFG_TIMING_EVERY	(1u << 3)
 #define VS_CFG_HEARTBEAT_MS	(1u << 4)
 #define VS_CFG_BUDGET		(1u << 5)
+#define VS_CFG_DETAIL		(1u << 5)
+#define VS_CFG_DETAIL_K		(1u << 6)
 struct vs_config {
 	unsigned int mask;
 	uint32_t snapshot_ms;		/* 0 = DELTA events off */
@@ -170,6 +182,8 @@ struct vs_config {
 	uint32_t heartbeat_ms;		/* all-zero DELTA of a quiet vCPU this
 					 * often, 0 = never */
 	bool budget;			/* keep the time budget */
+	bool detail;			/* second-level keys, reason histograms */
+	uint32_t detail_k;		/* keys kept per vCPU and reason */
 };
 
 /* VCPUSTAT_STATUS_A_*. */

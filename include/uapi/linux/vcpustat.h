@@ -211,10 +211,83 @@ enum vcpustat_reason_attr {
 	 * KVM in the kernel, without the userspace, halt and wait parts.
 	 */
 	VCPUSTAT_REASON_A_HANDLE_NS,
+	/*
+	 * Details (VCPUSTAT_CONFIG_A_DETAIL on), for the reasons that have a
+	 * second-level key: KEY_KIND says how to read the keys, KEYS holds
+	 * up to VCPUSTAT_CONFIG_A_DETAIL_K of them with exact counts, and
+	 * KEYS_OTHER the rest: exits of other keys, and those counted before
+	 * details were switched on. The counts of KEYS plus KEYS_OTHER equal
+	 * COUNT (exactly, for a vCPU not running meanwhile). The keys kept
+	 * are the first distinct ones the vCPU met since details were
+	 * switched on or it was reset, which for a steady workload are the
+	 * frequent ones: a key, once kept, is never evicted (its count stays
+	 * exact).
+	 */
+	VCPUSTAT_REASON_A_KEY_KIND,	/* u32: enum vcpustat_key_kind */
+	VCPUSTAT_REASON_A_KEYS,		/* nest of VCPUSTAT_KEY_ENTRY */
+	VCPUSTAT_REASON_A_KEYS_OTHER,	/* u64 */
+	/*
+	 * u64 buckets of this reason's exit times (see
+	 * VCPUSTAT_RHIST_BUCKETS), attribute i + 1 = bucket i, empty ones
+	 * left out; absent when details are off or the vCPU's reason
+	 * histograms are all taken.
+	 */
+	VCPUSTAT_REASON_A_HIST,
 	__VCPUSTAT_REASON_A_MAX
 };
 
 #define VCPUSTAT_REASON_A_MAX (__VCPUSTAT_REASON_A_MAX - 1)
+
+/*
+ * Per-reason exit time histogram: bucket 0 counts t < 2^(SHIFT + 1) ns,
+ * bucket i (0 < i < BUCKETS - 1) 2^(SHIFT + i) <= t < 2^(SHIFT + i + 1),
+ * the last bucket everything above (SHIFT 8: 512 ns up to 134 ms).
+ */
+#define VCPUSTAT_RHIST_BUCKETS		20
+#define VCPUSTAT_RHIST_SHIFT		8
+
+/*
+ * How VCPUSTAT_KEY_A_KEY encodes a second-level key (VCPUSTAT_REASON_A_KEY_KIND).
+ * IO: bits 15:0 port, 23:16 size in bytes, bit 24 direction (1 = in),
+ *     bit 25 string (INS/OUTS); SVM exit_info_1, VMX exit qualification.
+ * MSR: bits 31:0 index (RCX), bit 32 write (1 = WRMSR).
+ * CPUID: bits 31:0 leaf (EAX), 63:32 subleaf (ECX).
+ * HYPERCALL: RAX as the guest set it (KVM's kvm_hypercall "nr").
+ * EXCEPTION: bits 7:0 vector (VMX: of an exception or NMI).
+ * INTR: bits 7:0 vector of the external interrupt (VMX only; SVM does not
+ *       report it).
+ * GPA: the guest-physical page (address & ~0xfff) of a nested page
+ *      fault / EPT violation / EPT misconfiguration.
+ */
+enum vcpustat_key_kind {
+	VCPUSTAT_KEY_KIND_UNSPEC,
+	VCPUSTAT_KEY_KIND_IO,
+	VCPUSTAT_KEY_KIND_MSR,
+	VCPUSTAT_KEY_KIND_CPUID,
+	VCPUSTAT_KEY_KIND_HYPERCALL,
+	VCPUSTAT_KEY_KIND_EXCEPTION,
+	VCPUSTAT_KEY_KIND_INTR,
+	VCPUSTAT_KEY_KIND_GPA,
+	__VCPUSTAT_KEY_KIND_MAX
+};
+
+#define VCPUSTAT_KEY_KIND_MAX (__VCPUSTAT_KEY_KIND_MAX - 1)
+
+/* Inside VCPUSTAT_REASON_A_KEYS: repeated VCPUSTAT_KEY_ENTRY nests. */
+#define VCPUSTAT_KEY_ENTRY		1
+
+enum vcpustat_key_attr {
+	VCPUSTAT_KEY_A_UNSPEC,
+	VCPUSTAT_KEY_A_PAD,
+	VCPUSTAT_KEY_A_KEY,		/* u64: see enum vcpustat_key_kind */
+	VCPUSTAT_KEY_A_COUNT,		/* u64 */
+	__VCPUSTAT_KEY_A_MAX
+};
+
+#define VCPUSTAT_KEY_A_MAX (__VCPUSTAT_KEY_A_MAX - 1)
+
+/* Largest VCPUSTAT_CONFIG_A_DETAIL_K: what the per-vCPU memory allows. */
+#define VCPUSTAT_DETAIL_K_MAX		16
 
 /* Inside VCPUSTAT_VCPU_A_RESIDENCY: repeated VCPUSTAT_RESIDENCY_ENTRY. */
 #define VCPUSTAT_RESIDENCY_ENTRY	1
@@ -286,6 +359,18 @@ enum vcpustat_config_attr {
 	 * was on, never more.
 	 */
 	VCPUSTAT_CONFIG_A_BUDGET,
+	/*
+	 * u8: 1 = count second-level keys and per-reason exit time
+	 * histograms (VCPUSTAT_REASON_A_KEYS, _HIST); 0 (default) = don't,
+	 * at no cost. Switching on restarts every vCPU's details from zero.
+	 */
+	VCPUSTAT_CONFIG_A_DETAIL,
+	/*
+	 * u32, 1..VCPUSTAT_DETAIL_K_MAX (default 8): keys kept per vCPU and
+	 * reason. Lowering it folds the keys beyond the new K into
+	 * KEYS_OTHER at each table's next exit: sums stay exact.
+	 */
+	VCPUSTAT_CONFIG_A_DETAIL_K,
 	__VCPUSTAT_CONFIG_A_MAX
 };
 

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of detail.c: key decoding (the uapi encodings), names,
+ * quantiles of the per-reason histograms, and key rows with deltas.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detail.h"
+#include "harness.h"
+#include "testutil.h"
+
+T_TEST(detail_key_text)
+{
+	char b[96];
+
+	/* port 0x3f8, 1 byte, out */
+	vs_key_fmt(VCPUSTAT_KEY_KIND_IO, 0x3f8 | (1 << 16), b, sizeof(b));
+	T_STREQ(b, "out 0x3f8/1 COM1");
+	/* port 0xcfc, 4 bytes, in, string */
+	vs_key_fmt(VCPUSTAT_KEY_KIND_IO, 0xcfc | (4 << 16) | (1 << 24) | (1 << 25),
+		   b, sizeof(b));
+	T_STREQ(b, "ins 0xcfc/4 PCI-CONF-DATA");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_IO, 0x522 | (2 << 16), b, sizeof(b));
+	T_STREQ(b, "out 0x522/2");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_MSR, 0x8b, b, sizeof(b));
+	T_STREQ(b, "read 0x8b IA32_UCODE_REV");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_MSR, 0x10 | (1ULL << 32), b, sizeof(b));
+	T_STREQ(b, "write 0x10 IA32_TSC");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_CPUID, 7 | (1ULL << 32), b, sizeof(b));
+	T_STREQ(b, "leaf 0x7.1");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_HYPERCALL, 100, b, sizeof(b));
+	T_STREQ(b, "nr 100");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_EXCEPTION, 14, b, sizeof(b));
+	T_STREQ(b, "vector 14 #PF");
+	vs_key_fmt(VCPUSTAT_KEY_KIND_GPA, 0xfee00000, b, sizeof(b));
+	T_STREQ(b, "gpa 0xfee00000");
+}
+
+T_TEST(detail_names)
+{
+	T_STREQ(vs_port_name(0x3f8), "COM1");
+	T_STREQ(vs_port_name(0x3ff), "COM1");
+	T_STREQ(vs_port_name(0x20), "PIC1");
+	T_STREQ(vs_port_name(0xa1), "PIC2");
+	T_STREQ(vs_port_name(0x43), "PIT");
+	T_STREQ(vs_port_name(0x70), "RTC");
+	T_STREQ(vs_port_name(0xcf8), "PCI-CONF-ADDR");
+	T_STREQ(vs_port_name(0xb008), "ACPI-PM");
+	T_STREQ(vs_port_name(0x92), "SYSCTRL-A");
+	T_STREQ(vs_port_name(0x402), "DEBUGCON");
+	T_ASSERT(!vs_port_name(0x520));
+	/* generated from msr-index.h: architectural names win */
+	T_STREQ(vs_msr_name(0x1b), "IA32_APICBASE");
+	T_STREQ(vs_msr_name(0xc0000080), "EFER");
+	T_ASSERT(!vs_msr_name(0x12345678));
+	T_EQ(vs_key_kind_from_name("io"), VCPUSTAT_KEY_KIND_IO);
+	T_EQ(vs_key_kind_from_name("port"), VCPUSTAT_KEY_KIND_IO);
+	T_EQ(vs_key_kind_from_name("MMIO"), VCPUSTAT_KEY_KIND_GPA);
+	T_EQ(vs_key_kind_from_name("msr"), VCPUSTAT_KEY_KIND_MSR);
+	T_EQ(vs_key_kind_from_name("nope"), 0);
+	T_STREQ(vs_key_kind_name(VCPUSTAT_KEY_KIND_HYPERCALL), "hypercall");
+	T_STREQ(vs_key_kind_name(99), "?");
+}
+
+T_TEST(detail_quantiles)
+{
+	struct vs_reason r = { 0 };
+	uint64_t ns;
+
+	T_ASSERT(!vs_rhist_quantile(&r, 0.5, &ns));
+	r.has_hist = true;
+	T_ASSERT(!vs_rhist_quantile(&r, 0.5, &ns));
+	/* 100 exits in bucket 4: [2^12, 2^13) ns = [4096, 8192) */
+	r.hist[4] = 100;
+	r.timed = 100;
+	r.time_min_ns = 4100;
+	r.time_max_ns = 8000;
+	T_ASSERT(vs_rhist_quantile(&r, 0.5, &ns));
+	T_EQ(ns, 6144);			/* halfway through the bucket */
+	T_ASSERT(vs_rhist_quantile(&r, 0.99, &ns));
+	T_EQ(ns, 8000);			/* 8151 clamped to the max */
+	/* 90 fast (bucket 0: < 512 ns) and 10 slow (last: >= 2^27 ns) */
+	memset(r.hist, 0, sizeof(r.hist));
+	r.hist[0] = 90;
+	r.hist[VCPUSTAT_RHIST_BUCKETS - 1] = 10;
+	r.time_min_ns = 100;
+	r.time_max_ns = 300000000;
+	T_ASSERT(vs_rhist_quantile(&r, 0.5, &ns));
+	T_ASSERT(ns >= 100 && ns < 512);
+	T_ASSERT(vs_rhist_quantile(&r, 0.9, &ns));
+	T_ASSERT(ns <= 512);		/* the 90th: bucket 0's upper edge */
+	T_ASSERT(vs_rhist_quantile(&r, 0.99, &ns));
+	T_ASSERT(ns >= (1ULL << 27) && ns <= 300000000);
+}
+
+/* Two snapshots of one vCPU: key rows count the interval, other last. */
+T_TEST(detail_key_rows)
+{
+	struct vs_reason r0 = { .isa = VCPUSTAT_ISA_SVM, .code = 0x7b,
+				.count = 10, .key_kind = VCPUSTAT_KEY_KIND_IO,
+				.nr_keys = 2, .keys_other = 1 };
+	struct vs_reason r1 = r0;
+	struct vs_vcpu v0 = { .vm_id = 1, .vcpu_id = 0, .tid = 5, .exits = 10,
+			      .reasons = &r0, .nr_reasons = 1 };
+	struct vs_vcpu v1 = v0;
+	struct vs_vm m0 = { .id = 1, .pid = 4, .vcpus = &v0, .nr_vcpus = 1 };
+	struct vs_vm m1 = m0;
+	struct vs_snapshot s0 = { .vms = &m0, .nr_vms = 1, .ts_ns = 1 };
+	struct vs_snapshot s1 = { .vms = &m1, .nr_vms = 1, .ts_ns = 2 };
+	struct vs_krow *rows;
+	size_t n;
+
+	r0.keys[0] = (struct vs_key){ 0x3f8 | (1 << 16), 6 };
+	r0.keys[1] = (struct vs_key){ 0x70 | (1 << 16), 3 };
+	r1 = r0;
+	r1.count = 20;
+	r1.keys[0].count = 7;
+	r1.keys[1].count = 11;
+	r1.keys_other = 2;
+	v1.reasons = &r1;
+	v1.exits = 20;
+	m1.vcpus = &v1;
+	T_EQ(vs_krows(&s1, &s0, VCPUSTAT_KEY_KIND_IO, &rows, &n), 0);
+	T_EQ(n, 3);
+	/* 0x70 moved most in the interval: first; other last */
+	T_EQ(rows[0].key, 0x70 | (1 << 16));
+	T_EQ(rows[0].d_count, 8);
+	T_EQ(rows[1].d_count, 1);
+	T_ASSERT(rows[2].other);
+	T_EQ(rows[2].d_count, 1);
+	T_EQ(rows[0].d_reason, 10);
+	free(rows);
+	/* no previous snapshot: the whole counts */
+	T_EQ(vs_krows(&s1, NULL, VCPUSTAT_KEY_KIND_IO, &rows, &n), 0);
+	T_EQ(n, 3);
+	T_EQ(rows[0].d_count, 11);
+	T_EQ(rows[2].d_count, 2);
+	free(rows);
+	T_EQ(vs_krows(&s1, &s0, VCPUSTAT_KEY_KIND_MSR, &rows, &n), 0);
+	T_EQ(n, 0);
+	free(rows);
+}
