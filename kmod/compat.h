@@ -94,6 +94,17 @@ static inline bool vs_arch_has_virt(void)
 #endif /* VS_KVM_ARM64 */
 
 /*
+ * The kprobe of the destroy hook (track.c): kvm.ko's own kvm_destroy_vm()
+ * ("kvm:", never a same-named function of another module), or the kernel
+ * image's where KVM is built in (Debian's arm64: CONFIG_KVM=y).
+ */
+#if IS_MODULE(CONFIG_KVM)
+#define VS_DESTROY_VM_SYM	"kvm:kvm_destroy_vm"
+#else
+#define VS_DESTROY_VM_SYM	"kvm_destroy_vm"
+#endif
+
+/*
  * Attributes of a dump request: genl_dumpit_info embeds a genl_info from
  * 6.2 (genl_split_ops rework); 6.1 has a bare attrs array.
  * Feature test: dumpit_info_attrs.c.
