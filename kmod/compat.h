@@ -61,6 +61,13 @@ static inline bool vs_arch_has_virt(void)
 }
 
 /*
+ * Exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in arch/x86/kvm/x86.c);
+ * the definitions (trace.h) are private, so declare the objects here.
+ */
+extern struct tracepoint __tracepoint_kvm_exit;
+extern struct tracepoint __tracepoint_kvm_entry;
+
+/*
  * kvm_entry: (vcpu) before 6.9, (vcpu, bool force_immediate_exit) after,
  * backported to 6.1.149 and 6.6.103. Its prototype is private to KVM
  * (arch/x86/kvm/trace.h, in no headers package), so each form is

@@ -94,10 +94,7 @@ void vs_tp_release(void)
 	vs_tp_owner = NULL;
 }
 #else
-/* x86: the exported objects, declared here (their definitions are KVM's). */
-extern struct tracepoint __tracepoint_kvm_exit;
-extern struct tracepoint __tracepoint_kvm_entry;
-
+/* x86: the exported objects (declared in compat.h). */
 int vs_tp_lookup(void)
 {
 	vs_tp_kvm_exit = &__tracepoint_kvm_exit;
