@@ -26,9 +26,18 @@ struct tracepoint *vs_tp_kvm_entry;
 #ifdef VS_KVM_ARM64
 static struct module *vs_tp_owner;	/* kvm.ko, pinned; NULL if built in */
 
+/*
+ * Test only (selftests/arm64_test.sh): look for a kvm_exit no kernel has,
+ * to prove that the load is then refused with a message.
+ */
+static bool vs_test_no_tp;
+module_param_named(test_no_tracepoint, vs_test_no_tp, bool, 0444);
+MODULE_PARM_DESC(test_no_tracepoint,
+		 "test only: find no kvm_exit tracepoint (the load must fail)");
+
 static void vs_tp_match(struct tracepoint *tp, void *priv)
 {
-	if (!strcmp(tp->name, "kvm_exit"))
+	if (!strcmp(tp->name, vs_test_no_tp ? "vcpustat_test_none" : "kvm_exit"))
 		vs_tp_kvm_exit = tp;
 	else if (!strcmp(tp->name, "kvm_entry"))
 		vs_tp_kvm_entry = tp;

@@ -20,6 +20,8 @@
 #               per-reason totals against the dump
 #   reload      rmmod and insmod while a looping VM runs: the new load
 #               finds both vCPUs exiting, and the VM is gone once killed
+#   refusal     with no kvm_exit to find (test_no_tracepoint=1) the load
+#               fails with the message, leaving no module behind
 #   host        `vcpustat host` reports the arm64 KVM mode (VHE or nVHE as
 #               booted) and GIC, and no vmx/svm lines
 # Env: VS_MMIO, VS_HVC, VS_WFI, VS_SYS (per vCPU), VS_MOVE_EVERY.
@@ -32,7 +34,7 @@ MOVE=${VS_MOVE_EVERY:-50}
 NOTRAP=2147483648	# VCPUSTAT_ARM64_NOTRAP
 n=0 fail=0
 echo "KTAP version 1"
-echo "1..9"
+echo "1..10"
 result() { # RC NAME
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fail=1; fi
@@ -41,6 +43,18 @@ bail() {
 	echo "Bail out! $*"
 	exit 1
 }
+
+# -------------------------------------------------------------- refusal
+rc=0
+if insmod vcpustat.ko test_no_tracepoint=1 2>/dev/null; then
+	echo "# loaded without a kvm_exit"
+	rmmod vcpustat
+	rc=1
+fi
+[ -e /sys/module/vcpustat ] && { echo "# a module is left"; rc=1; }
+dmesg | grep -q 'vcpustat: KVM.s kvm_exit/kvm_entry tracepoints not found' ||
+	{ echo "# no message"; rc=1; }
+result $rc "refusal: no kvm_exit found, the load fails with a message"
 
 insmod vcpustat.ko || bail "insmod vcpustat.ko failed"
 echo 0 >"$T/tracing_on"
