@@ -12,8 +12,9 @@
  * unmapped IPA (DABT_LOW, EC 0x24, each one a KVM_EXIT_MMIO here), PSCI
  * calls (HVC64, 0x16), WFIs (WFx, 0x01) and ID register reads (SYS64,
  * 0x18), then one more store that says it is done (at the vCPU's MMIO
- * address + 0x800: a DABT_LOW too). Every -M MMIO exits the vCPU
- * thread moves itself to the next CPU it may run on. A WFI with nothing
+ * address + 0x800: a DABT_LOW too). vCPU thread i starts pinned to the
+ * i-th CPU it may run on, and every -M MMIO exits pins itself to the next
+ * one: each move is a migration, and no other is made. A WFI with nothing
  * pending blocks the vCPU in KVM until a signal: each vCPU thread gets
  * SIGUSR1 every 5 ms (which also makes IRQ exits: not counted here).
  * Prints per vCPU, once its guest is done:
@@ -92,15 +93,21 @@ static void set_reg(int fd, uint64_t id, uint64_t val)
 #define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | \
 	KVM_REG_ARM_CORE | (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
 
-/* Move the calling thread to the CPU after @cur among those allowed. */
-static int move_on(int cur)
+/*
+ * Pin the calling thread to the @nth CPU after @cur among those allowed
+ * (cur -1: the first), so that the scheduler never moves it: every
+ * migration is one of ours.
+ */
+static int move_on(int cur, int nth)
 {
 	cpu_set_t one;
 	int cpu = cur;
 
-	do
-		cpu = (cpu + 1) % CPU_SETSIZE;
-	while (!CPU_ISSET(cpu, &cpus));
+	do {
+		do
+			cpu = (cpu + 1) % CPU_SETSIZE;
+		while (!CPU_ISSET(cpu, &cpus));
+	} while (--nth > 0);
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one))
@@ -121,7 +128,7 @@ static void *vcpu_main(void *arg)
 		.it_value = { .tv_nsec = 5000000 },
 	};
 	unsigned long mmio = 0, moves = 0;
-	int cpu = sched_getcpu();
+	int cpu = move_on(-1, v->id + 1);
 	timer_t timer;
 
 	sev._sigev_un._tid = tid;
@@ -142,7 +149,7 @@ static void *vcpu_main(void *arg)
 				break;
 			mmio++;
 			if (move_every && mmio % move_every == 0) {
-				cpu = move_on(cpu);
+				cpu = move_on(cpu, 1);
 				moves++;
 			}
 			continue;
