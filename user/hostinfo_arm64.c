@@ -60,6 +60,35 @@ static int slurp(const struct host_info *hi, const char *rel, char *buf,
 	return 0;
 }
 
+/*
+ * KVM's line, e.g. "kvm [1]: VHE mode initialized successfully": 6.1 says
+ * "VHE", "Hyp" (nVHE) or "Protected nVHE"; 6.12 "VHE", "Hyp nVHE",
+ * "Hyp hVHE", "Protected nVHE" or "Protected hVHE".
+ */
+static void mode_from_log(struct host_info *hi, const char *log)
+{
+	const char *end = strstr(log, "mode initialized successfully");
+	const char *start, *m;
+	char what[64];
+
+	if (!end)
+		return;
+	for (start = end; start > log && start[-1] != '\n'; start--)
+		;
+	snprintf(what, sizeof(what), "%.*s", (int)(end - start), start);
+	if (strstr(what, "Protected"))
+		m = "protected";
+	else if (strstr(what, "hVHE"))
+		m = "hvhe";
+	else if (strstr(what, "Hyp"))
+		m = "nvhe";
+	else if (strstr(what, "VHE"))
+		m = "vhe";
+	else
+		return;
+	snprintf(hi->kvm_mode, sizeof(hi->kvm_mode), "%s", m);
+}
+
 static void read_mode(struct host_info *hi)
 {
 	char *log = read_klog(hi), cmd[4096];
@@ -70,13 +99,7 @@ static void read_mode(struct host_info *hi)
 			snprintf(hi->arm_el, sizeof(hi->arm_el), "EL2");
 		else if (strstr(log, "started at EL1"))
 			snprintf(hi->arm_el, sizeof(hi->arm_el), "EL1");
-		/* Test the protected message first: it contains the others'. */
-		if (strstr(log, "Protected nVHE mode initialized successfully"))
-			snprintf(hi->kvm_mode, sizeof(hi->kvm_mode), "protected");
-		else if (strstr(log, "VHE mode initialized successfully"))
-			snprintf(hi->kvm_mode, sizeof(hi->kvm_mode), "vhe");
-		else if (strstr(log, "Hyp mode initialized successfully"))
-			snprintf(hi->kvm_mode, sizeof(hi->kvm_mode), "nvhe");
+		mode_from_log(hi, log);
 		free(log);
 	}
 	if (hi->kvm_mode[0] || slurp(hi, "cmdline", cmd, sizeof(cmd)))
@@ -131,8 +154,10 @@ const char *host_arm64_mode_str(const struct host_info *hi)
 		return "VHE: the kernel itself runs at EL2";
 	if (!strcmp(m, "nvhe"))
 		return "nVHE: KVM's hypervisor at EL2, the kernel at EL1";
+	if (!strcmp(m, "hvhe"))
+		return "hVHE: KVM's hypervisor at EL2 with VHE's layout, the kernel at EL1";
 	if (!strcmp(m, "protected"))
-		return "protected (pKVM): nVHE with the host deprivileged";
+		return "protected (pKVM): the hypervisor at EL2, the host deprivileged";
 	if (!strcmp(m, "none"))
 		return "none: KVM disabled (kvm-arm.mode=none)";
 	return m;
