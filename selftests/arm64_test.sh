@@ -18,6 +18,8 @@
 #               include the wait for the driver's 5 ms signal
 #   list, top   the tool's list rows (tid, exits, top reason) and top -b's
 #               per-reason totals against the dump
+#   events      `vcpustat watch -j` saw the driver's VM come, each of its
+#               migrations, and go with the dump's exit total
 #   reload      rmmod and insmod while a looping VM runs: the new load
 #               finds both vCPUs exiting, and the VM is gone once killed
 #   refusal     with no kvm_exit to find (test_no_tracepoint=1) the load
@@ -34,7 +36,7 @@ MOVE=${VS_MOVE_EVERY:-50}
 NOTRAP=2147483648	# VCPUSTAT_ARM64_NOTRAP
 n=0 fail=0
 echo "KTAP version 1"
-echo "1..10"
+echo "1..11"
 result() { # RC NAME
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fail=1; fi
@@ -65,6 +67,16 @@ echo 1 >"$EV/enable"
 echo 1 >"$T/tracing_on"
 
 # -------------------------------------------------------------- the run
+# No delta events: watch then says so once it has joined the group.
+vcpustat config snapshot_ms=0 >/dev/null || bail "vcpustat config failed"
+vcpustat watch -j -t 120 >"$TMP/w.out" 2>"$TMP/w.err" &
+watch=$!
+i=0
+until grep -q "delta events are off" "$TMP/w.err"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || bail "watch never joined: $(cat "$TMP/w.err")"
+	sleep 0.1
+done
 kvm_workload_arm64 -v 2 -m "$MMIO" -c "$HVC" -w "$WFI" -s "$SYS" -M "$MOVE" -H \
 	>"$TMP/drv" 2>"$TMP/drv.err" &
 drv=$!
@@ -83,6 +95,14 @@ cat "$EV/hist" >"$TMP/hist"
 cat "$T/trace" >"$TMP/trace"
 kill $drv
 wait $drv
+i=0
+until grep -q '"vm-gone".*"pid":'$drv, "$TMP/w.out"; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || break
+	sleep 0.1
+done
+kill $watch
+wait $watch
 
 # The dump as "R tid code count timed name" per reason, "V tid exits
 # migrations timed_exits" per vCPU (of the driver's VM: it is the only one).
@@ -229,6 +249,34 @@ r2=$?
 [ $r2 = 0 ] || sed 's/^/# /' "$TMP/top"
 result $r1 "list: one row per vCPU thread, its exits, DABT_LOW on top"
 result $r2 "top -b: per-reason totals == the dump's"
+
+# -------------------------------------------------------------- events
+vmexits=$(sed -n 's/.*"vms":\[{"vm_id":[0-9]*,"pid":'$drv',[^[]*"exits":\([0-9]*\),.*/\1/p' "$TMP/dump.json")
+rc=0
+grep -q '"type":"vm-new".*"pid":'$drv, "$TMP/w.out" || { echo "# no vm-new"; rc=1; }
+gone=$(grep '"type":"vm-gone".*"pid":'$drv, "$TMP/w.out" |
+	sed -n 's/.*"pid":'$drv',[^[]*"exits":\([0-9]*\),.*/\1/p')
+echo "# vm-gone exits ${gone:-none}, dump ${vmexits:-none}"
+[ -n "$vmexits" ] && [ "$gone" = "$vmexits" ] || rc=1
+# Moves within one tick come as one event that counts the others as
+# suppressed: per thread, events + suppressed == the last total == the
+# module's migrations.
+grep '"type":"migrate".*"pid":'$drv, "$TMP/w.out" | awk -v mod="$TMP/mod" '
+BEGIN { while ((getline l < mod) > 0) { split(l, a, " "); if (a[1] == "V") G[a[2]] = a[4] } }
+{
+	match($0, /"tid":[0-9]+/); t = substr($0, RSTART + 6, RLENGTH - 6);
+	match($0, /"total":[0-9]+/); tot[t] = substr($0, RSTART + 8, RLENGTH - 8);
+	match($0, /"suppressed":[0-9]+/); n[t] += 1 + substr($0, RSTART + 13, RLENGTH - 13);
+}
+END {
+	for (t in G) {
+		printf "#   tid %s: %d moves in events, last total %d, module %d\n", t, n[t], tot[t], G[t];
+		if (n[t] != G[t] || tot[t] != G[t] || G[t] < 1) bad = 1;
+	}
+	exit bad;
+}' || rc=1
+[ $rc = 0 ] || sed 's/^/# /' "$TMP/w.out" | head -20
+result $rc "events: vm-new, every migration, vm-gone with the dump's exit total"
 
 # -------------------------------------------------------------- reload
 kvm_workload_arm64 -v 2 -m 20 -c 5 -w 1 -s 5 -l >/dev/null 2>"$TMP/loop.err" &
