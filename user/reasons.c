@@ -105,7 +105,7 @@ static const char *numeric(uint32_t isa, uint32_t code, char *buf,
 {
 	/* The bases the kernel's own tables are written in. */
 	if (isa == VCPUSTAT_ISA_ARM64 && (code & VCPUSTAT_ARM64_NOTRAP))
-		snprintf(buf, len, "%#x", code & ~VCPUSTAT_ARM64_NOTRAP);
+		snprintf(buf, len, "ret %#x", code & ~VCPUSTAT_ARM64_NOTRAP);
 	else if (isa == VCPUSTAT_ISA_SVM || isa == VCPUSTAT_ISA_ARM64)
 		snprintf(buf, len, "%#x", code);
 	else
@@ -199,15 +199,29 @@ int vs_reason_code(uint32_t isa, const char *name, uint32_t *code)
 	case VCPUSTAT_ISA_VMX: t = vmx_tab; n = N(vmx_tab); break;
 	case VCPUSTAT_ISA_SVM: t = svm_tab; n = N(svm_tab); break;
 	case VCPUSTAT_ISA_ARM64:
+		/*
+		 * Trap classes first: "SERROR" names both the SError trap
+		 * class and the EL1_SERROR exception (as tracefs prints
+		 * them); by name it is the class.
+		 */
+		for (size_t i = 0; i < N(arm64_ec_tab); i++)
+			if (!strcmp(arm64_ec_tab[i].name, name)) {
+				*code = (uint32_t)arm64_ec_tab[i].code;
+				return 0;
+			}
 		for (size_t i = 0; i < N(arm64_exc_tab); i++)
 			if (!strcmp(arm64_exc_tab[i].name, name)) {
 				*code = VCPUSTAT_ARM64_NOTRAP |
 					(uint32_t)arm64_exc_tab[i].code;
 				return 0;
 			}
-		t = arm64_ec_tab;
-		n = N(arm64_ec_tab);
-		break;
+		/* "ret 0x3", as vs_reason_name() shows an unnamed one */
+		if (!strncmp(name, "ret ", 4) && !parse_num(name + 4, code) &&
+		    !(*code & VCPUSTAT_ARM64_NOTRAP)) {
+			*code |= VCPUSTAT_ARM64_NOTRAP;
+			return 0;
+		}
+		return parse_num(name, code);
 	default: return parse_num(name, code);
 	}
 	for (size_t i = 0; i < n; i++)
