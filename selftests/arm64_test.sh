@@ -19,7 +19,8 @@
 #   list, top   the tool's list rows (tid, exits, top reason) and top -b's
 #               per-reason totals against the dump
 #   events      `vcpustat watch -j` saw the driver's VM come, each of its
-#               migrations, and go with the dump's exit total
+#               migrations, and go with the dump's exit total; the destroy
+#               hook (kprobe on kvm_destroy_vm) is in use
 #   reload      rmmod and insmod while a looping VM runs: the new load
 #               finds both vCPUs exiting, and the VM is gone once killed
 #   refusal     with no kvm_exit to find (test_no_tracepoint=1) the load
@@ -253,6 +254,10 @@ result $r2 "top -b: per-reason totals == the dump's"
 # -------------------------------------------------------------- events
 vmexits=$(sed -n 's/.*"vms":\[{"vm_id":[0-9]*,"pid":'$drv',[^[]*"exits":\([0-9]*\),.*/\1/p' "$TMP/dump.json")
 rc=0
+# The lifecycle is the kprobe on kvm_destroy_vm (built into the image
+# here), not the pinning fallback.
+hook=$(cat /sys/module/vcpustat/parameters/destroy_hook)
+[ "$hook" = Y ] || { echo "# destroy_hook=$hook, want Y"; rc=1; }
 grep -q '"type":"vm-new".*"pid":'$drv, "$TMP/w.out" || { echo "# no vm-new"; rc=1; }
 gone=$(grep '"type":"vm-gone".*"pid":'$drv, "$TMP/w.out" |
 	sed -n 's/.*"pid":'$drv',[^[]*"exits":\([0-9]*\),.*/\1/p')
@@ -276,7 +281,7 @@ END {
 	exit bad;
 }' || rc=1
 [ $rc = 0 ] || sed 's/^/# /' "$TMP/w.out" | head -20
-result $rc "events: vm-new, every migration, vm-gone with the dump's exit total"
+result $rc "events: vm-new, every migration, vm-gone with the dump's exit total (destroy kprobe)"
 
 # -------------------------------------------------------------- reload
 kvm_workload_arm64 -v 2 -m 20 -c 5 -w 1 -s 5 -l >/dev/null 2>"$TMP/loop.err" &
