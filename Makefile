@@ -15,6 +15,13 @@
 # Kbuild holds the kernel side (kmod/); this file only drives it.
 
 KVER ?= $(shell uname -r)
+# An arm64 kernel that scripts/arm64-kernel fetched into build/arm64/ is
+# cross-built: make module KVER=6.1.0-NN-arm64 (see README, arm64).
+ifneq ($(wildcard build/arm64/$(KVER)/headers/Makefile),)
+KDIR ?= $(CURDIR)/build/arm64/$(KVER)/headers
+export ARCH := arm64
+export CROSS_COMPILE := aarch64-linux-gnu-
+endif
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -12,11 +12,60 @@
 #include <linux/kvm_host.h>
 #include <linux/netlink.h>
 #include <net/genetlink.h>
+#include <linux/vcpustat.h>
 
 /* A harness that cannot compile anything would select every new API. */
 #ifndef VS_CONFTEST_WORKS
 #error "vcpustat: Kbuild feature tests failed to compile; see kmod/conftest/sanity.c"
 #endif
+
+/*
+ * The architecture: arm64 KVM (feature test kvm_arm64.c) or x86 KVM, whose
+ * tracepoints differ in prototype and in how they are found.
+ *
+ * arm64: kvm_exit(int ret, unsigned int esr_ec, unsigned long vcpu_pc) and
+ * kvm_entry(unsigned long vcpu_pc), with no vcpu argument: the probes ask
+ * kvm_get_running_vcpu() (exported; set by vcpu_load() for the whole of
+ * KVM_RUN, and both events fire with preemption off inside it). The
+ * events are not exported (EXPORT_TRACEPOINT_SYMBOL is x86's only), so
+ * tp_lookup.c finds them by name.
+ */
+#ifdef VS_KVM_ARM64
+#include <asm/kvm_asm.h>
+
+/*
+ * The event's own masking (trace_arm.h): it records
+ * ARM_EXCEPTION_CODE(ret), and esr_ec only for a trap (else 0). A trap is
+ * counted under its exception class, anything else (IRQ, EL1_SERROR,
+ * illegal, HYP_GONE) under VCPUSTAT_ARM64_NOTRAP | its exception code, so
+ * every (ret, esr_ec) pair tracefs can show has its own code.
+ */
+static __always_inline u32 vs_arm64_exit_code(int ret, unsigned int esr_ec)
+{
+	if (ARM_EXCEPTION_IS_TRAP(ret))
+		return esr_ec;
+	return VCPUSTAT_ARM64_NOTRAP | ARM_EXCEPTION_CODE(ret);
+}
+
+/* No CPU check: tp_lookup.c refuses a kernel whose KVM has no kvm_exit. */
+static inline bool vs_arch_has_virt(void)
+{
+	return true;
+}
+#else
+#include <asm/cpufeature.h>
+
+static inline bool vs_arch_has_virt(void)
+{
+	return boot_cpu_has(X86_FEATURE_SVM) || boot_cpu_has(X86_FEATURE_VMX);
+}
+
+/*
+ * Exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in arch/x86/kvm/x86.c);
+ * the definitions (trace.h) are private, so declare the objects here.
+ */
+extern struct tracepoint __tracepoint_kvm_exit;
+extern struct tracepoint __tracepoint_kvm_entry;
 
 /*
  * kvm_entry: (vcpu) before 6.9, (vcpu, bool force_immediate_exit) after,
@@ -49,6 +98,19 @@
 #error "vcpustat: unknown get_exit_info: check kvm_exit's prototype (conftest/kvm_exit_isa.c)"
 #endif
 
+#endif /* VS_KVM_ARM64 */
+
+/*
+ * The kprobe of the destroy hook (track.c): kvm.ko's own kvm_destroy_vm()
+ * ("kvm:", never a same-named function of another module), or the kernel
+ * image's where KVM is built in (Debian's arm64: CONFIG_KVM=y).
+ */
+#if IS_MODULE(CONFIG_KVM)
+#define VS_DESTROY_VM_SYM	"kvm:kvm_destroy_vm"
+#else
+#define VS_DESTROY_VM_SYM	"kvm_destroy_vm"
+#endif
+
 /*
  * Attributes of a dump request: genl_dumpit_info embeds a genl_info from
  * 6.2 (genl_split_ops rework); 6.1 has a bare attrs array.
@@ -61,14 +123,19 @@
 #endif
 
 /*
- * The kernel's last-level-cache id of a CPU: get_llc_id() was exported up
- * to 6.7; from 6.8 it lives in the exported cpu_info (per_cpu_llc_id()).
- * Feature test: get_llc_id.c.
+ * Do two CPUs share their last-level cache, in the kernel's own view? x86:
+ * get_llc_id() was exported up to 6.7; from 6.8 it lives in the exported
+ * cpu_info (per_cpu_llc_id()). arm64: the generic arch_topology's
+ * llc_sibling mask (only the CPU itself where firmware describes no
+ * caches). Feature tests: get_llc_id.c, llc_sibling.c.
  */
-#ifdef VS_HAVE_GET_LLC_ID
-#define vs_llc_id(cpu)		get_llc_id(cpu)
+#if defined(VS_HAVE_LLC_SIBLING)
+#include <linux/arch_topology.h>
+#define vs_llc_shared(a, b)	cpumask_test_cpu(b, &cpu_topology[a].llc_sibling)
+#elif defined(VS_HAVE_GET_LLC_ID)
+#define vs_llc_shared(a, b)	(get_llc_id(a) == get_llc_id(b))
 #else
-#define vs_llc_id(cpu)		per_cpu_llc_id(cpu)
+#define vs_llc_shared(a, b)	(per_cpu_llc_id(a) == per_cpu_llc_id(b))
 #endif
 
 /* NL_ASSERT_DUMP_CTX_FITS arrived in 6.2; 6.1's cb->ctx is the same size. */

@@ -64,10 +64,12 @@ noinline struct vs_dtable *vs_detail_table_new(struct vs_vcpu *vc,
 	/* The overflow slot mixes reasons, so keys of mixed kinds. */
 	if (slot == VS_NR_REASONS)
 		kind = VCPUSTAT_KEY_KIND_UNSPEC;
+#ifndef VS_KVM_ARM64
 	else if (vc->src == VS_SRC_SVM)
 		kind = vs_detail_kind_svm(vcpu, code);
 	else if (vc->src == VS_SRC_VMX)
 		kind = vs_detail_kind_vmx(code);
+#endif
 	else
 		kind = VCPUSTAT_KEY_KIND_UNSPEC;
 	if (!kind || d->ntabs >= VS_DETAIL_TABLES) {

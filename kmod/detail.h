@@ -90,8 +90,27 @@ void vs_detail_hist_new(struct vs_detail *d, unsigned int slot, u64 t);
 u32 vs_detail_kind_svm(const struct kvm_vcpu *vcpu, u32 code);
 u32 vs_detail_kind_vmx(u32 code);
 /* the key of one exit (VS_NO_KEY: none) */
+#ifdef VS_KVM_ARM64
+/*
+ * arm64 has no second-level keys yet (its vCPUs are never VS_SRC_SVM or
+ * _VMX, so no reason gets a key table); its per-reason histograms work.
+ */
+static __always_inline u64 vs_detail_key(const struct vs_vcpu *vc,
+					 const struct kvm_vcpu *vcpu, u32 code)
+{
+	return VS_NO_KEY;
+}
+#else
 #include "detail_svm.h"
 #include "detail_vmx.h"
+
+static __always_inline u64 vs_detail_key(const struct vs_vcpu *vc,
+					 const struct kvm_vcpu *vcpu, u32 code)
+{
+	return vc->src == VS_SRC_SVM ? vs_detail_key_svm(vcpu, code) :
+				       vs_detail_key_vmx(vcpu, code);
+}
+#endif
 
 /* Details of another switch-on or from before a reset: start afresh. */
 static __always_inline void vs_detail_check(struct vs_vcpu *vc,
@@ -129,8 +148,7 @@ static __always_inline void vs_detail_exit(struct vs_vcpu *vc,
 		t = NULL;
 	if (!t)
 		return;
-	key = vc->src == VS_SRC_SVM ? vs_detail_key_svm(vcpu, code) :
-				      vs_detail_key_vmx(vcpu, code);
+	key = vs_detail_key(vc, vcpu, code);
 	n = t->n;
 	for (i = 0; i < n; i++) {
 		if (t->e[i].key == key) {

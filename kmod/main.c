@@ -6,7 +6,7 @@
  * for the interface.
  */
 #include <linux/module.h>
-#include <asm/cpufeature.h>
+#include "compat.h"
 #include "vcpustat.h"
 
 unsigned int vs_max_vcpus = 4096;
@@ -58,7 +58,7 @@ static int __init vs_init(void)
 {
 	int err;
 
-	if (!boot_cpu_has(X86_FEATURE_SVM) && !boot_cpu_has(X86_FEATURE_VMX)) {
+	if (!vs_arch_has_virt()) {
 		pr_err("vcpustat: this CPU has neither SVM nor VMX; nothing to trace\n");
 		return -ENODEV;
 	}

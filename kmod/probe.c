@@ -34,7 +34,9 @@
 #include "budget.h"
 #include "compat.h"
 #include "detail.h"
+#ifndef VS_KVM_ARM64
 #include "reason_svm.h"
+#endif
 #include "vcpustat.h"
 
 /* Fibonacci hashing spreads SVM's 0x60..0x9f and 0x400 codes. */
@@ -225,6 +227,7 @@ void vs_vcpu_account_entry(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 	__vs_vcpu_account_entry(vc, vcpu, now);
 }
 
+#ifndef VS_KVM_ARM64
 /*
  * Exit code of a vCPU not (yet) on the SVM fast path: decide at its first
  * exit whether its codes can be read, then read them or give up.
@@ -294,6 +297,47 @@ static void *vs_entry_probe(void)
 				       (void *)vs_probe_entry;
 }
 
+#else /* VS_KVM_ARM64 */
+/*
+ * arm64: kvm_exit(ret, esr_ec, vcpu_pc) fires after local_irq_enable(),
+ * before preempt_enable(), inside KVM_RUN: the vCPU is the running one
+ * (compat.h). The code is masked as the event masks it.
+ */
+static void vs_probe_exit(void *data, int ret, unsigned int esr_ec,
+			  unsigned long vcpu_pc)
+{
+	struct kvm_vcpu *vcpu = kvm_get_running_vcpu();
+	struct vs_vcpu *vc;
+
+	if (unlikely(!vcpu))
+		return;
+	vc = vs_vcpu_get(vcpu);
+	if (!vc)
+		return;
+	if (unlikely(vc->src == VS_SRC_UNSET)) {
+		vc->src = VS_SRC_ARM64;
+		WRITE_ONCE(vc->isa, VCPUSTAT_ISA_ARM64);
+	}
+	__vs_vcpu_account_exit(vc, vcpu, vs_arm64_exit_code(ret, esr_ec),
+			       smp_processor_id());
+}
+
+/* kvm_entry(vcpu_pc), with IRQs off just before the guest runs. */
+static void vs_probe_entry(void *data, unsigned long vcpu_pc)
+{
+	struct kvm_vcpu *vcpu = kvm_get_running_vcpu();
+	struct vs_vcpu *vc = vcpu ? vs_vcpu_find(vcpu) : NULL;
+
+	if (vc && (vc->exit_ts || READ_ONCE(vs_cfg.budget)))
+		__vs_vcpu_account_entry(vc, vcpu, vs_clock_ns());
+}
+
+static void *vs_entry_probe(void)
+{
+	return vs_probe_entry;
+}
+#endif /* VS_KVM_ARM64 */
+
 /* What is registered; changed only under vs_probe_mutex. */
 static DEFINE_MUTEX(vs_probe_mutex);
 static bool vs_attached;		/* the kvm_exit probe: the module is live */
@@ -305,11 +349,11 @@ static int vs_entry_hook(bool on)
 
 	lockdep_assert_held(&vs_probe_mutex);
 	if (on && !vs_entry_hooked) {
-		ret = tracepoint_probe_register(&__tracepoint_kvm_entry,
+		ret = tracepoint_probe_register(vs_tp_kvm_entry,
 						vs_entry_probe(), NULL);
 		vs_entry_hooked = !ret;
 	} else if (!on && vs_entry_hooked) {
-		tracepoint_probe_unregister(&__tracepoint_kvm_entry,
+		tracepoint_probe_unregister(vs_tp_kvm_entry,
 					    vs_entry_probe(), NULL);
 		vs_entry_hooked = false;
 	}
@@ -366,11 +410,14 @@ int vs_probes_register(void)
 	int ret;
 
 	vs_clock_init();
+	ret = vs_tp_lookup();
+	if (ret)
+		return ret;
 	mutex_lock(&vs_probe_mutex);
 	ret = vs_entry_hook(READ_ONCE(vs_cfg.timing) ||
 			    READ_ONCE(vs_cfg.budget));
 	if (!ret) {
-		ret = tracepoint_probe_register(&__tracepoint_kvm_exit,
+		ret = tracepoint_probe_register(vs_tp_kvm_exit,
 						vs_probe_exit, NULL);
 		if (ret)
 			vs_entry_hook(false);
@@ -379,8 +426,10 @@ int vs_probes_register(void)
 	if (!ret && READ_ONCE(vs_cfg.budget))
 		vs_run_hook_register();
 	mutex_unlock(&vs_probe_mutex);
-	if (ret)
+	if (ret) {
 		tracepoint_synchronize_unregister();
+		vs_tp_release();
+	}
 	return ret;
 }
 
@@ -389,10 +438,10 @@ void vs_probes_unregister(void)
 	mutex_lock(&vs_probe_mutex);
 	vs_attached = false;
 	vs_run_hook_unregister();
-	tracepoint_probe_unregister(&__tracepoint_kvm_exit,
-				    vs_probe_exit, NULL);
+	tracepoint_probe_unregister(vs_tp_kvm_exit, vs_probe_exit, NULL);
 	vs_entry_hook(false);
 	mutex_unlock(&vs_probe_mutex);
 	/* No probe may still run when the caller frees what they touch. */
 	tracepoint_synchronize_unregister();
+	vs_tp_release();
 }

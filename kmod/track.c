@@ -52,6 +52,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#include "compat.h"
 #include "detail.h"
 #include "vcpustat.h"
 
@@ -287,9 +288,8 @@ static int vs_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* kvm.ko's own symbol: never a same-named function of another module. */
 static struct kprobe vs_destroy_kp = {
-	.symbol_name = "kvm:kvm_destroy_vm",
+	.symbol_name = VS_DESTROY_VM_SYM,
 	.pre_handler = vs_destroy_pre,
 };
 

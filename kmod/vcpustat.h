@@ -120,9 +120,10 @@ struct vs_vcpu {
 
 /*
  * How the kvm_exit probe reads a vCPU's exit code, decided at its first
- * exit (probe.c): the vendor layout validated, or no way (UNKNOWN).
+ * exit (probe.c): the vendor layout validated, or no way (UNKNOWN); on
+ * arm64 the event's own arguments.
  */
-enum vs_src { VS_SRC_UNSET, VS_SRC_SVM, VS_SRC_VMX, VS_SRC_NONE };
+enum vs_src { VS_SRC_UNSET, VS_SRC_SVM, VS_SRC_VMX, VS_SRC_NONE, VS_SRC_ARM64 };
 
 #define VS_MOVE(from, to, dist) \
 	(((u64)(u32)(from) << 32) | ((u64)((to) & 0xffffff) << 8) | (dist))
@@ -197,12 +198,11 @@ u64 vs_vm_untracked(const struct vs_vm *vm);
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
 u64 vs_pcpu_sum(size_t offset);
 
-/*
- * Exported by kvm.ko (EXPORT_TRACEPOINT_SYMBOL_GPL in arch/x86/kvm/x86.c);
- * the definitions (trace.h) are private, so declare the objects here.
- */
-extern struct tracepoint __tracepoint_kvm_exit;
-extern struct tracepoint __tracepoint_kvm_entry;
+/* tp_lookup.c: KVM's tracepoints (exported on x86, found by name on arm64) */
+extern struct tracepoint *vs_tp_kvm_exit;
+extern struct tracepoint *vs_tp_kvm_entry;
+int vs_tp_lookup(void);
+void vs_tp_release(void);
 
 /* probe.c */
 int vs_probes_register(void);

@@ -48,10 +48,13 @@ DENY = re.compile(r"""^(
 ALLOW = {
     "_raw_spin_lock_irqsave": "raw spinlock",
     "_raw_spin_unlock_irqrestore": "raw spinlock",
+    "queued_spin_lock_slowpath": "raw spinlock's slow path, spins (arm64 "
+                                 "inlines raw_spin_lock_irqsave)",
     "queue_work_on": "workqueue pool locks are raw",
     "ktime_get_mono_fast_ns": "NMI-safe clock",
     "ktime_get": "seqcount read, no lock",
     "kvm_get_kvm": "refcount_inc",
+    "kvm_get_running_vcpu": "per-CPU read between preempt_disable/enable",
     "__list_add_valid": "list debugging",
     "__list_add_valid_or_report": "list debugging",
     "__list_del_entry_valid": "list debugging",

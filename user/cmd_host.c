@@ -96,7 +96,15 @@ void host_render_text(FILE *f, const struct host_report *r)
 	char a[FMT_BUF], list[1024];
 
 	fprintf(f, "CPU\n");
-	if (!hi->has_cpuinfo)
+	if (hi->arm64) {
+		fprintf(f, "  %-16s arm64\n", "architecture");
+		fprintf(f, "  %-16s %s\n", "boot EL",
+			hi->arm_el[0] ? hi->arm_el : "unknown");
+		fprintf(f, "  %-16s %s%s\n", "kvm mode",
+			host_arm64_mode_str(hi),
+			hi->kvm_mode_requested ? " (requested by kvm-arm.mode=)" : "");
+		fprintf(f, "  %-16s %s\n", "GIC", hi->gic[0] ? hi->gic : "unknown");
+	} else if (!hi->has_cpuinfo)
 		fprintf(f, "  %-16s unknown (no %s/cpuinfo)\n", "virtualization",
 			hi->procfs);
 	else if (hi->vmx || hi->svm)
@@ -113,8 +121,10 @@ void host_render_text(FILE *f, const struct host_report *r)
 
 	fprintf(f, "KVM\n");
 	text_module(f, &hi->kvm);
-	text_module(f, &hi->kvm_intel);
-	text_module(f, &hi->kvm_amd);
+	if (!hi->arm64) {
+		text_module(f, &hi->kvm_intel);
+		text_module(f, &hi->kvm_amd);
+	}
 
 	fprintf(f, "vcpustat\n  %-16s %s", "module", mod_state_str(r->mod));
 	if (r->mod == HI_MOD_MISSING && hi->vcpustat.loaded)
@@ -228,10 +238,19 @@ int host_render_json(FILE *f, bool pretty, const struct host_report *r)
 	jw_key(&w, "virtualization");
 	if (!hi->has_cpuinfo)
 		jw_null(&w);
+	else if (hi->arm64)
+		jw_str(&w, "arm64");
 	else
 		jw_str(&w, hi->vmx ? "vmx" : hi->svm ? "svm" : "none");
-	jw_kbool(&w, "vmx", hi->vmx);
-	jw_kbool(&w, "svm", hi->svm);
+	if (hi->arm64) {
+		jw_kstr(&w, "boot_el", hi->arm_el);
+		jw_kstr(&w, "kvm_mode", hi->kvm_mode);
+		jw_kbool(&w, "kvm_mode_requested", hi->kvm_mode_requested);
+		jw_kstr(&w, "gic", hi->gic);
+	} else {
+		jw_kbool(&w, "vmx", hi->vmx);
+		jw_kbool(&w, "svm", hi->svm);
+	}
 	jw_kbool(&w, "hypervisor", hi->hypervisor);
 	jw_kstr(&w, "model", hi->model);
 	jw_obj_close(&w);
@@ -239,8 +258,10 @@ int host_render_json(FILE *f, bool pretty, const struct host_report *r)
 	jw_key(&w, "kvm");
 	jw_obj_open(&w);
 	json_module(&w, &hi->kvm);
-	json_module(&w, &hi->kvm_intel);
-	json_module(&w, &hi->kvm_amd);
+	if (!hi->arm64) {
+		json_module(&w, &hi->kvm_intel);
+		json_module(&w, &hi->kvm_amd);
+	}
 	jw_obj_close(&w);
 
 	jw_key(&w, "vcpustat");

@@ -104,6 +104,9 @@ static void read_cpuinfo(struct host_info *hi)
 				v++;
 			v[strcspn(v, "\n")] = '\0';
 			snprintf(hi->model, sizeof(hi->model), "%s", v);
+		} else if (!strncmp(line, "CPU architecture", 16) ||
+			   !strncmp(line, "CPU implementer", 15)) {
+			hi->arm64 = true;
 		} else if (!strncmp(line, "flags", 5)) {
 			/* whole words only: "svm" must not match "svm_lock" */
 			char *save = NULL, *tok;
@@ -337,6 +340,8 @@ int host_info_read_at(struct host_info *hi, const char *sysfs,
 	snprintf(hi->sysfs, sizeof(hi->sysfs), "%s", sysfs);
 	snprintf(hi->procfs, sizeof(hi->procfs), "%s", procfs);
 	read_cpuinfo(hi);
+	if (hi->arm64)
+		host_read_arm64(hi);
 	read_topology(hi);
 	read_numa(hi);
 	read_isolation(hi);

@@ -48,6 +48,11 @@ struct host_info {
 
 	bool has_cpuinfo;
 	bool vmx, svm, hypervisor;	/* hypervisor: we are a guest */
+	bool arm64;			/* cpuinfo of an arm64 CPU */
+	char arm_el[8];			/* "EL2", "EL1", "" unknown */
+	char kvm_mode[16];		/* vhe, nvhe, protected, none, "" */
+	bool kvm_mode_requested;	/* from kvm-arm.mode=, not the log */
+	char gic[16];			/* "GICv3", "" unknown */
 	char model[128];
 
 	struct cpuset possible, online;
@@ -79,6 +84,10 @@ int host_info_read(struct host_info *hi);
 int host_info_read_at(struct host_info *hi, const char *sysfs,
 		      const char *procfs);
 void host_info_free(struct host_info *hi);
+
+/* hostinfo_arm64.c: EL, KVM mode and GIC of an arm64 host. */
+void host_read_arm64(struct host_info *hi);
+const char *host_arm64_mode_str(const struct host_info *hi);
 
 /* NUMA node of @cpu, or -1. */
 int host_cpu_node(const struct host_info *hi, unsigned int cpu);

@@ -30,6 +30,13 @@ static const struct rname vmx_flags_tab[] = {
 static const struct rname svm_tab[] = {
 #include "reasons_svm.inc"
 };
+/* arm64: kvm_exit's esr_ec names (traps) and ret names (the rest). */
+static const struct rname arm64_ec_tab[] = {
+#include "reasons_arm64_ec.inc"
+};
+static const struct rname arm64_exc_tab[] = {
+#include "reasons_arm64_exc.inc"
+};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,6 +56,7 @@ size_t vs_reason_table_size(uint32_t isa)
 	switch (isa) {
 	case VCPUSTAT_ISA_VMX: return N(vmx_tab);
 	case VCPUSTAT_ISA_SVM: return N(svm_tab);
+	case VCPUSTAT_ISA_ARM64: return N(arm64_ec_tab);
 	default: return 0;
 	}
 }
@@ -62,6 +70,7 @@ int vs_reason_table_entry(uint32_t isa, size_t i, uint32_t *code,
 	switch (isa) {
 	case VCPUSTAT_ISA_VMX: t = vmx_tab; n = N(vmx_tab); break;
 	case VCPUSTAT_ISA_SVM: t = svm_tab; n = N(svm_tab); break;
+	case VCPUSTAT_ISA_ARM64: t = arm64_ec_tab; n = N(arm64_ec_tab); break;
 	default: return -1;
 	}
 	if (i >= n)
@@ -76,6 +85,7 @@ const char *vs_isa_name(uint32_t isa)
 	switch (isa) {
 	case VCPUSTAT_ISA_VMX: return "vmx";
 	case VCPUSTAT_ISA_SVM: return "svm";
+	case VCPUSTAT_ISA_ARM64: return "arm64";
 	default: return "unknown";
 	}
 }
@@ -86,6 +96,8 @@ uint32_t vs_isa_from_name(const char *name)
 		return VCPUSTAT_ISA_VMX;
 	if (!strcasecmp(name, "svm"))
 		return VCPUSTAT_ISA_SVM;
+	if (!strcasecmp(name, "arm64"))
+		return VCPUSTAT_ISA_ARM64;
 	return 0;
 }
 
@@ -93,7 +105,9 @@ static const char *numeric(uint32_t isa, uint32_t code, char *buf,
 			   size_t len)
 {
 	/* The bases the kernel's own tables are written in. */
-	if (isa == VCPUSTAT_ISA_SVM)
+	if (isa == VCPUSTAT_ISA_ARM64 && (code & VCPUSTAT_ARM64_NOTRAP))
+		snprintf(buf, len, "ret %#x", code & ~VCPUSTAT_ARM64_NOTRAP);
+	else if (isa == VCPUSTAT_ISA_SVM || isa == VCPUSTAT_ISA_ARM64)
 		snprintf(buf, len, "%#x", code);
 	else
 		snprintf(buf, len, "%u", code);
@@ -111,6 +125,15 @@ const char *vs_reason_name(uint32_t isa, uint32_t code, char *buf,
 		return "other";
 	if (isa == VCPUSTAT_ISA_SVM) {
 		name = lookup(svm_tab, N(svm_tab), code);
+		return name ? name : numeric(isa, code, buf, len);
+	}
+	if (isa == VCPUSTAT_ISA_ARM64) {
+		/* As kvm_exit prints them: the class of a trap, else ret's. */
+		if (code & VCPUSTAT_ARM64_NOTRAP)
+			name = lookup(arm64_exc_tab, N(arm64_exc_tab),
+				      code & ~VCPUSTAT_ARM64_NOTRAP);
+		else
+			name = lookup(arm64_ec_tab, N(arm64_ec_tab), code);
 		return name ? name : numeric(isa, code, buf, len);
 	}
 	if (isa != VCPUSTAT_ISA_VMX)
@@ -161,6 +184,30 @@ int vs_reason_code(uint32_t isa, const char *name, uint32_t *code)
 	switch (isa) {
 	case VCPUSTAT_ISA_VMX: t = vmx_tab; n = N(vmx_tab); break;
 	case VCPUSTAT_ISA_SVM: t = svm_tab; n = N(svm_tab); break;
+	case VCPUSTAT_ISA_ARM64:
+		/*
+		 * Trap classes first: "SERROR" names both the SError trap
+		 * class and the EL1_SERROR exception (as tracefs prints
+		 * them); by name it is the class.
+		 */
+		for (size_t i = 0; i < N(arm64_ec_tab); i++)
+			if (!strcmp(arm64_ec_tab[i].name, name)) {
+				*code = (uint32_t)arm64_ec_tab[i].code;
+				return 0;
+			}
+		for (size_t i = 0; i < N(arm64_exc_tab); i++)
+			if (!strcmp(arm64_exc_tab[i].name, name)) {
+				*code = VCPUSTAT_ARM64_NOTRAP |
+					(uint32_t)arm64_exc_tab[i].code;
+				return 0;
+			}
+		/* "ret 0x3", as vs_reason_name() shows an unnamed one */
+		if (!strncmp(name, "ret ", 4) && !vs_parse_u32(name + 4, code) &&
+		    !(*code & VCPUSTAT_ARM64_NOTRAP)) {
+			*code |= VCPUSTAT_ARM64_NOTRAP;
+			return 0;
+		}
+		return vs_parse_u32(name, code);
 	default: return vs_parse_u32(name, code);
 	}
 	for (size_t i = 0; i < n; i++)

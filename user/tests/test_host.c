@@ -370,3 +370,42 @@ T_TEST(host_lint_measured_wait)
 	vs_snapshot_free(&s);
 	vs_snapshot_free(&later);
 }
+
+/*
+ * An arm64 host (cpuinfo without flags, a GICv3 in /proc/interrupts,
+ * booted with kvm-arm.mode=nvhe): the report names the mode (requested:
+ * a fake tree has no kernel log), the GIC, and has no vmx/svm or
+ * kvm_intel/kvm_amd lines, in text and JSON.
+ */
+T_TEST(host_arm64)
+{
+	char *d = t_tmpdir(), cmd[1024], *out;
+
+	t_write(d, "proc/cpuinfo",
+		"processor\t: 0\nBogoMIPS\t: 125.00\n"
+		"Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32\n"
+		"CPU implementer\t: 0x00\nCPU architecture: 8\n");
+	t_write(d, "proc/interrupts",
+		"           CPU0       CPU1\n"
+		" 10:      12345      23456     GICv3  27 Level     arch_timer\n");
+	t_write(d, "proc/cmdline", "console=ttyAMA0 kvm-arm.mode=nvhe quiet\n");
+	t_write(d, "sys/module/kvm/parameters/halt_poll_ns", "500000\n");
+	snprintf(cmd, sizeof(cmd), "VCPUSTAT_SYSFS=%s/sys VCPUSTAT_PROCFS=%s/proc %s host",
+		 d, d, t_tool());
+	T_EQ(t_sh(cmd, &out, false), 0);
+	T_ASSERT(strstr(out, "architecture     arm64\n"));
+	T_ASSERT(strstr(out, "kvm mode         nVHE: KVM's hypervisor at EL2, the kernel at EL1 (requested by kvm-arm.mode=)\n"));
+	T_ASSERT(strstr(out, "GIC              GICv3\n"));
+	T_ASSERT(!strstr(out, "vmx") && !strstr(out, "svm"));
+	T_ASSERT(!strstr(out, "kvm_intel") && !strstr(out, "kvm_amd"));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "VCPUSTAT_SYSFS=%s/sys VCPUSTAT_PROCFS=%s/proc %s host -j",
+		 d, d, t_tool());
+	T_EQ(t_sh(cmd, &out, false), 0);
+	T_ASSERT(t_json_valid(out, false));
+	T_ASSERT(strstr(out, "\"virtualization\":\"arm64\",\"boot_el\":\"\",\"kvm_mode\":\"nvhe\",\"kvm_mode_requested\":true,\"gic\":\"GICv3\""));
+	T_ASSERT(!strstr(out, "\"vmx\"") && !strstr(out, "kvm_amd"));
+	free(out);
+	t_rmtree(d);
+	free(d);
+}

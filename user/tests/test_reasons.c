@@ -141,3 +141,39 @@ T_TEST(reasons_isa_and_distance_names)
 	T_STREQ(vs_distance_name(VCPUSTAT_DIST_REMOTE), "remote");
 	T_STREQ(vs_distance_name(99), "unspec");
 }
+
+/*
+ * arm64: trap classes by the kernel's kvm_arm_exception_class names, the
+ * rest (VCPUSTAT_ARM64_NOTRAP | ret) by kvm_arm_exception_type's, as the
+ * kvm_exit event prints them; unnamed ones as "ret 0x3" and "0x3f".
+ */
+T_TEST(reasons_arm64)
+{
+	char b[64];
+	uint32_t c;
+
+	roundtrip_all(VCPUSTAT_ISA_ARM64, 34);
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, 0x24, b, sizeof(b)), "DABT_LOW");
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, 0x16, b, sizeof(b)), "HVC64");
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, 0x01, b, sizeof(b)), "WFx");
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, 0x18, b, sizeof(b)), "SYS64");
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, 0x3f, b, sizeof(b)), "0x3f");
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, VCPUSTAT_ARM64_NOTRAP, b,
+			       sizeof(b)), "IRQ");
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, VCPUSTAT_ARM64_NOTRAP | 1, b,
+			       sizeof(b)), "SERROR");
+	/* illegal exception return: no name in the event's table */
+	T_STREQ(vs_reason_name(VCPUSTAT_ISA_ARM64, VCPUSTAT_ARM64_NOTRAP | 3, b,
+			       sizeof(b)), "ret 0x3");
+	T_EQ(vs_reason_code(VCPUSTAT_ISA_ARM64, "IRQ", &c), 0);
+	T_EQ(c, VCPUSTAT_ARM64_NOTRAP);
+	T_EQ(vs_reason_code(VCPUSTAT_ISA_ARM64, "ret 0x3", &c), 0);
+	T_EQ(c, VCPUSTAT_ARM64_NOTRAP | 3);
+	T_EQ(vs_reason_code(VCPUSTAT_ISA_ARM64, "SERROR", &c), 0);
+	T_EQ(c, 0x2f);
+	T_EQ(vs_reason_code(VCPUSTAT_ISA_ARM64, "0x3f", &c), 0);
+	T_EQ(c, 0x3f);
+	T_EQ(vs_reason_code(VCPUSTAT_ISA_ARM64, "dabt_low", &c), -1);
+	T_STREQ(vs_isa_name(VCPUSTAT_ISA_ARM64), "arm64");
+	T_EQ(vs_isa_from_name("arm64"), VCPUSTAT_ISA_ARM64);
+}

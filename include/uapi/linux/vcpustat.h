@@ -91,6 +91,14 @@
 /* Values of VCPUSTAT_REASON_A_ISA: the same numbers as KVM's kvm_exit isa. */
 #define VCPUSTAT_ISA_VMX		1
 #define VCPUSTAT_ISA_SVM		2
+/*
+ * arm64 (KVM's kvm_exit there has no isa; this value is vcpustat's own).
+ * A trap exit's code is its exception class (ESR_ELx_EC, as the event's
+ * esr_ec); any other exit's is VCPUSTAT_ARM64_NOTRAP | ARM_EXCEPTION_CODE
+ * (0 IRQ, 1 EL1_SERROR, 3 illegal, as the event's ret).
+ */
+#define VCPUSTAT_ISA_ARM64		3
+#define VCPUSTAT_ARM64_NOTRAP		0x80000000U
 
 /*
  * Exits whose reason could not be read (the vendor layout check failed) are
