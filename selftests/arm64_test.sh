@@ -235,9 +235,12 @@ result $? "timing: all exits but each vCPU's last timed"
 # -------------------------------------------------------------- list, top
 awk -v mod="$TMP/mod" '
 BEGIN { while ((getline l < mod) > 0) { split(l, a, " "); if (a[1] == "V") E[a[2]] = a[3] } }
-$1 ~ /^[0-9]+$/ && NF >= 9 {
+# VM PID COMM NAME VCPU TID PCPU EXITS EXITS/s MIGR, the 7 budget
+# shares (summing to 100), TOP-REASON
+$1 ~ /^[0-9]+$/ && NF >= 18 {
 	n++;
-	if (!($5 in E) || $7 != E[$5] || $10 != "DABT_LOW") { print "# row:", $0; bad = 1 }
+	s = 0; for (i = 11; i <= 17; i++) s += $i;
+	if (!($6 in E) || $8 != E[$6] || $18 != "DABT_LOW" || s < 99.5 || s > 100.5) { print "# row:", $0; bad = 1 }
 }
 END { if (n != 2) { print "# rows:", n; bad = 1 } exit bad }' "$TMP/list"
 r1=$?
