@@ -51,7 +51,7 @@ if ! lsmod | grep -q '^vcpustat '; then
 	exit 4
 fi
 trap 'touch "$tmp/hold"; rm -rf "$tmp"; [ $loaded_here = 1 ] && rmmod vcpustat' EXIT
-echo "1..6"
+echo "1..8"
 # This script and what it runs between cases stay on CPU 0, off the
 # CPUs whose wait the cases measure.
 taskset -pc 0 $$ >/dev/null 2>&1
@@ -219,6 +219,26 @@ case_run gap gap "budget off and on while a vCPU runs: a gap, never a wrong sum"
 	io --io 60 --user-us 50000 \
 	--exec-at "20:vcpustat config budget=off >/dev/null" \
 	--exec-at "40:vcpustat config budget=on >/dev/null"
+
+# The same on the TSC clock (kmod/clock.c): real hosts' TSC is constant
+# and stable, so the probes read it; the rig's emulated TSC does not say so
+# in CPUID, so the module falls back to ktime there unless clock_tsc=1.
+if [ -n "${VCPUSTAT_KO:-}" ] && rmmod vcpustat 2>/dev/null &&
+   insmod "$VCPUSTAT_KO" clock_tsc=1 &&
+   dmesg | tail -n 5 | grep -q 'vcpustat: clock: TSC'; then
+	case_run hlt_tsc hlt "TSC clock: a halted vCPU, halt + poll equal to KVM's halt stats" \
+		hlt --seconds "$SECS"
+	case_run io_tsc io "TSC clock: an io-heavy vCPU, user equals the VMM's own time" \
+		io --io "$IO_N" --user-us 50000
+	rmmod vcpustat
+	[ $loaded_here = 1 ] || insmod "$VCPUSTAT_KO"
+else
+	dmesg | grep 'vcpustat: clock' | tail -n 1 | sed 's/^/# /'
+	skip "TSC clock, halted vCPU: no module to reload, or the kernel marked the TSC unstable"
+	skip "TSC clock, io-heavy vCPU: no module to reload, or the kernel marked the TSC unstable"
+	lsmod | grep -q '^vcpustat ' || [ -z "${VCPUSTAT_KO:-}" ] || [ $loaded_here = 1 ] ||
+		insmod "$VCPUSTAT_KO"
+fi
 
 echo "# $failed failed"
 [ "$failed" = 0 ]
