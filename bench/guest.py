@@ -196,9 +196,12 @@ class Vcpustat(Config):
     time budget (@budget) switched as given."""
 
     def __init__(self, ko, timing, prefix="vcpustat", what="vcpustat.ko",
-                 every=1, budget=False, detail=False):
+                 every=1, budget=False, detail=False, clock_tsc=1):
         self.ko, self.timing, self.every = ko, timing, every
         self.budget, self.detail = budget, detail
+        # The rig's TSC is one clock but does not say so in CPUID: 1 gives
+        # the probes the TSC as on real hosts, 0 ktime_get_mono_fast_ns.
+        self.clock_tsc = clock_tsc
         if budget:
             self.name = f"{prefix}_default" if timing else \
                 f"{prefix}_budget_only"
@@ -209,10 +212,13 @@ class Vcpustat(Config):
         self.note = f"{what} loaded, timing={int(timing)}" + \
             (f" timing_every={every}" if every > 1 else "") + \
             f" budget={int(budget)}" + \
-            (" detail=1" if detail else "") + " (vsnl.py set)"
+            (" detail=1" if detail else "") + \
+            f" clock_tsc={clock_tsc} (vsnl.py set)"
+        if not clock_tsc:
+            self.name += "_ktime"
 
     def attach(self):
-        vs_load(self.ko)
+        vs_load(self.ko, clock_tsc=self.clock_tsc)
         kv = {"timing": int(self.timing), "budget": int(self.budget)}
         if self.every > 1:
             kv["timing_every"] = self.every
@@ -375,6 +381,8 @@ def make_configs(names, ko, nullprobe_ko=None, prop_ko=None):
         "vs_on16": lambda: Vcpustat(ko, True, every=16),
         "vs_default": lambda: Vcpustat(ko, True, budget=True),
         "vs_budget": lambda: Vcpustat(ko, False, budget=True),
+        "vs_default_ktime": lambda: Vcpustat(ko, True, budget=True,
+                                             clock_tsc=0),
         "vs_on_detail": lambda: Vcpustat(ko, True, detail=True),
         "vs_off_detail": lambda: Vcpustat(ko, False, detail=True),
         "ftrace": lambda: Ftrace(),

@@ -9,13 +9,14 @@ import statistics
 import sys
 
 CFG_ORDER = ["baseline", "nullprobe", "nullprobe_exit", "vcpustat_default",
-             "vcpustat_budget_only", "vcpustat_timing_on",
+             "vcpustat_default_ktime", "vcpustat_budget_only", "vcpustat_timing_on",
              "vcpustat_timing_on_every16", "vcpustat_timing_off",
              "proposal_timing_on", "proposal_timing_off",
              "ftrace", "perf_kvm_stat", "perf_record_kvm_exit", "bpftrace"]
 WL_ORDER = ["cpuid_1vcpu", "io_1vcpu", "mixed_1vcpu", "mixed_2vcpu"]
 TRACERS = ["ftrace", "perf_kvm_stat", "perf_record_kvm_exit", "bpftrace"]
-VCPUSTAT = ["vcpustat_default", "vcpustat_budget_only", "vcpustat_timing_on",
+VCPUSTAT = ["vcpustat_default", "vcpustat_default_ktime",
+            "vcpustat_budget_only", "vcpustat_timing_on",
             "vcpustat_timing_on_every16", "vcpustat_timing_off"]
 ANCHORS = ["nullprobe", "nullprobe_exit"]
 PROPOSAL = ["proposal_timing_on", "proposal_timing_off"]

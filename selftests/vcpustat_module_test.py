@@ -671,7 +671,7 @@ def t_bad_input(g):
              vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS, 3600001)))),
         (errno.EINVAL, "unknown nested attribute",
          dict(cmd=vsnl.VCPUSTAT_CMD_SET_CONFIG, attrs=nla_nest(
-             C, nla_u32(9, 1)))),
+             C, nla_u32(vsnl.VCPUSTAT_CONFIG_A_MAX + 1, 1)))),
         (errno.EINVAL, "reserved header bits",
          dict(cmd=vsnl.VCPUSTAT_CMD_RESET,
               raw=bytes([vsnl.VCPUSTAT_CMD_RESET, 1, 1, 0]))),

@@ -41,6 +41,8 @@ DEFINE_PER_CPU(struct vs_pcpu_stats, vs_pcpu_stats);
 /* Reached only from the probes, which this module never registers. */
 struct hlist_head *vs_vcpu_hash;
 unsigned int vs_vcpu_hash_bits;
+/* probe_run.c sizes its kretprobe from it; never registered here. */
+unsigned int vs_max_vcpus = 1;
 
 struct vs_vcpu *vs_vcpu_first_sight(struct kvm_vcpu *vcpu)
 {
