@@ -5,7 +5,7 @@
 # own. budget_workload runs vCPUs whose time goes where each case wants it,
 # then holds the VM (its vCPU threads gone, so nothing moves) while this
 # reads the module with `vcpustat dump -j`. Per vCPU thread it compares:
-#   wait   with the thread's own schedstat run_delay        (within 1 %)
+#   wait   with the thread's own schedstat run_delay   (1 %, or 5 ms)
 #   guest  with the thread's guest_time, where vtime keeps it (a nohz_full
 #          CPU): guest <= guest_time <= guest + exit      (2 ticks)
 #   guest + exit (+ user where the VMM only computes) with the thread's
@@ -120,7 +120,9 @@ check() {
 				continue;
 			}
 			if (!near(sum, wall, 0.01, 0)) { print "# tid " t ": states sum to " sum ", wall " wall; bad = 1; }
-			if (!near(wt, rd, 0.01, 1e6)) { print "# tid " t ": wait " wt " vs run_delay " rd; bad = 1; }
+			# 1 %, or 5 ms where the wait is small: the two reads that
+			# bound the thread's span cannot be the module's events
+			if (!near(wt, rd, 0.01, 5e6)) { print "# tid " t ": wait " wt " vs run_delay " rd; bad = 1; }
 			# Time on a CPU (schedstat, ns): guest and exit handling, and
 			# the work of the VMM where it only computes (io).
 			cpu = (num(w, "cpu_ns") + 0); on = g + e + (what == "io" ? u : 0);
@@ -205,10 +207,13 @@ if [ -n "$nohz" ]; then
 else
 	skip "guest vs guest_time: no nohz_full CPU, and ticks are lost under TCG"
 fi
+# The one-vCPU cases run off this script's CPU 0 where there is another.
+one=()
+[ "$ncpu" -ge 2 ] && one=(--cpus 1)
 case_run hlt hlt "a halted vCPU woken by a timer: halt + poll >= 95 %, equal to KVM's halt stats" \
-	hlt --seconds "$SECS"
+	hlt --seconds "$SECS" "${one[@]}"
 case_run io io "an io-heavy vCPU: user equals the VMM's own time out of KVM_RUN (5 %)" \
-	io --io "$IO_N" --user-us 50000
+	io --io "$IO_N" --user-us 50000 "${one[@]}"
 
 # Off and on again while the vCPU runs (after its 20th and 40th exit to
 # userspace, from its own thread, so the gap is there however slow the
@@ -216,7 +221,7 @@ case_run io io "an io-heavy vCPU: user equals the VMM's own time out of KVM_RUN 
 # wall time, by at least the 20 exits of 50 ms it was off, never to more,
 # and wait never exceeds the run-queue delay.
 case_run gap gap "budget off and on while a vCPU runs: a gap, never a wrong sum" \
-	io --io 60 --user-us 50000 \
+	io --io 60 --user-us 50000 "${one[@]}" \
 	--exec-at "20:vcpustat config budget=off >/dev/null" \
 	--exec-at "40:vcpustat config budget=on >/dev/null"
 
@@ -227,9 +232,9 @@ if [ -n "${VCPUSTAT_KO:-}" ] && rmmod vcpustat 2>/dev/null &&
    insmod "$VCPUSTAT_KO" clock_tsc=1 &&
    dmesg | tail -n 5 | grep -q 'vcpustat: clock: TSC'; then
 	case_run hlt_tsc hlt "TSC clock: a halted vCPU, halt + poll equal to KVM's halt stats" \
-		hlt --seconds "$SECS"
+		hlt --seconds "$SECS" "${one[@]}"
 	case_run io_tsc io "TSC clock: an io-heavy vCPU, user equals the VMM's own time" \
-		io --io "$IO_N" --user-us 50000
+		io --io "$IO_N" --user-us 50000 "${one[@]}"
 	rmmod vcpustat
 	[ $loaded_here = 1 ] || insmod "$VCPUSTAT_KO"
 else
