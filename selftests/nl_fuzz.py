@@ -59,6 +59,8 @@ C_SNAP, C_TIMING, C_RATE, C_EVERY = (vsnl.VCPUSTAT_CONFIG_A_SNAPSHOT_MS,
                                      vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY)
 C_HB = vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS
 C_BUDGET = vsnl.VCPUSTAT_CONFIG_A_BUDGET
+C_DETAIL, C_DETAIL_K = (vsnl.VCPUSTAT_CONFIG_A_DETAIL,
+                        vsnl.VCPUSTAT_CONFIG_A_DETAIL_K)
 
 # The module's policies (kmod/netlink.c), as the core applies them with
 # NL_VALIDATE_STRICT. Type -> (kind, min, max) or ("nest", (max, pol)).
@@ -73,6 +75,8 @@ CONFIG_POLICY = (vsnl.VCPUSTAT_CONFIG_A_MAX, {
     C_EVERY: ("u32", 1, 65536),
     C_HB: ("u32", 0, 3600000),
     C_BUDGET: ("u8", 0, 1),
+    C_DETAIL: ("u8", 0, 1),
+    C_DETAIL_K: ("u32", 1, vsnl.VCPUSTAT_DETAIL_K_MAX),
 })
 POLICY = {
     CMD_GET_VM: (A_PID, {A_VM_ID: ("u64", 1, U64_MAX),
@@ -605,7 +609,11 @@ def vm_state(g, vm_id):
     for _, body in replies:
         for t, p in vsnl.parse_attrs(body):
             if t == vsnl.VCPUSTAT_A_VCPU:
-                out.append(decode_vcpu_raw(p))
+                v = decode_vcpu_raw(p)
+                # The time budget of a parked vCPU moves with the clock
+                # (its open interval), and a reset pending leaves it out.
+                v.pop("budget", None)
+                out.append(v)
     return vm, sorted(out, key=lambda v: v["idx"])
 
 
@@ -731,7 +739,8 @@ class Campaign:
         c = self.cfg0
         sl.set_config(self.g, snapshot_ms=c[C_SNAP], timing=c[C_TIMING],
                       migr_rate=c[C_RATE], timing_every=c[C_EVERY],
-                      heartbeat_ms=c[C_HB], budget=c[C_BUDGET])
+                      heartbeat_ms=c[C_HB], budget=c[C_BUDGET],
+                      detail=c[C_DETAIL], detail_k=c[C_DETAIL_K])
 
     # ---- the fuzz loop
 

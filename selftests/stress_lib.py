@@ -61,6 +61,8 @@ CONFIG_NAMES = {
     vsnl.VCPUSTAT_CONFIG_A_TIMING_EVERY: "timing_every",
     vsnl.VCPUSTAT_CONFIG_A_HEARTBEAT_MS: "heartbeat_ms",
     vsnl.VCPUSTAT_CONFIG_A_BUDGET: "budget",
+    vsnl.VCPUSTAT_CONFIG_A_DETAIL: "detail",
+    vsnl.VCPUSTAT_CONFIG_A_DETAIL_K: "detail_k",
 }
 
 
