@@ -109,15 +109,18 @@ static noinline void vs_budget_restart(struct vs_vcpu *vc,
 	vc->bhalt = vs_halt_wait_ns(vcpu);
 }
 
-/* The vCPU's event at @now: close the open interval, open @next. */
-static __always_inline void vs_budget_switch(struct vs_vcpu *vc,
-					     const struct kvm_vcpu *vcpu,
-					     u32 next, u64 now)
+/*
+ * The vCPU's event at @now: close the open interval, open @next. The
+ * caller holds @bseq for writing (so that it can set more of the new
+ * interval in the same section).
+ */
+static __always_inline void __vs_budget_switch(struct vs_vcpu *vc,
+					       const struct kvm_vcpu *vcpu,
+					       u32 next, u64 now)
 {
 	u64 rd = vs_run_delay();
 	u32 gen = READ_ONCE(vs_budget_gen);
 
-	raw_write_seqcount_begin(&vc->bseq);
 	if (likely(vc->bgen == gen))
 		vs_budget_close(vc, vcpu, now, rd);
 	else
@@ -125,6 +128,14 @@ static __always_inline void vs_budget_switch(struct vs_vcpu *vc,
 	vc->bstate = next;
 	vc->bsince = now;
 	vc->brd = rd;
+}
+
+static __always_inline void vs_budget_switch(struct vs_vcpu *vc,
+					     const struct kvm_vcpu *vcpu,
+					     u32 next, u64 now)
+{
+	raw_write_seqcount_begin(&vc->bseq);
+	__vs_budget_switch(vc, vcpu, next, now);
 	raw_write_seqcount_end(&vc->bseq);
 }
 

@@ -57,18 +57,8 @@ void vs_clock_init(void)
 	static_branch_enable(&vs_tsc_clock);
 	pr_info("vcpustat: clock: TSC (%u kHz)\n", tsc_khz);
 }
-
-bool vs_clock_is_tsc(void)
-{
-	return static_branch_likely(&vs_tsc_clock);
-}
 #else
 void vs_clock_init(void)
 {
-}
-
-bool vs_clock_is_tsc(void)
-{
-	return false;
 }
 #endif

@@ -74,9 +74,9 @@ static int vs_run_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 				 vs_clock_ns());
 		return 0;
 	}
-	vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_USER,
-			 vs_clock_ns());
+	/* One section: readers never see USER with the previous slot. */
 	raw_write_seqcount_begin(&vc->bseq);
+	__vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_USER, vs_clock_ns());
 	slot = vs_user_slot(vc, reason);
 	vc->buser = slot;
 	vc->user[slot].count++;

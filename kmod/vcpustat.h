@@ -278,7 +278,6 @@ u32 vs_vmx_exit_code(void);
 
 /* clock.c: what vs_clock_ns() (compat.h) reads */
 void vs_clock_init(void);
-bool vs_clock_is_tsc(void);
 
 /* topo.c */
 u32 vs_topo_distance(int from, int to);
