@@ -121,7 +121,7 @@ check() {
 			}
 			if (!near(sum, wall, 0.01, 0)) { print "# tid " t ": states sum to " sum ", wall " wall; bad = 1; }
 			# 1 %, or 5 ms where the wait is small: the two reads that
-			# bound the thread's span cannot be the module's events
+			# bound the span of the thread cannot be events of the module
 			if (!near(wt, rd, 0.01, 5e6)) { print "# tid " t ": wait " wt " vs run_delay " rd; bad = 1; }
 			# Time on a CPU (schedstat, ns): guest and exit handling, and
 			# the work of the VMM where it only computes (io).

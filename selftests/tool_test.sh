@@ -1175,10 +1175,13 @@ if check(m, "no 'logical CPUs' line"):
     check(int(m.group(1)) == tp["logical_cpus"] and cpulist(m.group(2)) == cpulist(open("/sys/devices/system/cpu/online").read()),
           f"logical CPUs line {m.group(0)!r}")
     check(int(m.group(3)) == len(cpulist(open("/sys/devices/system/cpu/possible").read())), f"possible in {m.group(0)!r}")
-m = re.search(r"^  layout +(\d+) sockets, (\d+) cores, (\d+) threads per core, SMT (\S+)$", t, re.M)
+# "1 socket", "SMT not supported": the words as a person writes them
+m = re.search(r"^  layout +(\d+) sockets?, (\d+) cores?, (\d+) threads? per core, SMT (.+)$", t, re.M)
+smt_words = {"notsupported": "not supported", "notimplemented": "not implemented", "forceoff": "forced off"}
 if check(m, "no 'layout' line"):
     check((int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4)) ==
-          (tp["sockets"], tp["cores"], tp["threads_per_core"], tp["smt"]), f"layout line {m.group(0)!r} != -j {tp}")
+          (tp["sockets"], tp["cores"], tp["threads_per_core"], smt_words.get(tp["smt"], tp["smt"])),
+          f"layout line {m.group(0)!r} != -j {tp}")
 nodes = re.findall(r"^  node(\d+) +cpus (\S+)  memory (\S+)$", t, re.M)
 check([(int(a), cpulist(b)) for a, b, _ in nodes] == [(x["node"], cpulist(x["cpus"])) for x in j["numa"]],
       f"NUMA lines {nodes} != -j {j['numa']}")
