@@ -23,6 +23,9 @@
  *	NPF	exit_info_2: the faulting guest-physical address
  *	EXCP	0x40 + vector: the vector is the exit code's
  */
+/* asm/svm.h is not self-contained in 7.x: PAGE_SIZE and bitops first. */
+#include <linux/bitops.h>
+#include <linux/mm.h>
 #include <asm/svm.h>
 #include "detail.h"
 
