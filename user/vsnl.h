@@ -171,8 +171,16 @@ static inline bool vs_filter_pid_ok(const struct vs_filter *f, uint32_t pid)
 #define VS_CFG_TIMING_EVERY	(1u << 3)
 #define VS_CFG_HEARTBEAT_MS	(1u << 4)
 #define VS_CFG_BUDGET		(1u << 5)
-#define VS_CFG_DETAIL		(1u << 5)
-#define VS_CFG_DETAIL_K		(1u << 6)
+#define VS_CFG_DETAIL		(1u << 6)
+#define VS_CFG_DETAIL_K		(1u << 7)
+/* One bit each: a setting must never send another one along. */
+#define VS_CFG_ALL_OR	(VS_CFG_SNAPSHOT_MS | VS_CFG_TIMING | VS_CFG_MIGR_RATE | \
+			 VS_CFG_TIMING_EVERY | VS_CFG_HEARTBEAT_MS | \
+			 VS_CFG_BUDGET | VS_CFG_DETAIL | VS_CFG_DETAIL_K)
+#define VS_CFG_ALL_SUM	(VS_CFG_SNAPSHOT_MS + VS_CFG_TIMING + VS_CFG_MIGR_RATE + \
+			 VS_CFG_TIMING_EVERY + VS_CFG_HEARTBEAT_MS + \
+			 VS_CFG_BUDGET + VS_CFG_DETAIL + VS_CFG_DETAIL_K)
+_Static_assert(VS_CFG_ALL_OR == VS_CFG_ALL_SUM, "VS_CFG_* bits overlap");
 struct vs_config {
 	unsigned int mask;
 	uint32_t snapshot_ms;		/* 0 = DELTA events off */
