@@ -71,24 +71,10 @@ int vs_parse_decimal(const char *s, double *v)
 
 int vs_parse_seconds(const char *s, double *sec)
 {
-	size_t digits = 0, dots = 0;
-	char *end;
 	double x;
 
-	/* plain decimal only: strtod would also take "0x1p3", "1e3", "inf" */
-	for (const char *p = s; p && *p; p++) {
-		if (*p >= '0' && *p <= '9')
-			digits++;
-		else if (*p == '.')
-			dots++;
-		else
-			return -1;
-	}
-	if (!digits || dots > 1)
-		return -1;
-	errno = 0;
-	x = strtod(s, &end);
-	if (errno || *end || !isfinite(x) || x <= 0 || x > 86400)
+	/* plain decimal only (vs_parse_decimal), then a sane interval */
+	if (vs_parse_decimal(s, &x) || x <= 0 || x > 86400)
 		return -1;
 	*sec = x;
 	return 0;
