@@ -285,10 +285,19 @@ class Churn:
     def check_memory(self):
         errs = list(self.errs_drain)
         total = sum(n for ph, _ in self.phases.values() for _, n, _ in ph)
-        time.sleep(1)
-        delta = sl.slab_delta(self.slab0, sl.slabinfo(shrink=True))
+        # A leak stays; frees that KVM and the rest of the kernel defer
+        # (RCU, workqueues) do not: a cache that looks grown is measured
+        # again, for up to 5 s. (CI once saw kmalloc-8 +626 objects at 1 s,
+        # and -282 in the same run elsewhere: 8-byte objects of others.)
+        for _ in range(5):
+            time.sleep(1)
+            delta = sl.slab_delta(self.slab0, sl.slabinfo(shrink=True))
+            big = {k: v for k, v in delta.items()
+                   if v[0] > max(total // 2, 64)}
+            if not big:
+                break
+            log(f"slab caches grown at this read: {big}")
         tb, top = sl.slab_report(delta)
-        big = {k: v for k, v in delta.items() if v[0] > max(total // 2, 64)}
         if big:
             errs.append(f"slab caches grew by >= 1 object per 2 VMs: {big}")
         vm1 = sl.vmalloc_kvm()
