@@ -588,7 +588,9 @@ static int vs_fill_status(struct sk_buff *skb)
 	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_GENERATION,
 		       READ_ONCE(vs_generation), pad) ||
 	    nla_put_u8(skb, VCPUSTAT_STATUS_A_RUN_HOOK, vs_run_hooked()) ||
-	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_RUN_MISSED, vs_run_missed(), pad))
+	    VS_PUT_U64(skb, VCPUSTAT_STATUS_A_RUN_MISSED, vs_run_missed(), pad) ||
+	    nla_put_u32(skb, VCPUSTAT_STATUS_A_UAPI_REVISION,
+			VCPUSTAT_UAPI_REVISION))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -764,6 +766,8 @@ struct genl_family vs_genl_family __ro_after_init = {
 
 int vs_netlink_init(void)
 {
+	/* an appended attribute without the revision bumped (uapi header) */
+	BUILD_BUG_ON(VCPUSTAT_UAPI_REVISION != __VCPUSTAT_UAPI_SUM);
 	return genl_register_family(&vs_genl_family);
 }
 

@@ -1185,7 +1185,12 @@ if check(m, "no 'layout' line"):
 nodes = re.findall(r"^  node(\d+) +cpus (\S+)  memory (\S+)$", t, re.M)
 check([(int(a), cpulist(b)) for a, b, _ in nodes] == [(x["node"], cpulist(x["cpus"])) for x in j["numa"]],
       f"NUMA lines {nodes} != -j {j['numa']}")
-check(re.search(r"^  module +loaded, version \S+, \d+ VMs, \d+ vCPUs tracked$", t, re.M), "vcpustat module line")
+# the live module's uapi revision is the tool's (one header, one build)
+m = re.search(r"^  module +loaded, version \S+, uapi revision (\d+), \d+ VMs, \d+ vCPUs tracked$", t, re.M)
+mt = re.search(r"^  tool +\S+, uapi revision (\d+)$", t, re.M)
+if check(m and mt, "vcpustat module and tool lines"):
+    check(m.group(1) == mt.group(1) and int(m.group(1)) == j["vcpustat"]["uapi_revision"],
+          f"uapi revision: module {m.group(1)}, tool {mt.group(1)}, -j {j['vcpustat']}")
 check(re.search(r"^  \d+ VMs, \d+ vCPUs on \d+ CPUs: over-commit [0-9.]+$", t, re.M), "lint summary line")
 done()
 EOF

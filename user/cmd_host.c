@@ -129,12 +129,17 @@ void host_render_text(FILE *f, const struct host_report *r)
 	fprintf(f, "vcpustat\n  %-16s %s", "module", mod_state_str(r->mod));
 	if (r->mod == HI_MOD_MISSING && hi->vcpustat.loaded)
 		fprintf(f, " (in %s/module but no netlink family)", hi->sysfs);
-	if (r->mod == HI_MOD_OK && r->st)
-		fprintf(f, ", version %s, %u VMs, %u vCPUs tracked",
-			r->st->version, r->st->vms, r->st->vcpus);
-	else if (hi->vcpustat_sysfs_version[0])
+	if (r->mod == HI_MOD_OK && r->st) {
+		fprintf(f, ", version %s", r->st->version);
+		if (r->st->uapi_revision)
+			fprintf(f, ", uapi revision %u", r->st->uapi_revision);
+		fprintf(f, ", %u VMs, %u vCPUs tracked", r->st->vms,
+			r->st->vcpus);
+	} else if (hi->vcpustat_sysfs_version[0]) {
 		fprintf(f, ", version %s", hi->vcpustat_sysfs_version);
-	fprintf(f, "\n  %-16s %s\n", "tool", VCPUSTAT_VERSION);
+	}
+	fprintf(f, "\n  %-16s %s, uapi revision %u\n", "tool", VCPUSTAT_VERSION,
+		VCPUSTAT_UAPI_REVISION);
 
 	fprintf(f, "Topology\n");
 	fprintf(f, "  %-16s %u online (%s) of %u possible\n", "logical CPUs",
@@ -273,6 +278,11 @@ int host_render_json(FILE *f, bool pretty, const struct host_report *r)
 		jw_str(&w, r->st->version);
 	else if (hi->vcpustat_sysfs_version[0])
 		jw_str(&w, hi->vcpustat_sysfs_version);
+	else
+		jw_null(&w);
+	jw_key(&w, "uapi_revision");
+	if (r->mod == HI_MOD_OK && r->st && r->st->uapi_revision)
+		jw_u64(&w, r->st->uapi_revision);
 	else
 		jw_null(&w);
 	jw_obj_close(&w);

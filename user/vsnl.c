@@ -200,6 +200,7 @@ static struct nla_policy status_pol[VCPUSTAT_STATUS_A_MAX + 1] = {
 	[VCPUSTAT_STATUS_A_STALE_VMS]	= { .type = NLA_U64 },
 	[VCPUSTAT_STATUS_A_RUN_HOOK]	= { .type = NLA_U8 },
 	[VCPUSTAT_STATUS_A_RUN_MISSED]	= { .type = NLA_U64 },
+	[VCPUSTAT_STATUS_A_UAPI_REVISION] = { .type = NLA_U32 },
 };
 
 static struct nla_policy top_pol[VCPUSTAT_A_MAX + 1] = {
@@ -524,6 +525,9 @@ static void parse_status(struct nlattr *nest, struct vs_status *st)
 	st->run_hook = tb[VCPUSTAT_STATUS_A_RUN_HOOK] &&
 		       nla_get_u8(tb[VCPUSTAT_STATUS_A_RUN_HOOK]);
 	st->run_missed = u64_or(tb[VCPUSTAT_STATUS_A_RUN_MISSED], 0);
+	if (tb[VCPUSTAT_STATUS_A_UAPI_REVISION])
+		st->uapi_revision =
+			nla_get_u32(tb[VCPUSTAT_STATUS_A_UAPI_REVISION]);
 }
 
 /* ---------------------------------------------------------------- */

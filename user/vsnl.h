@@ -212,6 +212,7 @@ struct vs_status {
 	uint64_t stale_vms;
 	bool run_hook;			/* user/out states kept */
 	uint64_t run_missed;
+	uint32_t uapi_revision;		/* 0: a module before revisions */
 };
 
 struct vs_ctx;

@@ -310,7 +310,13 @@ T_TEST(host_command_with_fake_roots)
 	snprintf(cmd, sizeof(cmd), "VCPUSTAT_SYSFS=%s/sys VCPUSTAT_PROCFS=%s/proc %s host",
 		 d, d, t_mock_tool());
 	T_EQ(t_sh(cmd, &out, false), 0);
-	T_ASSERT(strstr(out, "module           loaded, version 0.0.0-mock"));
+	snprintf(cmd, sizeof(cmd),
+		 "module           loaded, version 0.0.0-mock, uapi revision %u, 2 VMs",
+		 VCPUSTAT_UAPI_REVISION);
+	T_ASSERT(strstr(out, cmd));
+	snprintf(cmd, sizeof(cmd), "tool             %s, uapi revision %u",
+		 VCPUSTAT_VERSION, VCPUSTAT_UAPI_REVISION);
+	T_ASSERT(strstr(out, cmd));
 	T_ASSERT(strstr(out, "2 VMs, 5 vCPUs on 8 CPUs: over-commit 0.62"));
 	T_ASSERT(strstr(out, "WARN smt-pinned: VM 1 (pid 1000 qemu-system-x86): vCPUs 0 and 1 are pinned to SMT siblings CPU 2 and CPU 3"));
 	free(out);

@@ -86,6 +86,15 @@
 
 #define VCPUSTAT_GENL_NAME		"vcpustat"
 #define VCPUSTAT_GENL_VERSION		1
+/*
+ * The uapi revision: attributes and enumerators are only ever appended, so
+ * the sum of every enum's _MAX below (__VCPUSTAT_UAPI_SUM) grows with each
+ * addition and names one revision of this header. The module reports it
+ * (VCPUSTAT_STATUS_A_UAPI_REVISION); a tool compares it with its own to
+ * say which side is older. The literal is asserted against the sum at
+ * build time on both sides: whoever appends, bumps it.
+ */
+#define VCPUSTAT_UAPI_REVISION		140
 #define VCPUSTAT_MCGRP_EVENTS		"events"
 
 /* Values of VCPUSTAT_REASON_A_ISA: the same numbers as KVM's kvm_exit isa. */
@@ -412,6 +421,7 @@ enum vcpustat_status_attr {
 	 * than it has room for); their user time went to other states.
 	 */
 	VCPUSTAT_STATUS_A_RUN_MISSED,
+	VCPUSTAT_STATUS_A_UAPI_REVISION, /* u32: VCPUSTAT_UAPI_REVISION */
 	__VCPUSTAT_STATUS_A_MAX
 };
 
@@ -493,5 +503,15 @@ enum vcpustat_user_attr {
 };
 
 #define VCPUSTAT_USER_A_MAX (__VCPUSTAT_USER_A_MAX - 1)
+
+/* What VCPUSTAT_UAPI_REVISION must equal (see there). */
+#define __VCPUSTAT_UAPI_SUM						\
+	(VCPUSTAT_CMD_MAX + VCPUSTAT_A_MAX + VCPUSTAT_VM_A_MAX +	\
+	 VCPUSTAT_VCPU_A_MAX + VCPUSTAT_REASON_A_MAX +			\
+	 VCPUSTAT_KEY_KIND_MAX + VCPUSTAT_KEY_A_MAX +			\
+	 VCPUSTAT_RESIDENCY_A_MAX + VCPUSTAT_DIST_MAX +			\
+	 VCPUSTAT_MIGRATION_A_MAX + VCPUSTAT_CONFIG_A_MAX +		\
+	 VCPUSTAT_STATUS_A_MAX + VCPUSTAT_STATE_MAX +			\
+	 VCPUSTAT_BUDGET_A_MAX + VCPUSTAT_USER_A_MAX)
 
 #endif /* _UAPI_LINUX_VCPUSTAT_H */

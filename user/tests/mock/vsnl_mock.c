@@ -292,7 +292,11 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 	return 0;
 }
 
-/* VS_MOCK_GENL_VERSION / VS_MOCK_MAXATTR: a module of another build. */
+/*
+ * VS_MOCK_GENL_VERSION / VS_MOCK_MAXATTR / VS_MOCK_UAPI_REV: a module of
+ * another build. By default maxattr is 0, as vcpustat's real family (per-op
+ * policies), and the revision is this tool's.
+ */
 int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr)
 {
 	const char *v = getenv("VS_MOCK_GENL_VERSION");
@@ -300,7 +304,7 @@ int vs_family_info(struct vs_ctx *ctx, uint32_t *version, uint32_t *maxattr)
 
 	(void)ctx;
 	*version = v ? (uint32_t)atoi(v) : VCPUSTAT_GENL_VERSION;
-	*maxattr = m ? (uint32_t)atoi(m) : VCPUSTAT_A_MAX;
+	*maxattr = m ? (uint32_t)atoi(m) : 0;
 	return 0;
 }
 
@@ -324,6 +328,9 @@ int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
 	if (st) {
 		memset(st, 0, sizeof(*st));
 		snprintf(st->version, sizeof(st->version), "0.0.0-mock");
+		st->uapi_revision = getenv("VS_MOCK_UAPI_REV") ?
+			(uint32_t)atoi(getenv("VS_MOCK_UAPI_REV")) :
+			VCPUSTAT_UAPI_REVISION;
 		st->vms = 2;
 		st->vcpus = 5;
 		st->max_vcpus = 1024;
