@@ -125,7 +125,7 @@ trace_read() {
 
 # The module's keys, `vcpustat stat --detail K --total -j -P PID`, as
 # "tid kind key... count" (io: port dir size) and, per reason,
-# "tid kind SUM code nkeys keysum other reason_count".
+# "tid kind SUM code nkeys keysum other reason_count_delta".
 mod_read() { # PID
 	local k
 	for k in io msr cpuid hypercall gpa; do
@@ -134,7 +134,7 @@ mod_read() { # PID
 	{
 		t = num($0, "tid"); k = str($0, "key_kind"); c = num($0, "count");
 		r = t " " k " SUM " num($0, "code");
-		rc[r] = num($0, "reason_count");
+		rc[r] = num($0, "reason_count_delta");
 		if ($0 ~ /"other":true/) { oth[r] = c; next }
 		nk[r]++; ks[r] += c;
 		if (k == "io") print t, k, num($0, "port"), str($0, "dir"), num($0, "size"), c;

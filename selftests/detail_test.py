@@ -429,7 +429,7 @@ def check_real_guest(tr, tmp):
     for r in rows:
         by_tid.setdefault(r["tid"], []).append(r)
     for tid, rs in by_tid.items():
-        total = rs[0]["reason_count"]
+        total = rs[0]["reason_count_delta"]
         keys = [r for r in rs if not r.get("other")]
         other = sum(r["count"] for r in rs if r.get("other"))
         if sum(r["count"] for r in keys) + other != total:

@@ -635,8 +635,10 @@ check(sorted(x["vcpu_id"] for x in sa) == [0, 0, 1, 1], f"stat -t -j vCPUs {[x.g
 sb = jlines("sb.out")
 check(len(sb) == 1 and sb[0]["pid"] == a and "vcpu_id" not in sb[0], f"stat -j (per VM) rows {sb}")
 rows = list(csv.reader(io.StringIO(text("sc.out"))))
-hdr = ["timestamp", "vm_id", "pid", "comm", "vcpu_id", "interval_s", "exits", "exits_per_sec", "migrations",
-       "migrations_per_sec", "exit_time_ns", "exit_time_pct", "avg_exit_ns", "top_reason", "top_reason_count",
+# the columns are stat -j's keys (the time keys, _delta for deltas)
+hdr = ["time", "mono_ns", "vm_id", "pid", "comm", "name", "uuid", "vcpu_id", "tid", "interval_s", "exits_delta",
+       "exits_per_sec", "migrations_delta", "migrations_per_sec", "exit_time_ns_delta", "exit_time_pct",
+       "avg_exit_ns", "top_reason", "top_reason_count_delta",
        "guest_pct", "exit_pct", "user_pct", "poll_pct", "halt_pct", "wait_pct", "out_pct"]
 check(rows and rows[0] == hdr, f"csv header {rows[:1]}")
 body = rows[1:]
@@ -646,7 +648,10 @@ for row in body:
         continue
     x = dict(zip(hdr, row))
     check(int(x["pid"]) == a and x["comm"] == "kvm_workload" and int(x["vm_id"]) == vm["vm_id"], f"csv identity {row}")
-    check(int(x["vcpu_id"]) in tids and int(x["exits"]) == 0, f"csv vCPU/exits {row}")
+    check(int(x["vcpu_id"]) in tids and int(x["tid"]) == tids[int(x["vcpu_id"])] and int(x["exits_delta"]) == 0,
+          f"csv vCPU/exits {row}")
+    check(x["name"] == "" and x["uuid"] == "" and int(x["mono_ns"]) > 0 and
+          re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", x["time"]), f"csv time/name {row}")
 t = text("sd.out")
 # the NAME column ("-": kvm_workload has no -name) dropped
 avg = [f[:3] + f[4:] for f in (l.split() for l in t.splitlines() if l.startswith("Average:"))]

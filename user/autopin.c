@@ -373,6 +373,13 @@ static const char *vm_name(uint64_t vm_id)
 	return id && id->name[0] ? id->name : NULL;
 }
 
+static const char *vm_uuid(uint64_t vm_id)
+{
+	const struct vs_vm *id = vmid_recall(vm_id);
+
+	return id && id->uuid[0] ? id->uuid : NULL;
+}
+
 /*
  * A log line, with " name NAME" after its "vm ID" when the guest has a
  * name: "pin vm 1 name web01 pid 4242 vcpu 0 ...".
@@ -417,6 +424,7 @@ static void log_decision(struct autopin *a, const struct ap_decision *d)
 	jw_ku64(&w, "vm_id", d->vm_id);
 	jw_ku64(&w, "pid", d->pid);
 	jw_kstr_or_null(&w, "name", vm_name(d->vm_id));
+	jw_kstr_or_null(&w, "uuid", vm_uuid(d->vm_id));
 	if (d->action == AP_FORGET) {
 		jw_ku64(&w, "vcpus", d->vcpus);
 		jw_ku64(&w, "pinned", d->pinned);
@@ -487,6 +495,7 @@ static void log_note(struct autopin *a, const char *action, uint64_t vm_id,
 		jw_ku64(&w, "vm_id", vm_id);
 		jw_ku64(&w, "pid", pid);
 		jw_kstr_or_null(&w, "name", vm_name(vm_id));
+		jw_kstr_or_null(&w, "uuid", vm_uuid(vm_id));
 	}
 	jw_kstr(&w, "msg", msg);
 	jw_obj_close(&w);

@@ -206,19 +206,50 @@ static void csv_str(const char *s)
 	putchar('"');
 }
 
-static void csv_row(double epoch, const struct row *r, double secs)
+/*
+ * A string field: empty when there is none (a VM without -name); control
+ * bytes, which CSV readers choke on even quoted, as '?'; UTF-8 kept.
+ */
+static void csv_safe(const char *s)
+{
+	char b[4 * VS_NAME_LEN];
+
+	if (*s)
+		csv_str(fmt_name(b, sizeof(b), s, 0));
+}
+
+/*
+ * The columns every CSV row of stat starts with, named as the JSON keys:
+ * time, mono_ns, vm_id, pid, comm, name, uuid, vcpu_id, tid (the last two
+ * empty in a per-VM row).
+ */
+static void csv_lead(uint64_t mono_ns, const struct vs_vm *vm,
+		     const struct vs_vcpu *vc)
+{
+	char t[48];
+
+	printf("%s,%" PRIu64 ",%" PRIu64 ",%u,", vs_rfc3339(t, sizeof(t), mono_ns),
+	       mono_ns, vm->id, vm->pid);
+	csv_safe(vm->comm);
+	putchar(',');
+	csv_safe(vm->name);
+	putchar(',');
+	csv_safe(vm->uuid);
+	putchar(',');
+	if (vc)
+		printf("%u,%u", vc->vcpu_id, vc->tid);
+	else
+		putchar(',');
+}
+
+#define CSV_LEAD "time,mono_ns,vm_id,pid,comm,name,uuid,vcpu_id,tid,"
+
+static void csv_row(uint64_t mono_ns, const struct row *r, double secs)
 {
 	double pct[VCPUSTAT_STATE_MAX + 1];
 	char nb[32];
 
-	char comm[VS_COMM_LEN];
-
-	printf("%.3f,%" PRIu64 ",%u,", epoch, r->vm->id, r->vm->pid);
-	/* CSV readers choke on control bytes even when quoted */
-	csv_str(fmt_safe(comm, sizeof(comm), r->vm->comm));
-	putchar(',');
-	if (r->vc)
-		printf("%u", r->vc->vcpu_id);
+	csv_lead(mono_ns, r->vm, r->vc);
 	printf(",%.3f,%" PRIu64 ",%.2f,%" PRIu64 ",%.2f,%" PRIu64 ",%.4f,",
 	       secs, r->d.exits, (double)r->d.exits / secs, r->d.migrations,
 	       (double)r->d.migrations / secs, r->d.exit_time_ns,
@@ -307,19 +338,21 @@ static void detail_text_row(const char *label, const struct vs_krow *k,
 }
 
 /* One flat JSON object per key: the key's fields at the top level. */
-static void detail_json_row(double epoch, const char *hms,
-			    const struct vs_krow *k, double secs)
+static void detail_json_row(uint64_t mono_ns, const struct vs_krow *k,
+			    double secs)
 {
 	struct jw w;
 	char nb[32];
 
 	jw_init(&w, stdout, false);
 	jw_obj_open(&w);
-	jw_kdouble(&w, "timestamp", epoch);
-	jw_kstr(&w, "time", hms);
+	jw_time_keys(&w, mono_ns);
 	jw_kdouble(&w, "interval_s", secs);
 	jw_ku64(&w, "vm_id", k->vm->id);
 	jw_ku64(&w, "pid", k->vm->pid);
+	jw_kstr(&w, "comm", k->vm->comm);
+	jw_kstr_or_null(&w, "name", k->vm->name);
+	jw_kstr_or_null(&w, "uuid", k->vm->uuid);
 	jw_ku64(&w, "vcpu_id", k->vc->vcpu_id);
 	jw_ku64(&w, "tid", k->vc->tid);
 	jw_kstr(&w, "reason", vs_reason_name(k->r->isa, k->r->code, nb,
@@ -330,10 +363,10 @@ static void detail_json_row(double epoch, const char *hms,
 		jw_kbool(&w, "other", true);
 	else
 		jw_key_fields(&w, k->r->key_kind, k->key);
-	jw_ku64(&w, "count", k->d_count);
-	jw_kdouble(&w, "per_sec", (double)k->d_count / secs);
-	jw_ku64(&w, "reason_count", k->d_reason);
-	jw_ku64(&w, "total", k->count);
+	jw_ku64(&w, "count", k->count);
+	jw_ku64(&w, "count_delta", k->d_count);
+	jw_kdouble(&w, "count_per_sec", (double)k->d_count / secs);
+	jw_ku64(&w, "reason_count_delta", k->d_reason);
 	jw_obj_close(&w);
 	jw_end(&w);
 }
@@ -369,19 +402,19 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 				snprintf(key, sizeof(key), "other");
 			else
 				vs_key_fmt(kind, k->key, key, sizeof(key));
-			printf("%.3f,%" PRIu64 ",%u,%u,", epoch, k->vm->id,
-			       k->vm->pid, k->vc->vcpu_id);
+			csv_lead(cur->ts_ns, k->vm, k->vc);
+			putchar(',');
 			csv_str(vs_reason_name(k->r->isa, k->r->code, nb,
 					       sizeof(nb)));
-			putchar(',');
+			printf(",%u,", k->r->code);
 			csv_str(key);
-			printf(",%.3f,%" PRIu64 ",%.2f,%" PRIu64 "\n", secs,
-			       k->d_count, (double)k->d_count / secs,
-			       k->d_reason);
+			printf(",%.3f,%" PRIu64 ",%" PRIu64 ",%.2f,%" PRIu64 "\n",
+			       secs, k->count, k->d_count,
+			       (double)k->d_count / secs, k->d_reason);
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
-			detail_json_row(epoch, hms, &rows[i], secs);
+			detail_json_row(cur->ts_ns, &rows[i], secs);
 	}
 	free(rows);
 	fflush(stdout);
@@ -409,7 +442,7 @@ static int emit(enum out out, bool per_vcpu, const char *label,
 	}
 	for (size_t i = 0; i < n && out != OUT_TEXT; i++) {
 		if (out == OUT_CSV)
-			csv_row(epoch, &rows[i], secs);
+			csv_row(cur->ts_ns, &rows[i], secs);
 		else
 			json_row(cur->ts_ns, &rows[i], secs);
 	}
@@ -510,13 +543,14 @@ static int stat_run(struct vs_global *g, int argc, char **argv)
 		printf("vcpustat %s (%s)  %s  %ld CPUs\n\n", VCPUSTAT_VERSION,
 		       host, date, sysconf(_SC_NPROCESSORS_ONLN));
 	} else if (out == OUT_CSV && kind) {
-		printf("timestamp,vm_id,pid,vcpu_id,reason,key,interval_s,count,per_sec,reason_count\n");
+		printf(CSV_LEAD "reason,code,key,interval_s,count,count_delta,"
+		       "count_per_sec,reason_count_delta\n");
 	} else if (out == OUT_CSV) {
-		printf("timestamp,vm_id,pid,comm,vcpu_id,interval_s,exits,"
-		       "exits_per_sec,migrations,migrations_per_sec,"
-		       "exit_time_ns,exit_time_pct,avg_exit_ns,top_reason,"
-		       "top_reason_count,guest_pct,exit_pct,user_pct,poll_pct,"
-		       "halt_pct,wait_pct,out_pct\n");
+		printf(CSV_LEAD "interval_s,exits_delta,exits_per_sec,"
+		       "migrations_delta,migrations_per_sec,exit_time_ns_delta,"
+		       "exit_time_pct,avg_exit_ns,top_reason,"
+		       "top_reason_count_delta,guest_pct,exit_pct,user_pct,"
+		       "poll_pct,halt_pct,wait_pct,out_pct\n");
 	}
 	fflush(stdout);
 	next = vs_now_ns();

@@ -367,8 +367,8 @@ static void json_detail(struct top *t, struct jw *w)
 		else
 			jw_key_fields(w, t->detail, k->key);
 		jw_ku64(w, "count", k->count);
-		jw_ku64(w, "delta", k->d_count);
-		jw_kdouble(w, "rate", (double)k->d_count / t->secs);
+		jw_ku64(w, "count_delta", k->d_count);
+		jw_kdouble(w, "count_per_sec", (double)k->d_count / t->secs);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
@@ -407,6 +407,7 @@ static void print_json(struct top *t)
 	jw_ku64(&w, "exits_delta", t->tot.d_exits);
 	jw_kdouble(&w, "exits_per_sec", (double)t->tot.d_exits / t->secs);
 	jw_ku64(&w, "migrations", t->tot.migrations);
+	jw_ku64(&w, "migrations_delta", t->tot.d_migrations);
 	jw_kdouble(&w, "migrations_per_sec",
 		   (double)t->tot.d_migrations / t->secs);
 	jw_kdouble(&w, "exit_time_pct",
@@ -427,7 +428,7 @@ static void print_json(struct top *t)
 						   sizeof(nb)));
 		jw_ku64(&w, "count", r->count);
 		jw_ku64(&w, "count_delta", r->d_count);
-		jw_kdouble(&w, "rate", (double)r->d_count / t->secs);
+		jw_kdouble(&w, "count_per_sec", (double)r->d_count / t->secs);
 		jw_key(&w, "pct");
 		if (t->tot.d_exits)
 			jw_double(&w, 100.0 * (double)r->d_count /

@@ -298,6 +298,7 @@ static void json_event(const struct vs_event *ev, const struct vs_vm *id)
 		jw_ku64(&w, "vm_id", ev->migr.vm_id);
 		jw_ku64(&w, "pid", ev->migr.pid);
 		jw_kstr_or_null(&w, "name", id ? id->name : NULL);
+		jw_kstr_or_null(&w, "uuid", id ? id->uuid : NULL);
 		jw_ku64(&w, "vcpu_id", ev->migr.vcpu_id);
 		jw_ku64(&w, "tid", ev->migr.tid);
 		jw_ku64(&w, "from", ev->migr.from);
@@ -310,6 +311,7 @@ static void json_event(const struct vs_event *ev, const struct vs_vm *id)
 		jw_ku64(&w, "vm_id", ev->delta.vm_id);
 		jw_ku64(&w, "pid", ev->delta.pid);
 		jw_kstr_or_null(&w, "name", id ? id->name : NULL);
+		jw_kstr_or_null(&w, "uuid", id ? id->uuid : NULL);
 		jw_key(&w, "vcpu");
 		jw_vcpu_delta(&w, &ev->delta);
 		break;

@@ -176,22 +176,30 @@ T_TEST(json_watch_reports_lost)
 
 T_TEST(json_stat_csv_shape)
 {
-	char cmd[512], *out, *l2;
-	size_t cols = 1;
+	char cmd[512], *out;
 
 	snprintf(cmd, sizeof(cmd), "%s stat -t --csv 0.1 2", t_mock_tool());
 	T_EQ(t_sh(cmd, &out, false), 0);
-	T_ASSERT(!strncmp(out, "timestamp,vm_id,pid,comm,vcpu_id,", 33));
-	for (char *p = out; *p && *p != '\n'; p++)
-		cols += *p == ',';
-	/* 1 header + 2 intervals x 5 vCPUs, each with as many fields (15,
-	 * then the 7 budget shares) */
-	T_EQ(t_python("import csv,sys\n"
+	/* 1 header + 2 intervals x 5 vCPUs, each with as many fields; the
+	 * columns are named as stat -j's keys (deltas "_delta", the time
+	 * keys of every command), the VM's name and UUID as they are, a
+	 * name with quotes, a comma and UTF-8 included */
+	T_EQ(t_python("import csv,sys,datetime\n"
 		      "r=list(csv.reader(sys.stdin))\n"
 		      "assert len(r)==11,len(r)\n"
-		      "assert all(len(x)==len(r[0]) for x in r)\n"
-		      "assert r[3][3]==\"evil\\\"vm\\\\???\",r[3][3]\n", out), 0);
-	l2 = strchr(out, '\n');
-	T_ASSERT(l2 && cols == 22);
+		      "assert all(len(x)==len(r[0])==26 for x in r),r[0]\n"
+		      "h=r[0]\n"
+		      "assert h[:10]==[\"time\",\"mono_ns\",\"vm_id\",\"pid\",\"comm\",\"name\",\"uuid\",\"vcpu_id\",\"tid\",\"interval_s\"],h\n"
+		      "assert h[10:15]==[\"exits_delta\",\"exits_per_sec\",\"migrations_delta\",\"migrations_per_sec\",\"exit_time_ns_delta\"],h\n"
+		      "assert h[-7:]==[s+\"_pct\" for s in (\"guest\",\"exit\",\"user\",\"poll\",\"halt\",\"wait\",\"out\")],h\n"
+		      "d=[dict(zip(h,x)) for x in r[1:]]\n"
+		      "datetime.datetime.strptime(d[0][\"time\"],\"%Y-%m-%dT%H:%M:%S.%fZ\")\n"
+		      "assert int(d[0][\"mono_ns\"])>0\n"
+		      "v1=[x for x in d if x[\"vm_id\"]==\"1\"]\n"
+		      "assert v1 and all(x[\"name\"]==\"web01\" and x[\"uuid\"]==\"5f0c7c1e-4a62-4b55-9d1e-0123456789ab\" for x in v1),v1\n"
+		      "v2=[x for x in d if x[\"vm_id\"]==\"2\"]\n"
+		      "assert v2 and all(x[\"name\"].startswith(\"db \\\"prod\\\", \\u00fc\") and x[\"uuid\"]==\"\" for x in v2),v2\n"
+		      "assert v2[0][\"comm\"]==\"evil\\\"vm\\\\???\",v2[0][\"comm\"]\n"
+		      "assert all(x[\"tid\"] for x in d),d\n", out), 0);
 	free(out);
 }
