@@ -27,7 +27,8 @@
 #    512 ns .. 134 ms in x4 steps) are the module's rhist summed below each
 #    le (so cumulative, ending at _count), _sum exact; per VM the vCPUs'
 #    sums; with --reasons top:2 the exits family's reasons, "other" the
-#    folded ones' timed exits; promtool on it; nothing without the flag
+#    folded ones' timed exits; promtool on it; nothing without the flag;
+#    details off: no samples, and the exporter logs why
 #  - the module away at start-up (RELIABILITY.md F8): the exporter does not
 #    exit; /metrics answers 200 with vcpustat_up 0 until the module is
 #    loaded, then vcpustat_up 1 (needs VCPUSTAT_KO, the module to load)
@@ -576,6 +577,18 @@ PY
 	if [ $st -eq 0 ] && command -v promtool >/dev/null &&
 	   ! promtool check metrics <"$TMP/rh_vcpu.prom" >"$TMP/promtool3.out" 2>&1; then
 		sed 's/^/# /' "$TMP/promtool3.out" | head
+		st=1
+	fi
+	# details off: the family has no samples, and the exporter says why
+	if "$VS" config detail=off >/dev/null &&
+	   "$VS" export --once --reason-hist >"$TMP/rh_off.prom" 2>"$TMP/rh_off.err"; then
+		if grep -q '^vcpustat_vm_exit_reason_duration_seconds_' "$TMP/rh_off.prom" ||
+		   ! grep -q "details are off" "$TMP/rh_off.err"; then
+			echo "# details off: $(grep -c '^vcpustat_vm_exit_reason' "$TMP/rh_off.prom") samples, log: $(cat "$TMP/rh_off.err")"
+			st=1
+		fi
+	else
+		echo "# details off: export failed: $(cat "$TMP/rh_off.err")"
 		st=1
 	fi
 	# the configuration as it was
