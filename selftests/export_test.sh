@@ -21,6 +21,14 @@
 #  - a VM that goes away: its final counts (exact) stay exported for one
 #    more refresh while the module no longer has it, then it is dropped
 #    for good
+#  - --reason-hist (issue 16), details on, a VM with known exits of several
+#    reasons: per vCPU and reason the histogram's _count equals the
+#    reason's timed count in dump -j, +Inf == _count, the 10 buckets (le
+#    512 ns .. 134 ms in x4 steps) are the module's rhist summed below each
+#    le (so cumulative, ending at _count), _sum exact; per VM the vCPUs'
+#    sums; with --reasons top:2 the exits family's reasons, "other" the
+#    folded ones' timed exits; promtool on it; nothing without the flag;
+#    details off: no samples, and the exporter logs why
 #  - the module away at start-up (RELIABILITY.md F8): the exporter does not
 #    exit; /metrics answers 200 with vcpustat_up 0 until the module is
 #    loaded, then vcpustat_up 1 (needs VCPUSTAT_KO, the module to load)
@@ -40,7 +48,7 @@ TOP=$(dirname "$DIR")
 WL=${KVM_WORKLOAD:-$DIR/kvm_workload}
 VS=${VCPUSTAT:-$TOP/user/vcpustat}
 KSFT_SKIP=4
-NTESTS=6
+NTESTS=7
 
 skip_all() {
 	echo "KTAP version 1"
@@ -62,7 +70,7 @@ BG=()
 
 cleanup() {
 	local p
-	touch "$TMP/go1" "$TMP/go2" 2>/dev/null
+	touch "$TMP/go1" "$TMP/go2" "$TMP/go3" 2>/dev/null
 	for p in "${BG[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -429,7 +437,172 @@ PY
 	return $st
 }
 
-# ---- 6: the module away at start-up, then loaded -------------------------
+# ---- 6: --reason-hist, per reason, exact against dump -j ------------------
+t_reason_hist() {
+	local cfg w3 st=0
+	cfg=$("$VS" config -j) || return 1
+	# timing every exit and details on before the VM exists: every timed
+	# exit is in its reason's histogram
+	"$VS" config timing=on timing_every=1 detail=on >/dev/null || return 1
+	"$WL" --vcpus 2 --cpuid 300 --io 200 --rdmsr 40 --wrmsr 30 --hlt 20 \
+		--mmio 10 --hold --hold-file "$TMP/go3" \
+		--ready-file "$TMP/ready3" --json "$TMP/w3.json" \
+		>/dev/null 2>"$TMP/w3.err" &
+	w3=$!
+	BG+=("$w3")
+	if ! wait_file "$TMP/ready3" 120; then
+		echo "# third VM not ready: $(head -3 "$TMP/w3.err")"
+		st=1
+	fi
+	[ $st -eq 0 ] && { "$VS" dump -j -P "$w3" >"$TMP/dump3.json" || st=1; }
+	[ $st -eq 0 ] && { "$VS" export --once --per-vcpu --reason-hist -P "$w3" \
+		>"$TMP/rh_vcpu.prom" || st=1; }
+	[ $st -eq 0 ] && { "$VS" export --once --reason-hist -P "$w3" \
+		>"$TMP/rh_vm.prom" || st=1; }
+	[ $st -eq 0 ] && { "$VS" export --once --reason-hist --reasons top:2 -P "$w3" \
+		>"$TMP/rh_top.prom" || st=1; }
+	[ $st -eq 0 ] && { "$VS" export --once -P "$w3" >"$TMP/rh_none.prom" || st=1; }
+	touch "$TMP/go3"
+	wait "$w3" || { echo "# third VM: exit $?"; st=1; }
+	[ $st -eq 0 ] && python3 - "$TMP/rh_vcpu.prom" "$TMP/dump3.json" "$TMP/w3.json" <<'PY' || st=1
+import json, sys
+d = sys.argv[1].rsplit('/', 1)[0]
+sys.path.insert(0, d)
+from prom import *
+H = 'vcpustat_vm_exit_reason_duration_seconds'
+dump = json.load(open(sys.argv[2]))
+rep = json.load(open(sys.argv[3]))
+(vm,) = [v for v in dump['vms'] if v['pid'] == rep['pid']]
+vmid = vm['vm_id']
+GRID = list(range(9, 28, 2))            # le = 2^9 .. 2^27 ns
+bad = []
+
+def reasons(vcpus):
+    """(isa, name) -> [timed, time_sum_ns, rhist] of the reasons with a
+    histogram, summed over @vcpus (equal names are one series)."""
+    out = {}
+    for v in vcpus:
+        for r in v['reasons']:
+            if 'rhist' not in r:
+                continue
+            k = (r['isa'], r['name'])
+            t = out.setdefault(k, [0, 0, [0] * 20])
+            t[0] += r['timed']
+            t[1] += r['time_sum_ns']
+            t[2] = [a + b for a, b in zip(t[2], r['rhist'])]
+    return out
+
+def check(s, lab, what, want):
+    got = {(l['isa'], l['reason']) for l, _ in pick(s, H + '_count', **lab)}
+    if got != set(want):
+        bad.append('%s: histograms of %s, dump has %s' % (what, sorted(got), sorted(want)))
+    for (isa, name), (timed, sum_ns, rh) in want.items():
+        rl = dict(lab, isa=isa, reason=name)
+        cnt = one(s, H + '_count', **rl)
+        if cnt != timed:
+            bad.append('%s %s: _count %d, dump timed %d' % (what, name, cnt, timed))
+        if sum(rh) != timed:
+            bad.append('%s %s: dump rhist sums to %d, timed %d' % (what, name, sum(rh), timed))
+        bk = pick(s, H + '_bucket', **rl)
+        les = [l['le'] for l, _ in bk]
+        if les != [secs(1 << e) for e in GRID] + ['+Inf']:
+            bad.append('%s %s: le %s' % (what, name, les))
+            continue
+        vals = [v for _, v in bk]
+        if name in ('cpuid', 'CPUID', 'io', 'IO_INSTRUCTION') and what == 'vm':
+            print('# %s buckets (512 ns .. 134 ms, +Inf): %s' % (name, [int(x) for x in vals]))
+        # module bucket b holds times below 2^(9 + b) ns
+        want_b = [sum(rh[:e - 8]) for e in GRID] + [timed]
+        if vals != want_b:
+            bad.append('%s %s: buckets %s, rhist gives %s' % (what, name, vals, want_b))
+        if vals != sorted(vals) or vals[-1] != cnt:
+            bad.append('%s %s: not cumulative up to _count' % (what, name))
+        line = '%s_sum{%s,isa="%s",reason="%s"} %s\n' % (
+            H, ','.join('%s="%s"' % kv for kv in lab.items()), isa, name,
+            secs(sum_ns))
+        if line not in open(s_path[what]).read():
+            bad.append('%s %s: want %s' % (what, name, line.strip()))
+
+s_path = {}
+s = parse(sys.argv[1])
+for v in vm['vcpus']:
+    what = 'vcpu %d' % v['vcpu_id']
+    s_path[what] = sys.argv[1]
+    check(s, {'vm_id': str(vmid), 'vcpu': str(v['vcpu_id'])}, what, reasons([v]))
+    # the known exits are there, timed and in a histogram
+    (rv,) = [x for x in rep['vms'][0]['vcpus'] if x['vcpu_id'] == v['vcpu_id']]
+    names = {r['name']: r for r in v['reasons']}
+    for kind, nm in {'svm': (('cpuid', 'cpuid'), ('io', 'io')),
+                     'vmx': (('cpuid', 'CPUID'), ('io', 'IO_INSTRUCTION'))}[rep['isa']]:
+        r = names.get(nm)
+        if not r or r['count'] != rv['expect'][kind] or 'rhist' not in r:
+            bad.append('%s %s: %s, driver did %d' % (what, nm, r, rv['expect'][kind]))
+nh = len(reasons(vm['vcpus']))
+if nh < 4:
+    bad.append('only %d reasons with a histogram' % nh)
+vmf = sys.argv[1].replace('rh_vcpu', 'rh_vm')
+s_path['vm'] = vmf
+sv = parse(vmf)
+if any('vcpu' in l for _, l, _ in sv):
+    bad.append('a vcpu label per VM')
+check(sv, {'vm_id': str(vmid)}, 'vm', reasons(vm['vcpus']))
+# top:2: the exits family's reason set; "other" holds the folded reasons
+topf = sys.argv[1].replace('rh_vcpu', 'rh_top')
+st = parse(topf)
+ex = {(l['isa'], l['reason']) for l, _ in pick(st, 'vcpustat_vm_exits_total', vm_id=vmid)}
+hs = {(l['isa'], l['reason']) for l, _ in pick(st, H + '_count', vm_id=vmid)}
+allr = reasons(vm['vcpus'])
+named = {k for k in ex if k[1] != 'other'}
+if len(named) != 2 or not hs <= ex or not named <= hs:
+    bad.append('top:2: exits %s, histograms %s' % (sorted(ex), sorted(hs)))
+for isa in {k[0] for k in allr}:
+    folded = [v for k, v in allr.items() if k[0] == isa and k not in named]
+    if not folded:
+        continue
+    want = sum(v[0] for v in folded)
+    got = one(st, H + '_count', vm_id=vmid, isa=isa, reason='other')
+    if got != want:
+        bad.append('top:2 other (%s): _count %d, folded timed %d' % (isa, got, want))
+none = open(sys.argv[1].replace('rh_vcpu', 'rh_none')).read()
+if H in none:
+    bad.append('the family without --reason-hist')
+n_vm = len([1 for nm, l, _ in sv if nm.startswith(H) and l.get('vm_id') == str(vmid)])
+print('# --reason-hist: %d reasons with a histogram, %d series for the VM (13 each)' % (nh, n_vm))
+if n_vm != 13 * nh:
+    bad.append('%d series, 13 x %d expected' % (n_vm, nh))
+for b in bad:
+    print('#', b)
+sys.exit(1 if bad else 0)
+PY
+	if [ $st -eq 0 ] && command -v promtool >/dev/null &&
+	   ! promtool check metrics <"$TMP/rh_vcpu.prom" >"$TMP/promtool3.out" 2>&1; then
+		sed 's/^/# /' "$TMP/promtool3.out" | head
+		st=1
+	fi
+	# details off: the family has no samples, and the exporter says why
+	if "$VS" config detail=off >/dev/null &&
+	   "$VS" export --once --reason-hist >"$TMP/rh_off.prom" 2>"$TMP/rh_off.err"; then
+		if grep -q '^vcpustat_vm_exit_reason_duration_seconds_' "$TMP/rh_off.prom" ||
+		   ! grep -q "details are off" "$TMP/rh_off.err"; then
+			echo "# details off: $(grep -c '^vcpustat_vm_exit_reason' "$TMP/rh_off.prom") samples, log: $(cat "$TMP/rh_off.err")"
+			st=1
+		fi
+	else
+		echo "# details off: export failed: $(cat "$TMP/rh_off.err")"
+		st=1
+	fi
+	# the configuration as it was
+	cfg=$(python3 -c '
+import json, sys
+c = json.loads(sys.argv[1])["config"]
+print("detail=%s timing=%s timing_every=%d" % (
+    "on" if c.get("detail") else "off", "on" if c.get("timing", True) else "off",
+    c.get("timing_every", 1)))' "$cfg") || return 1
+	"$VS" config $cfg >/dev/null || st=1
+	return $st
+}
+
+# ---- 7: the module away at start-up, then loaded -------------------------
 scrape_up() { # PORT: "HTTP-CODE UP" of one scrape
 	curl -s --max-time 10 -o "$TMP/up.prom" -w '%{http_code}' \
 		"http://127.0.0.1:$1/metrics" 2>/dev/null
@@ -472,6 +645,7 @@ t_by_vm_top;	result export_by_vm_top1 $?
 t_promtool;	result export_promtool $? "promtool not installed"
 t_http;		result export_http_same_as_textfile $? "curl not installed"
 t_gone;		result export_gone_vm_final_window $?
+t_reason_hist;	result export_reason_hist_exact $?
 t_waits;	result export_waits_for_the_module $? "needs curl and VCPUSTAT_KO"
 
 touch "$TMP/go1"

@@ -43,6 +43,7 @@
 #define OPT_BY		0x2005
 #define OPT_REASONS	0x2006
 #define OPT_PER_VCPU	0x2007
+#define OPT_REASON_HIST	0x2008
 
 #define DEFAULT_INTERVAL	15.0	/* seconds */
 /* HTTP limits: a Prometheus server (or an HA pair) needs one connection
@@ -56,7 +57,7 @@ static void export_help(FILE *f)
 	fprintf(f,
 "Usage: vcpustat export [--textfile DIR] [--listen [ADDR][:PORT]] [--once]\n"
 "                       [--interval S] [--by vm|vcpu] [--per-vcpu]\n"
-"                       [--reasons all|top:N]\n"
+"                       [--reasons all|top:N] [--reason-hist]\n"
 "                       [-p PID] [-g NAME] [--vm ID]\n"
 "\n"
 "Export the counters in the Prometheus text format 0.0.4, every interval\n"
@@ -79,6 +80,9 @@ static void export_help(FILE *f)
 "  --reasons all|top:N\n"
 "                   all exit reasons (default), or per series group the N\n"
 "                   with the most exits and reason=\"other\" for the rest\n"
+"  --reason-hist    also an exit time histogram per exit reason (13 series\n"
+"                   per reason and group); needs the module's details on\n"
+"                   (vcpustat config detail=on), absent while they are off\n"
 "  -p, --pid PID    only the VM created by PID\n"
 "  -g, --guest NAME only the VM named NAME (QEMU -name; -P PID: same as -p)\n"
 "      --vm ID      only VM ID\n"
@@ -263,6 +267,7 @@ struct exporter {
 	struct prom_self self;
 	atomic_uint_fast64_t scrape_errors;	/* also from HTTP threads */
 	bool failing, write_failing;	/* log only state changes */
+	bool told_detail_off;		/* --reason-hist without details */
 	pthread_mutex_t lock;		/* protects cur (the pointer) */
 	struct blob *cur;
 };
@@ -308,6 +313,7 @@ static void publish(struct exporter *x, struct blob *b)
 static int refresh(struct exporter *x, FILE *out)
 {
 	struct vs_snapshot cur = { 0 };
+	struct vs_config cfg = { 0 };
 	struct vs_status st;
 	const char *what = "connecting";
 	uint64_t t0 = vs_now_ns();
@@ -343,7 +349,16 @@ static int refresh(struct exporter *x, FILE *out)
 		vs_select_apply(x->g, &cur);
 		x->nr_vms = cur.nr_vms;
 		what = "reading the module status";
-		err = vs_get_config(x->ctx, NULL, &st);
+		err = vs_get_config(x->ctx, x->po.reason_hist ? &cfg : NULL,
+				    &st);
+	}
+	if (!err && x->po.reason_hist) {
+		bool off = (cfg.mask & VS_CFG_DETAIL) && !cfg.detail;
+
+		/* once per change: the family is empty, not broken */
+		if (off && !x->told_detail_off)
+			logmsg("--reason-hist: the module's details are off; no per-reason histograms until 'vcpustat config detail=on'");
+		x->told_detail_off = off;
 	}
 	x->self.refreshes++;
 	x->self.refresh_ns = vs_now_ns() - t0;
@@ -628,6 +643,7 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
 		{ "reasons", required_argument, NULL, OPT_REASONS },
+		{ "reason-hist", no_argument, NULL, OPT_REASON_HIST },
 		VS_GLOBAL_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -676,6 +692,9 @@ static int export_run(struct vs_global *g, int argc, char **argv)
 			break;
 		case OPT_PER_VCPU:
 			x.po.by = PROM_BY_VCPU;
+			break;
+		case OPT_REASON_HIST:
+			x.po.reason_hist = true;
 			break;
 		case OPT_REASONS:
 			if (prom_parse_reasons(optarg, &x.po))
@@ -807,7 +826,7 @@ out:
 
 const struct vs_cmd vs_cmd_export = {
 	.name = "export",
-	.synopsis = "[--textfile DIR] [--listen [ADDR][:PORT]] [--once] [--interval S] [--by vcpu|vm] [--reasons all|top:N]",
+	.synopsis = "[--textfile DIR] [--listen [ADDR][:PORT]] [--once] [--interval S] [--by vcpu|vm] [--reasons all|top:N] [--reason-hist]",
 	.summary = "Prometheus metrics: node_exporter textfile or HTTP /metrics",
 	.run = export_run,
 	.help = export_help,

@@ -97,6 +97,9 @@ struct rsum {
 	uint32_t isa;
 	char name[NAME_LEN];
 	uint64_t count;
+	/* the exit time histogram, of the (vCPU, reason)s that have one */
+	bool has_hist;
+	uint64_t timed, sum_ns, hist[VCPUSTAT_RHIST_BUCKETS];
 };
 
 struct rset {
@@ -104,14 +107,25 @@ struct rset {
 	size_t n, cap;
 };
 
-/* Add @count to (isa, name), merging equal names: two codes that print
- * alike must not become two series with one label set. */
-static int rset_add(struct rset *t, uint32_t isa, const char *name,
-		    uint64_t count)
+static void rsum_merge(struct rsum *d, const struct rsum *x)
+{
+	d->count += x->count;
+	if (!x->has_hist)
+		return;
+	d->has_hist = true;
+	d->timed += x->timed;
+	d->sum_ns += x->sum_ns;
+	for (int b = 0; b < VCPUSTAT_RHIST_BUCKETS; b++)
+		d->hist[b] += x->hist[b];
+}
+
+/* Add @x's counts to (x->isa, @name), merging equal names: two codes that
+ * print alike must not become two series with one label set. */
+static int rset_add(struct rset *t, const char *name, const struct rsum *x)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].isa == isa && !strcmp(t->v[i].name, name)) {
-			t->v[i].count += count;
+		if (t->v[i].isa == x->isa && !strcmp(t->v[i].name, name)) {
+			rsum_merge(&t->v[i], x);
 			return 0;
 		}
 	if (t->n == t->cap) {
@@ -123,9 +137,10 @@ static int rset_add(struct rset *t, uint32_t isa, const char *name,
 		t->v = v;
 		t->cap = cap;
 	}
-	t->v[t->n].isa = isa;
+	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
+	t->v[t->n].isa = x->isa;
 	snprintf(t->v[t->n].name, NAME_LEN, "%s", name);
-	t->v[t->n].count = count;
+	rsum_merge(&t->v[t->n], x);
 	t->n++;
 	return 0;
 }
@@ -137,8 +152,16 @@ static int rset_add_vcpu(struct rset *t, const struct vs_vcpu *vc)
 		char buf[NAME_LEN];
 		const char *name = vs_reason_name(r->isa, r->code, buf,
 						  sizeof(buf));
+		/* a reason without a histogram (details off, or the vCPU's
+		 * histograms all taken) adds nothing to it: its timed exits
+		 * would land in +Inf alone */
+		struct rsum x = { .isa = r->isa, .count = r->count,
+				  .has_hist = r->has_hist, .timed = r->timed,
+				  .sum_ns = r->time_sum_ns };
 
-		if (rset_add(t, r->isa, name, r->count))
+		if (r->has_hist)
+			memcpy(x.hist, r->hist, sizeof(x.hist));
+		if (rset_add(t, name, &x))
 			return -1;
 	}
 	return 0;
@@ -203,8 +226,7 @@ static int rset_top(struct rset *t, unsigned int n, struct prom_keep *keep,
 					    named ? PROM_KEEP_NAMED :
 						    PROM_KEEP_FOLDED);
 		if (!err)
-			err = rset_add(&out, r->isa, named ? r->name : "other",
-				       r->count);
+			err = rset_add(&out, named ? r->name : "other", r);
 	}
 	free(t->v);
 	*t = out;
@@ -529,6 +551,72 @@ static int write_hist_group(FILE *f, const struct vs_vm *vm,
 	return 0;
 }
 
+/* The labels of one reason of a group, as the exits family has them. */
+static void lbl_reason(FILE *f, const struct vs_vm *vm,
+		       const struct vs_vcpu *vc, const struct rsum *r)
+{
+	lbl_group(f, vm, false, vc);
+	fprintf(f, ",isa=\"%s\",reason=", vs_isa_name(r->isa));
+	prom_label_value(f, r->name);
+}
+
+/*
+ * --reason-hist: per reason of the group (the reasons the exits family
+ * names, "other" holding the folded ones), the module's exit time
+ * histogram, summed over the vCPUs whose reason has one. _count is their
+ * timed exits and _sum their time, as for the all-reasons histogram; the
+ * buckets hold the exits timed since details were switched on, so timed
+ * exits from before (a constant, which rate() drops) are in +Inf only. A
+ * bucket is capped at _count: the module reads a reason's timed count
+ * before its buckets, and a vCPU running meanwhile may have added one.
+ */
+static int write_rhist_group(FILE *f, const struct vs_vm *vm,
+			     const struct vs_vcpu *vc,
+			     const struct prom_opts *o)
+{
+	static const char name[] = "vcpustat_vm_exit_reason_duration_seconds";
+	char b[PROM_SECONDS_BUF];
+	struct rset t;
+
+	if (rset_build(&t, vm, vc, o)) {
+		rset_free(&t);
+		return -1;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		const struct rsum *r = &t.v[i];
+		uint64_t cum = 0;
+
+		if (!r->has_hist)
+			continue;
+		/* bucket h ends at 2^(SHIFT+h+1) ns: print that le when it
+		 * is on the x4 grid (the last bucket is open: +Inf) */
+		for (int h = 0; h < VCPUSTAT_RHIST_BUCKETS - 1; h++) {
+			int le = VCPUSTAT_RHIST_SHIFT + h + 1;
+
+			cum += r->hist[h];
+			if (le < PROM_HIST_LE_FIRST ||
+			    (le - PROM_HIST_LE_FIRST) % PROM_HIST_LE_STEP)
+				continue;
+			fprintf(f, "%s_bucket{", name);
+			lbl_reason(f, vm, vc, r);
+			fprintf(f, ",le=\"%s\"} %" PRIu64 "\n",
+				prom_seconds(b, sizeof(b), 1ull << le),
+				cum < r->timed ? cum : r->timed);
+		}
+		fprintf(f, "%s_bucket{", name);
+		lbl_reason(f, vm, vc, r);
+		fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", r->timed);
+		fprintf(f, "%s_sum{", name);
+		lbl_reason(f, vm, vc, r);
+		fprintf(f, "} %s\n", prom_seconds(b, sizeof(b), r->sum_ns));
+		fprintf(f, "%s_count{", name);
+		lbl_reason(f, vm, vc, r);
+		fprintf(f, "} %" PRIu64 "\n", r->timed);
+	}
+	rset_free(&t);
+	return 0;
+}
+
 static int write_migr_group(FILE *f, const struct vs_vm *vm,
 			    const struct vs_vcpu *vc, const struct prom_opts *o)
 {
@@ -639,6 +727,13 @@ int prom_write(FILE *f, const struct vs_snapshot *cur,
 		family(f, "vcpustat_vm_exit_duration_seconds", "histogram",
 		       "Exit handling time, kvm_exit to the next kvm_entry, of timed exits.");
 		for_groups(f, vms, n, o, write_hist_group);
+		if (o->reason_hist) {
+			family(f, "vcpustat_vm_exit_reason_duration_seconds",
+			       "histogram",
+			       "Exit handling time of timed exits by exit reason; only while the module's details are on (vcpustat config detail=on).");
+			if (for_groups(f, vms, n, o, write_rhist_group))
+				err = -1;
+		}
 		family(f, "vcpustat_vcpu_migrations_total", "counter",
 		       "Exits handled on another host CPU than the previous exit, by distance.");
 		for_groups(f, vms, n, o, write_migr_group);

@@ -39,6 +39,8 @@ struct prom_opts {
 	struct prom_keep *keep;	/* with top: the reasons named in earlier
 				 * refreshes (prom_keep.h), updated; NULL:
 				 * the N largest now, nothing remembered */
+	bool reason_hist;	/* --reason-hist: per-reason exit time
+				 * histograms (module details on) */
 };
 
 /* The exporter's own state, rendered as vcpustat_up / _exporter_*. */
@@ -102,5 +104,20 @@ int prom_parse_by(const char *s, struct prom_opts *o);
  * and the time budget's 7 states. */
 #define PROM_SERIES_PER_VM(r)	(3 + (r) + PROM_HIST_FINITE + 3 + 4 + \
 				 VCPUSTAT_STATE_MAX)
+
+/*
+ * The per-reason histogram (--reason-hist) from the module's per-reason
+ * buckets (uapi VCPUSTAT_RHIST_*: bucket 0 below 2^(SHIFT+1) ns, bucket i
+ * up to 2^(SHIFT+i+1) ns, the last one open). Its le are those of the
+ * histogram above that the module's buckets can state exactly: 2^9 ns up
+ * to 2^(SHIFT+BUCKETS-1) = 2^27 ns (134 ms), 10 buckets in the same x4
+ * steps, so the two families' le values line up.
+ */
+#define PROM_RHIST_LE_LAST	(VCPUSTAT_RHIST_SHIFT + VCPUSTAT_RHIST_BUCKETS - 1)
+#define PROM_RHIST_FINITE	((PROM_RHIST_LE_LAST - PROM_HIST_LE_FIRST) / \
+				 PROM_HIST_LE_STEP + 1)
+/* Series per group (a VM, or a vCPU with --by vcpu) and exported reason
+ * that has a histogram: the finite buckets, +Inf, _sum and _count. */
+#define PROM_RHIST_SERIES	(PROM_RHIST_FINITE + 3)
 
 #endif /* VS_PROM_H */

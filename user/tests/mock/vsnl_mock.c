@@ -17,6 +17,8 @@
  *                     family going (-ENOENT) and coming back (-ESTALE);
  *                     from B on the module is back as a new load, which a
  *                     context reaches only after vs_reconnect()
+ *   VS_MOCK_DETAIL=1  details on: each reason's timed exits also in its
+ *                     histogram (one bucket, the one of its average time)
  * One VM's comm holds quotes, a newline, a control byte and invalid UTF-8
  * to exercise JSON escaping. Snapshots name VMs 1 and 2 (mock_identity).
  */
@@ -199,6 +201,15 @@ static void fill_vcpu(struct vs_vcpu *vc, uint64_t vm_id, uint32_t pid,
 		       (1ull << (b + 1)) <= mock_reasons[i].avg_ns)
 			b++;
 		vc->hist[b] += r->count;
+		if (getenv("VS_MOCK_DETAIL") && r->timed) {
+			/* the module's bucket of b: [2^b, 2^(b+1)) ns */
+			int rb = b - VCPUSTAT_RHIST_SHIFT;
+
+			rb = rb < 0 ? 0 : rb > VCPUSTAT_RHIST_BUCKETS - 1 ?
+			     VCPUSTAT_RHIST_BUCKETS - 1 : rb;
+			r->has_hist = true;
+			r->hist[rb] = r->timed;
+		}
 	}
 	vc->migrations = (uint64_t)(secs * 2);
 	vc->migr[VCPUSTAT_DIST_SMT] = vc->migrations / 2;
