@@ -130,6 +130,19 @@ static void check_hist(const char *t, const char *lbl, const char *reason,
 	T_EQ(lines_with(t, series), PROM_RHIST_FINITE + 1);
 }
 
+/* What a VM's series of a reason sum up: its vCPUs with a histogram. */
+static void add_reason(const struct vs_reason *r,
+		       uint64_t hist[VCPUSTAT_RHIST_BUCKETS], uint64_t *timed,
+		       uint64_t *sum)
+{
+	if (!r->has_hist)
+		return;
+	for (int b = 0; b < VCPUSTAT_RHIST_BUCKETS; b++)
+		hist[b] += r->hist[b];
+	*timed += r->timed;
+	*sum += r->time_sum_ns;
+}
+
 T_TEST(export_rhist_opt_in)
 {
 	struct prom_opts o = { .by = PROM_BY_VM };
@@ -205,14 +218,7 @@ T_TEST(export_rhist_by_vm_sums)
 	s.vms[1].vcpus[2].reasons[1].has_hist = false;	/* io of vCPU 2 */
 	t = render(&s, &o);
 	for (size_t j = 0; j < 3; j++) {
-		const struct vs_reason *r = &s.vms[1].vcpus[j].reasons[1];
-
-		if (!r->has_hist)
-			continue;
-		for (int b = 0; b < VCPUSTAT_RHIST_BUCKETS; b++)
-			hist[b] += r->hist[b];
-		timed += r->timed;
-		sum += r->time_sum_ns;
+		add_reason(&s.vms[1].vcpus[j].reasons[1], hist, &timed, &sum);
 	}
 	check_hist(t, "vm_id=\"2\"", "io", hist, timed, sum);
 	T_ASSERT(timed < s.vms[1].vcpus[0].reasons[1].timed +
@@ -284,14 +290,8 @@ T_TEST(export_rhist_top_n)
 	T_ASSERT(strstr(t, RH "_count{vm_id=\"1\",isa=\"svm\",reason=\"unknown\"}"));
 	for (size_t j = 0; j < 2; j++)
 		for (size_t k = 0; k < 5; k++) {	/* cpuid .. other */
-			const struct vs_reason *r = &s.vms[0].vcpus[j].reasons[k];
-
-			if (!r->has_hist)
-				continue;
-			for (int b = 0; b < VCPUSTAT_RHIST_BUCKETS; b++)
-				hist[b] += r->hist[b];
-			timed += r->timed;
-			sum += r->time_sum_ns;
+			add_reason(&s.vms[0].vcpus[j].reasons[k], hist,
+				   &timed, &sum);
 		}
 	check_hist(t, "vm_id=\"1\"", "other", hist, timed, sum);
 	c1 = val(t, RH "_count{vm_id=\"1\",isa=\"svm\",reason=\"other\"}");
