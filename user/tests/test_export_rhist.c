@@ -217,9 +217,8 @@ T_TEST(export_rhist_by_vm_sums)
 	snap(&s, 2, 3);
 	s.vms[1].vcpus[2].reasons[1].has_hist = false;	/* io of vCPU 2 */
 	t = render(&s, &o);
-	for (size_t j = 0; j < 3; j++) {
+	for (size_t j = 0; j < 3; j++)
 		add_reason(&s.vms[1].vcpus[j].reasons[1], hist, &timed, &sum);
-	}
 	check_hist(t, "vm_id=\"2\"", "io", hist, timed, sum);
 	T_ASSERT(timed < s.vms[1].vcpus[0].reasons[1].timed +
 			 s.vms[1].vcpus[1].reasons[1].timed +
