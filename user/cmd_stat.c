@@ -298,7 +298,7 @@ static void detail_text_row(const char *label, const struct vs_krow *k,
 	if (k->other)
 		snprintf(key, sizeof(key), "OTHER");
 	else
-		vs_key_fmt(k->r->key_kind, k->key, key, sizeof(key));
+		vs_key_fmt_full(k->r->key_kind, &k->kinfo, key, sizeof(key));
 	printf("%-9s %5" PRIu64 " %8u %5u %-10s %-32s %10" PRIu64 " %9s %6s\n",
 	       label, k->vm->id, k->vm->pid, k->vc->vcpu_id,
 	       vs_reason_name(k->r->isa, k->r->code, nb, sizeof(nb)), key,
@@ -326,10 +326,12 @@ static void detail_json_row(double epoch, const char *hms,
 					     sizeof(nb)));
 	jw_ku64(&w, "code", k->r->code);
 	jw_kstr(&w, "key_kind", vs_key_kind_name(k->r->key_kind));
-	if (k->other)
+	if (k->other) {
 		jw_kbool(&w, "other", true);
-	else
+	} else {
 		jw_key_fields(&w, k->r->key_kind, k->key);
+		jw_key_region(&w, &k->kinfo);
+	}
 	jw_ku64(&w, "count", k->d_count);
 	jw_kdouble(&w, "per_sec", (double)k->d_count / secs);
 	jw_ku64(&w, "reason_count", k->d_reason);
@@ -368,7 +370,8 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 			if (k->other)
 				snprintf(key, sizeof(key), "other");
 			else
-				vs_key_fmt(kind, k->key, key, sizeof(key));
+				vs_key_fmt_full(kind, &k->kinfo, key,
+						sizeof(key));
 			printf("%.3f,%" PRIu64 ",%u,%u,", epoch, k->vm->id,
 			       k->vm->pid, k->vc->vcpu_id);
 			csv_str(vs_reason_name(k->r->isa, k->r->code, nb,

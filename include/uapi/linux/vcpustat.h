@@ -265,7 +265,8 @@ enum vcpustat_reason_attr {
  * INTR: bits 7:0 vector of the external interrupt (VMX only; SVM does not
  *       report it).
  * GPA: the guest-physical page (address & ~0xfff) of a nested page
- *      fault / EPT violation / EPT misconfiguration.
+ *      fault / EPT violation / EPT misconfiguration. A dump (GET_VCPU)
+ *      also says where the page is in the VM (VCPUSTAT_KEY_A_REGION..).
  */
 enum vcpustat_key_kind {
 	VCPUSTAT_KEY_KIND_UNSPEC,
@@ -289,10 +290,42 @@ enum vcpustat_key_attr {
 	VCPUSTAT_KEY_A_PAD,
 	VCPUSTAT_KEY_A_KEY,		/* u64: see enum vcpustat_key_kind */
 	VCPUSTAT_KEY_A_COUNT,		/* u64 */
+	/*
+	 * GPA keys in a GET_VCPU dump: the page's region in the VM now (at
+	 * the dump, in address space 0: faults taken in SMM are looked up
+	 * there too), as KVM resolves it. Absent when the VM could not be
+	 * reached (its creator process gone or not holding the VM fd) or the
+	 * key is not a GPA; never in notifications.
+	 */
+	VCPUSTAT_KEY_A_REGION,		/* u32: enum vcpustat_region */
+	/* u32, RAM: the memslot as KVM_SET_USER_MEMORY_REGION's slot
+	 * (address space << 16 | slot id; ids >= 509 are KVM's own)
+	 */
+	VCPUSTAT_KEY_A_SLOT,
+	VCPUSTAT_KEY_A_SLOT_FLAGS,	/* u32, RAM: the slot's KVM_MEM_* */
+	/*
+	 * u64: RAM: the memslot's first guest-physical address; MMIO: the
+	 * lowest device range of KVM's MMIO bus (in-kernel device,
+	 * ioeventfd, coalesced MMIO zone) that overlaps the page, absent if
+	 * none does (the VMM handles all of the page).
+	 */
+	VCPUSTAT_KEY_A_REGION_BASE,
+	/* u64: bytes, with REGION_BASE (MMIO 0: an ioeventfd of any width) */
+	VCPUSTAT_KEY_A_REGION_SIZE,
 	__VCPUSTAT_KEY_A_MAX
 };
 
 #define VCPUSTAT_KEY_A_MAX (__VCPUSTAT_KEY_A_MAX - 1)
+
+/* Values of VCPUSTAT_KEY_A_REGION. */
+enum vcpustat_region {
+	VCPUSTAT_REGION_UNSPEC,
+	VCPUSTAT_REGION_RAM,		/* in a memslot (guest memory, ROM) */
+	VCPUSTAT_REGION_MMIO,		/* in no memslot: emulated MMIO */
+	__VCPUSTAT_REGION_MAX
+};
+
+#define VCPUSTAT_REGION_MAX (__VCPUSTAT_REGION_MAX - 1)
 
 /* Largest VCPUSTAT_CONFIG_A_DETAIL_K: what the per-vCPU memory allows. */
 #define VCPUSTAT_DETAIL_K_MAX		16
