@@ -20,10 +20,10 @@
  * away, creator thread gone) leaves the keys without a region.
  *
  * Then, per key, in the VM's SRCU read section (as KVM's own readers)
- * inside the dump's RCU one (either protects the MMIO bus, whichever a kernel frees
- * it after), the memslot by gfn_to_memslot() (address space 0) and, for a
- * page in none, the lowest MMIO bus range overlapping it (KVM keeps them
- * sorted by address).
+ * inside the dump's RCU one (either protects the MMIO bus, whichever a
+ * kernel frees it after), the memslot in address space 0 (KVM's inline
+ * lookup) and, for a page in none, the lowest MMIO bus range overlapping
+ * it (KVM keeps them sorted by address).
  */
 #include <linux/fdtable.h>
 #include <linux/file.h>
@@ -135,7 +135,11 @@ static int vs_region_fill_srcu(struct sk_buff *skb, struct kvm *kvm, u64 gpa)
 	const struct kvm_io_bus *bus;
 	int i;
 
-	slot = gfn_to_memslot(kvm, gpa_to_gfn(gpa));
+	/*
+	 * The inline lookup, not gfn_to_memslot(): 7.x exports that to
+	 * kvm-amd and kvm-intel only (a symbol namespace modpost enforces).
+	 */
+	slot = __gfn_to_memslot(__kvm_memslots(kvm, 0), gpa_to_gfn(gpa));
 	if (slot) {
 		if (nla_put_u32(skb, VCPUSTAT_KEY_A_SLOT,
 				(u32)slot->as_id << 16 | (u16)slot->id) ||

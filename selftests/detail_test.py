@@ -477,6 +477,7 @@ def check_real_guest(tr, tmp):
     name = "real guest (QEMU/KVM SeaBIOS): device ports == kvm_pio, keys + other == count"
     if not qemu:
         ntests_skip(name, "no qemu-system-x86_64")
+        ntests_skip("real guest: every GPA key has its region", "no qemu-system-x86_64")
         return
     vs("config", "detail_k=16")
     tr.clear()
@@ -494,6 +495,7 @@ def check_real_guest(tr, tmp):
         rows = [json.loads(l) for l in
                 vs("stat", "--detail", "io", "--total", "-j", "-P", str(p.pid)).stdout.splitlines()]
         trace = tr.read("kvm_pio")
+        gpa_diag = real_guest_regions(dump_vcpus(p.pid))
     finally:
         p.kill()
         p.wait()
@@ -530,6 +532,35 @@ def check_real_guest(tr, tmp):
             diag.append(f"io exits {total}, kvm_pio events {sum(t.values())}")
             ok = False
     ktap(ok, name, diag)
+    ktap(gpa_diag == [], "real guest: every GPA key has its region, RAM pages inside their slot", gpa_diag)
+
+
+def real_guest_regions(vcpus):
+    """QEMU's VM (created by its main thread, whose fd table holds it):
+    every GPA key has a region; a RAM key lies in its slot's range, an
+    MMIO bus range overlaps its page; some key is RAM (SeaBIOS runs from
+    guest memory). Problems as diag lines, [] if none."""
+    diag, ram, seen = [], 0, {}
+    for vc in vcpus.values():
+        for r in vc["reasons"]:
+            if r.get("key_kind") != "gpa":
+                continue
+            for k in r["keys"]:
+                g, reg = k["gpa"], k.get("region")
+                base, size = k.get("region_base"), k.get("region_size")
+                where = f"{reg} slot {k['slot']:#x}" if "slot" in k else str(reg)
+                seen[where] = seen.get(where, 0) + 1
+                if reg == "ram" and base is not None and base <= g < base + size:
+                    ram += 1
+                elif reg == "mmio" and (base is None or base < g + 0x1000 and base + max(size, 1) > g):
+                    pass
+                else:
+                    diag.append(f"gpa {g:#x}: {k}")
+    if diag or not ram:
+        diag.append(f"keys by region: {seen}")
+    if not ram:
+        diag.append(f"no RAM key among {sum(len(r['keys']) for vc in vcpus.values() for r in vc['reasons'] if r.get('key_kind') == 'gpa')} GPA keys")
+    return diag
 
 
 def ntests_skip(name, why):
