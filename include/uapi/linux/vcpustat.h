@@ -291,10 +291,10 @@ enum vcpustat_key_attr {
 	VCPUSTAT_KEY_A_KEY,		/* u64: see enum vcpustat_key_kind */
 	VCPUSTAT_KEY_A_COUNT,		/* u64 */
 	/*
-	 * GPA keys in a GET_VCPU dump: the page's region in the VM now (at
-	 * the dump, in address space 0: faults taken in SMM are looked up
-	 * there too), as KVM resolves it. Absent when the VM could not be
-	 * reached (its creator process gone or not holding the VM fd) or the
+	 * GPA keys in a GET_VCPU dump: the page's region in the VM at the
+	 * time of the dump, looked up in address space 0 (also for a fault
+	 * taken in SMM). Absent when the VM could not be reached (neither
+	 * its creator thread nor the vCPU's thread holds the VM fd) or the
 	 * key is not a GPA; never in notifications.
 	 */
 	VCPUSTAT_KEY_A_REGION,		/* u32: enum vcpustat_region */
