@@ -26,6 +26,7 @@
 #include <linux/log2.h>
 #include <net/netlink.h>
 #include "detail.h"
+#include "detail_region.h"
 
 DEFINE_STATIC_KEY_FALSE(vs_detail_on);
 
@@ -146,15 +147,17 @@ static bool vs_detail_current(const struct vs_vcpu *vc,
  * beyond K folded in (K lowered; the probe folds them at its next miss),
  * so a reply always shows at most K keys and sums exactly.
  */
-static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t)
+static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t,
+			       struct vs_region_ctx *rc)
 {
 	/* Pairs with vs_detail_miss(): entries [0, n) are written. */
 	u32 n = min_t(u32, smp_load_acquire(&t->n), VCPUSTAT_DETAIL_K_MAX);
 	u32 k = min(n, READ_ONCE(vs_detail_keys)), i;
+	u32 kind = READ_ONCE(t->kind);
 	u64 other = READ_ONCE(t->other);
 	struct nlattr *nest, *e;
 
-	if (nla_put_u32(skb, VCPUSTAT_REASON_A_KEY_KIND, READ_ONCE(t->kind)))
+	if (nla_put_u32(skb, VCPUSTAT_REASON_A_KEY_KIND, kind))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, VCPUSTAT_REASON_A_KEYS);
 	if (!nest)
@@ -171,7 +174,9 @@ static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t)
 		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_KEY,
 				      READ_ONCE(t->e[i].key), VCPUSTAT_KEY_A_PAD) ||
 		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_COUNT, count,
-				      VCPUSTAT_KEY_A_PAD))
+				      VCPUSTAT_KEY_A_PAD) ||
+		    (kind == VCPUSTAT_KEY_KIND_GPA &&
+		     vs_region_fill(skb, rc, READ_ONCE(t->e[i].key))))
 			goto cancel;
 		nla_nest_end(skb, e);
 	}
@@ -204,10 +209,11 @@ static int vs_detail_fill_hist(struct sk_buff *skb, const u64 *hist)
 
 /*
  * Inside a reason's nest (netlink.c): the keys and histogram of reason
- * slot @slot (0..VS_NR_REASONS) of @vc, if it has any. Caller holds RCU.
+ * slot @slot (0..VS_NR_REASONS) of @vc, if it has any, GPA keys with
+ * their regions through @rc (NULL: without). Caller holds RCU.
  */
 int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
-		   unsigned int slot)
+		   unsigned int slot, struct vs_region_ctx *rc)
 {
 	const struct vs_detail *d = vs_detail_of(vc);
 	u8 tab, h;
@@ -219,7 +225,7 @@ int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
 	/* Pairs with the release in vs_detail_hist_new(). */
 	h = smp_load_acquire(&d->hist_of[slot]);
 	if (tab && tab <= VS_DETAIL_TABLES &&
-	    vs_detail_fill_keys(skb, &d->tab[tab - 1]))
+	    vs_detail_fill_keys(skb, &d->tab[tab - 1], rc))
 		return -EMSGSIZE;
 	if (h && h <= VS_DETAIL_HISTS && vs_detail_fill_hist(skb, d->hist[h - 1]))
 		return -EMSGSIZE;

@@ -186,8 +186,9 @@ static __always_inline void vs_detail_time(struct vs_vcpu *vc, u64 t)
 }
 
 /* readers and configuration (netlink.c) */
+struct vs_region_ctx;
 int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
-		   unsigned int slot);
+		   unsigned int slot, struct vs_region_ctx *rc);
 int vs_detail_set(bool on);
 void vs_detail_set_k(u32 k);
 bool vs_detail_enabled(void);

@@ -17,6 +17,7 @@
 #include <net/netlink.h>
 #include "compat.h"
 #include "detail.h"
+#include "detail_region.h"
 #include "vcpustat.h"
 
 /* Bounds the loop-carried state a dump keeps across recvmsg() calls. */
@@ -108,7 +109,8 @@ static int vs_check_version(const struct genlmsghdr *hdr,
 }
 
 static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
-			  unsigned int slot, const struct vs_reason *r, u32 isa)
+			  unsigned int slot, const struct vs_reason *r, u32 isa,
+			  struct vs_region_ctx *rc)
 {
 	/* Pairs with vs_account_time(): timed != 0 means min/max valid. */
 	u64 timed = smp_load_acquire(&r->timed);
@@ -134,7 +136,7 @@ static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
 	     VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MAX_NS,
 			READ_ONCE(r->time_max), VCPUSTAT_REASON_A_PAD)))
 		goto cancel;
-	if (vs_detail_fill(skb, vc, slot))
+	if (vs_detail_fill(skb, vc, slot, rc))
 		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -143,7 +145,8 @@ cancel:
 	return -EMSGSIZE;
 }
 
-static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc)
+static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc,
+			   struct vs_region_ctx *rc)
 {
 	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_VCPU_A_REASONS);
 	int i;
@@ -157,7 +160,7 @@ static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc)
 		u32 isa = smp_load_acquire(&r->isa);
 
 		if (isa && READ_ONCE(r->count) &&
-		    vs_fill_reason(skb, vc, i, r, isa)) {
+		    vs_fill_reason(skb, vc, i, r, isa, rc)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
 		}
@@ -244,7 +247,7 @@ static int vs_fill_residency(struct sk_buff *skb, const struct vs_vcpu *vc,
  * from *@cpu on. *@cpu is advanced as vs_fill_residency() says.
  */
 static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc,
-			unsigned int *cpu)
+			unsigned int *cpu, struct vs_region_ctx *rc)
 {
 	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_A_VCPU);
 	bool zero = vs_vcpu_reset_pending(vc);
@@ -274,7 +277,7 @@ static int vs_fill_vcpu(struct sk_buff *skb, const struct vs_vcpu *vc,
 			       VCPUSTAT_VCPU_A_PAD))
 			goto cancel;
 	if (!zero &&
-	    (vs_fill_reasons(skb, vc) || vs_fill_budget(skb, vc, NULL) ||
+	    (vs_fill_reasons(skb, vc, rc) || vs_fill_budget(skb, vc, NULL) ||
 	     vs_fill_array(skb, VCPUSTAT_VCPU_A_HIST, vc->hist,
 			   VCPUSTAT_HIST_BUCKETS)))
 		goto cancel;
@@ -348,7 +351,7 @@ static void *vs_dump_hdr(struct sk_buff *skb, struct netlink_callback *cb,
  */
 static int vs_dump_one_vcpu(struct sk_buff *skb, struct netlink_callback *cb,
 			    const struct vs_vm *vm, const struct vs_vcpu *vc,
-			    u32 *cpu)
+			    u32 *cpu, struct vs_region_ctx *rc)
 {
 	bool alone = !skb->len;
 	unsigned int next = *cpu;
@@ -359,7 +362,7 @@ static int vs_dump_one_vcpu(struct sk_buff *skb, struct netlink_callback *cb,
 		return -EMSGSIZE;
 	if (VS_PUT_U64(skb, VCPUSTAT_A_VM_ID, vm->id, VCPUSTAT_A_PAD) ||
 	    nla_put_u32(skb, VCPUSTAT_A_PID, vm->pid) ||
-	    vs_fill_vcpu(skb, vc, &next) ||
+	    vs_fill_vcpu(skb, vc, &next, rc) ||
 	    (next < nr_cpu_ids && !alone)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -397,6 +400,7 @@ static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		   bool vcpus)
 {
 	struct vs_dump_ctx *ctx = (struct vs_dump_ctx *)cb->ctx;
+	struct vs_region_ctx rc = { };
 	const struct vs_vcpu *vc;
 	const struct vs_vm *vm;
 	int err = 0;
@@ -426,8 +430,9 @@ static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
 					ctx->cpu = 0;
 				/* Its next part goes first in the next buffer. */
 				ctx->idx = vc->idx;
+				vs_region_bind(&rc, vm, vc);
 				err = vs_dump_one_vcpu(skb, cb, vm, vc,
-						       &ctx->cpu);
+						       &ctx->cpu, &rc);
 				if (err)
 					break;
 				ctx->idx = vc->idx + 1;
@@ -438,6 +443,8 @@ static int vs_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		ctx->vm_id = vm->id + 1;
 		ctx->idx = 0;
 	}
+	/* No sleep in it: fput() defers a last release to task work. */
+	vs_region_release(&rc);
 	rcu_read_unlock();
 	/* An empty skb that could not take one message: report it. */
 	if (err < 0 && !skb->len)

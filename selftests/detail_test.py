@@ -17,7 +17,10 @@ holds its timed exits with p50 <= p90 <= p99 within [min, max]; with K
 smaller than the distinct keys only K keys are kept, exact, and "other"
 is the remainder; a K out of range is refused with the kernel's message
 and changes nothing; K lowered under a running workload keeps the sums
-exact; details off sends no keys. A real guest: QEMU (KVM) running its
+exact; details off sends no keys. GPA keys name their region: the
+driver's RAM slot, an extra slot it registers (first touches), its VMM
+MMIO pages ("mmio", no range) and a coalesced zone (KVM's MMIO bus
+range), exactly. A real guest: QEMU (KVM) running its
 SeaBIOS for a few seconds shows the real device ports (PCI configuration,
 RTC, fw_cfg) with the counts of kvm_pio.
 
@@ -66,6 +69,17 @@ OPS = [
     "hcall:100:11", "hcall:101:7", "hcall:102:3",
     "mmio:0x20000:13", "mmio:0x31000:9",
 ]
+
+# Regions of GPA keys (dump -j "region"...): the driver's RAM slot 0, an
+# extra slot it registers and the guest touches first, two MMIO pages the
+# VMM handles, and a coalesced MMIO zone on KVM's MMIO bus (every store an
+# exit, handled in the kernel).
+RAM = (0, 0x10000)              # workload_guest.h: GUEST_MEM_SIZE, slot 0
+SLOT = (1, 0x40000, 0x8000)     # --slot GPA:SIZE, memslot id 1
+COAL = (0x50000, 0x100)         # --coalesced GPA:SIZE
+REGION_OPS = ["mmio:0x20000:13", "mmio:0x31000:9",
+              "touch:0x40000:5", "touch:0x43010:3", "touch:0x50000:6"]
+KVM_USER_MEM_SLOTS = 509        # x86: ids from here on are KVM's own
 
 out_lines = []
 ntests = 0
@@ -344,6 +358,65 @@ def check_exact(tr, wl, pid, label):
         ktap(ok, f"{label}: vcpu {v['vcpu_id']}: {nkeys} keys == driver == tracefs, keys + other == count", diag)
 
 
+def region_want(page):
+    """The region fields dump -j must give a page of the driver's VM, or
+    None for a page it never touches."""
+    if RAM[0] <= page < RAM[0] + RAM[1]:
+        return {"region": "ram", "slot": 0, "slot_flags": 0,
+                "region_base": RAM[0], "region_size": RAM[1]}
+    if SLOT[1] <= page < SLOT[1] + SLOT[2]:
+        return {"region": "ram", "slot": SLOT[0], "slot_flags": 0,
+                "region_base": SLOT[1], "region_size": SLOT[2]}
+    if page == COAL[0]:
+        return {"region": "mmio", "region_base": COAL[0],
+                "region_size": COAL[1]}
+    if page in (0x20000, 0x31000):
+        return {"region": "mmio"}
+    return None
+
+
+def check_regions(wl, pid):
+    """Every GPA key names its region exactly; the pages the driver
+    touched are all there, the MMIO ones with its exact counts."""
+    vcpus = dump_vcpus(pid)
+    fields = ("region", "slot", "slot_flags", "region_base", "region_size")
+    diag, ok, seen, nkeys = [], len(vcpus) == len(wl.vcpus()), {}, 0
+    for v in wl.vcpus():
+        vc = vcpus.get(v["tid"], {"reasons": []})
+        per = {}
+        for r in vc["reasons"]:
+            if r.get("key_kind") != "gpa":
+                continue
+            for k in r["keys"]:
+                nkeys += 1
+                page = k["gpa"]
+                per[page] = per.get(page, 0) + k["count"]
+                got = {f: k[f] for f in fields if f in k}
+                want = region_want(page)
+                # KVM's own slots (VMX: APIC access, TSS, identity map)
+                if want is None and got.get("region") == "ram" and \
+                   got.get("slot", 0) & 0xffff >= KVM_USER_MEM_SLOTS and \
+                   got["region_base"] <= page < got["region_base"] + got["region_size"]:
+                    continue
+                if got != want:
+                    diag.append(f"vcpu {v['vcpu_id']} {r['name']} page {page:#x}: got {got} want {want}")
+                    ok = False
+        for page, n in ((0x20000, 13), (0x31000, 9), (COAL[0], 6)):
+            if per.get(page) != n:
+                diag.append(f"vcpu {v['vcpu_id']} page {page:#x}: count {per.get(page)} want {n}")
+                ok = False
+        for page, n in per.items():
+            seen[page] = seen.get(page, 0) + n
+    # first touches of the new slot: at least one vCPU faulted each page,
+    # and no vCPU more than once (the nested page table is the VM's)
+    for page in (0x40000, 0x43000):
+        if not 1 <= seen.get(page, 0) <= len(wl.vcpus()):
+            diag.append(f"slot page {page:#x}: {seen.get(page, 0)} faults over the vCPUs")
+            ok = False
+    ktap(ok and nkeys > 0, f"GPA keys ({nkeys}) name their region: RAM slot 0, slot 1 "
+         f"{SLOT[1]:#x}+{SLOT[2]:#x}, coalesced zone {COAL[0]:#x}+{COAL[1]:#x}, VMM MMIO", diag)
+
+
 def check_hist(wl, pid):
     vcpus = dump_vcpus(pid)
     diag, ok, n = [], True, 0
@@ -404,6 +477,7 @@ def check_real_guest(tr, tmp):
     name = "real guest (QEMU/KVM SeaBIOS): device ports == kvm_pio, keys + other == count"
     if not qemu:
         ntests_skip(name, "no qemu-system-x86_64")
+        ntests_skip("real guest: every GPA key has its region", "no qemu-system-x86_64")
         return
     vs("config", "detail_k=16")
     tr.clear()
@@ -421,6 +495,7 @@ def check_real_guest(tr, tmp):
         rows = [json.loads(l) for l in
                 vs("stat", "--detail", "io", "--total", "-j", "-P", str(p.pid)).stdout.splitlines()]
         trace = tr.read("kvm_pio")
+        gpa_diag = real_guest_regions(dump_vcpus(p.pid))
     finally:
         p.kill()
         p.wait()
@@ -457,6 +532,35 @@ def check_real_guest(tr, tmp):
             diag.append(f"io exits {total}, kvm_pio events {sum(t.values())}")
             ok = False
     ktap(ok, name, diag)
+    ktap(gpa_diag == [], "real guest: every GPA key has its region, RAM pages inside their slot", gpa_diag)
+
+
+def real_guest_regions(vcpus):
+    """QEMU's VM (created by its main thread, whose fd table holds it):
+    every GPA key has a region; a RAM key lies in its slot's range, an
+    MMIO bus range overlaps its page; some key is RAM (SeaBIOS runs from
+    guest memory). Problems as diag lines, [] if none."""
+    diag, ram, seen = [], 0, {}
+    for vc in vcpus.values():
+        for r in vc["reasons"]:
+            if r.get("key_kind") != "gpa":
+                continue
+            for k in r["keys"]:
+                g, reg = k["gpa"], k.get("region")
+                base, size = k.get("region_base"), k.get("region_size")
+                where = f"{reg} slot {k['slot']:#x}" if "slot" in k else str(reg)
+                seen[where] = seen.get(where, 0) + 1
+                if reg == "ram" and base is not None and base <= g < base + size:
+                    ram += 1
+                elif reg == "mmio" and (base is None or base < g + 0x1000 and base + max(size, 1) > g):
+                    pass
+                else:
+                    diag.append(f"gpa {g:#x}: {k}")
+    if diag or not ram:
+        diag.append(f"keys by region: {seen}")
+    if not ram:
+        diag.append(f"no RAM key among {sum(len(r['keys']) for vc in vcpus.values() for r in vc['reasons'] if r.get('key_kind') == 'gpa')} GPA keys")
+    return diag
 
 
 def ntests_skip(name, why):
@@ -513,6 +617,17 @@ def main():
              [wl.report.get("error", "")] if wl.report.get("error") else [])
         check_exact(tr, wl, wl.report["pid"], "K=8")
         check_hist(wl, wl.report["pid"])
+        wl.stop()
+        wl = None
+
+        # 2b: GPA keys by region (K = 16 keeps every page)
+        vs("config", "detail_k=16")
+        wl = Workload(tmp, ["--vcpus", "2", "--slot", f"{SLOT[1]:#x}:{SLOT[2]:#x}",
+                            "--coalesced", f"{COAL[0]:#x}:{COAL[1]:#x}",
+                            *[a for o in REGION_OPS for a in ("--op", o)]])
+        ktap(all(v["complete"] for v in wl.vcpus()), "region driver did all its work",
+             [wl.report.get("error", "")] if wl.report.get("error") else [])
+        check_regions(wl, wl.report["pid"])
         wl.stop()
         wl = None
 

@@ -57,6 +57,13 @@
 #define DEFAULT_MSR	0x8b	/* IA32_UCODE_REV (AMD: PATCH_LEVEL) */
 #define STACK_TOP(id)	(GUEST_STACK_GPA + ((id) + 1) * STACK_SIZE)
 #define MBOX_GPA(id)	(GUEST_MBOX_GPA + (id) * MBOX_SIZE)
+/*
+ * An op's ARG2 bit (host side only; the guest ignores ARG2 for MMIOX):
+ * "touch", byte stores that KVM handles in the kernel (an extra memslot
+ * or a coalesced MMIO zone), so no userspace exit is expected.
+ */
+#define MMIOX_TOUCH	1
+#define EXTRA_SLOT	1	/* --slot's KVM memslot id */
 
 #if GUEST_MBOX_GPA + GUEST_MAX_VCPUS * MBOX_SIZE > GUEST_STACK_GPA
 #error "mailboxes overlap stacks"
@@ -120,6 +127,8 @@ struct opts {
 	const char *ready_file;
 	const char *json;
 	double seconds;		/* 0: exactly one round */
+	uint64_t slot_gpa, slot_size;	/* --slot; size 0: none */
+	uint64_t coal_gpa, coal_size;	/* --coalesced; size 0: none */
 	unsigned int churn;	/* 0: no churn, one iteration */
 	uint32_t msr;
 };
@@ -186,6 +195,7 @@ struct vm {
 	unsigned int index;
 	int fd;
 	unsigned char *mem;
+	unsigned char *slot_mem;	/* --slot's backing, or NULL */
 	struct vcpu *vcpus;
 };
 
@@ -292,7 +302,11 @@ static void usage(FILE *f)
 "                   pio:PORT:SIZE:in|out:N  rdmsr:INDEX:N  wrmsr:INDEX:N\n"
 "                   cpuid:LEAF:SUBLEAF:N  hcall:NR:N (VMCALL/VMMCALL by\n"
 "                   vendor)  mmio:GPA:N (byte stores, GPA outside RAM,\n"
-"                   below 1 MiB, 16-byte aligned)\n"
+"                   below 1 MiB, 16-byte aligned)  touch:GPA:N (the\n"
+"                   same, handled in the kernel: in --slot or --coalesced)\n"
+"  --slot GPA:SIZE  an extra memslot (id %d) of SIZE bytes at GPA (pages,\n"
+"                   outside RAM, below 1 MiB), first touched by the guest\n"
+"  --coalesced GPA:SIZE  a coalesced MMIO zone (KVM's MMIO bus)\n"
 "  --seconds S      repeat the per-vCPU work in rounds for S seconds\n"
 "  --churn N        create, run and destroy N times the VM set, serially\n"
 "  --hold           after the work, keep VMs alive until SIGUSR1, SIGTERM,\n"
@@ -303,7 +317,8 @@ static void usage(FILE *f)
 "  --json FILE      write the JSON report to FILE (default stdout)\n"
 "  --help           this text\n"
 "Exit: 0 ok, 1 error, 4 /dev/kvm missing or unusable (kselftest skip).\n",
-		GUEST_MAX_VCPUS, MMIO_GPA, DEFAULT_CHUNK, DEFAULT_MSR, MAX_OPS);
+		GUEST_MAX_VCPUS, MMIO_GPA, DEFAULT_CHUNK, DEFAULT_MSR, MAX_OPS,
+		EXTRA_SLOT);
 }
 
 static int parse_u64_range(const char *name, const char *s, uint64_t min,
@@ -418,7 +433,7 @@ enum {
 	OPT_VMS = 256, OPT_VCPUS, OPT_IO, OPT_CPUID, OPT_HLT, OPT_RDMSR,
 	OPT_WRMSR, OPT_MMIO, OPT_CHUNK, OPT_HOP, OPT_HOPS, OPT_HOLD,
 	OPT_HOLD_FILE, OPT_READY_FILE, OPT_SECONDS, OPT_CHURN, OPT_JSON,
-	OPT_MSR, OPT_OP, OPT_HELP,
+	OPT_MSR, OPT_OP, OPT_SLOT, OPT_COALESCED, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -441,6 +456,8 @@ static const struct option longopts[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "msr", required_argument, NULL, OPT_MSR },
 	{ "op", required_argument, NULL, OPT_OP },
+	{ "slot", required_argument, NULL, OPT_SLOT },
+	{ "coalesced", required_argument, NULL, OPT_COALESCED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -506,6 +523,13 @@ static int parse_op(const char *spec)
 			goto bad;
 		*op = (struct op){ .kind = KIND_MMIOX,
 				   .arg1 = (uint32_t)(a >> 4) };
+	} else if (!strcmp(f[0], "touch") && n == 3) {
+		if (parse_u64("op touch gpa", f[1], 0xfffff, &a) ||
+		    a < GUEST_MEM_SIZE || (a & 15))
+			goto bad;
+		*op = (struct op){ .kind = KIND_MMIOX,
+				   .arg1 = (uint32_t)(a >> 4),
+				   .arg2 = MMIOX_TOUCH };
 	} else {
 		goto bad;
 	}
@@ -516,6 +540,38 @@ static int parse_op(const char *spec)
 bad:
 	fprintf(stderr, "kvm_workload: --op: bad spec '%s' (see --help)\n",
 		spec);
+	return -1;
+}
+
+/*
+ * --slot GPA:SIZE (pages) or --coalesced GPA:SIZE: outside RAM, below
+ * 1 MiB (a real-mode guest reaches it), clear of the --mmio page.
+ */
+static int parse_region(bool slot, const char *spec)
+{
+	uint64_t a, b, align = slot ? 0xfff : 0;
+	char buf[64], *f[2];
+
+	if (strlen(spec) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, spec);
+	if (split_colons(buf, f, 2) != 2 ||
+	    parse_u64("region gpa", f[0], 0xfffff, &a) ||
+	    parse_u64_range("region size", f[1], 1, 0x100000, &b) ||
+	    (a & align) || (b & align) || a < GUEST_MEM_SIZE ||
+	    a + b > 0x100000 || (a < MMIO_GPA + 0x1000 && a + b > MMIO_GPA))
+		goto bad;
+	if (slot) {
+		o.slot_gpa = a;
+		o.slot_size = b;
+	} else {
+		o.coal_gpa = a;
+		o.coal_size = b;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "kvm_workload: --%s: bad region '%s' (see --help)\n",
+		slot ? "slot" : "coalesced", spec);
 	return -1;
 }
 
@@ -595,6 +651,11 @@ static int parse_args(int argc, char **argv)
 			if (parse_u64("msr", optarg, 0xffffffffULL, &v))
 				return 1;
 			o.msr = (uint32_t)v;
+			break;
+		case OPT_SLOT:
+		case OPT_COALESCED:
+			if (parse_region(c == OPT_SLOT, optarg))
+				return 1;
 			break;
 		case OPT_OP:
 			if (parse_op(optarg))
@@ -822,6 +883,52 @@ static void write_u32(unsigned char *p, uint32_t v)
  * Returns 0, -1 on error, or KSFT_SKIP when KVM_CREATE_VM fails for the very
  * first VM (KVM is there but cannot make a VM: unusable).
  */
+/*
+ * --slot: a memslot the guest touches first (its pages are not touched
+ * by the host either, so each first store is a nested page fault that
+ * KVM handles in the kernel). --coalesced: a zone on KVM's MMIO bus.
+ */
+static int vm_setup_extra(struct vm *vm)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvm_coalesced_mmio_zone zone;
+
+	if (o.slot_size) {
+		vm->slot_mem = mmap(NULL, o.slot_size, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				    -1, 0);
+		if (vm->slot_mem == MAP_FAILED) {
+			vm->slot_mem = NULL;
+			set_err("vm %u: mmap --slot: %s", vm->index,
+				strerror(errno));
+			return -1;
+		}
+		region = (struct kvm_userspace_memory_region){
+			.slot = EXTRA_SLOT,
+			.guest_phys_addr = o.slot_gpa,
+			.memory_size = o.slot_size,
+			.userspace_addr = (uintptr_t)vm->slot_mem,
+		};
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			set_err("vm %u: KVM_SET_USER_MEMORY_REGION --slot: %s",
+				vm->index, strerror(errno));
+			return -1;
+		}
+	}
+	if (o.coal_size) {
+		zone = (struct kvm_coalesced_mmio_zone){
+			.addr = o.coal_gpa,
+			.size = (uint32_t)o.coal_size,
+		};
+		if (ioctl(vm->fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0) {
+			set_err("vm %u: KVM_REGISTER_COALESCED_MMIO: %s",
+				vm->index, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int vm_create(struct vm *vm, bool first)
 {
 	size_t code_size = workload_guest_end - workload_guest_start;
@@ -880,11 +987,14 @@ static int vm_create(struct vm *vm, bool first)
 			strerror(errno));
 		return -1;
 	}
-	return 0;
+	return vm_setup_extra(vm);
 }
 
 static void vm_destroy(struct vm *vm)
 {
+	if (vm->slot_mem)
+		munmap(vm->slot_mem, o.slot_size);
+	vm->slot_mem = NULL;
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < o.vcpus; i++) {
 			struct vcpu *v = &vm->vcpus[i];
@@ -1123,6 +1233,8 @@ static int run_chunk(struct vcpu *v, const struct chunk *c)
 	} else if (c->kind == KIND_HLT) {
 		want_exit = KVM_EXIT_HLT;
 		want = c->count;
+	} else if (c->kind == KIND_MMIOX && (c->arg2 & MMIOX_TOUCH)) {
+		want_exit = 0;	/* in the kernel: no userspace exit */
 	} else if (c->kind == KIND_MMIO || c->kind == KIND_MMIOX) {
 		want_exit = KVM_EXIT_MMIO;
 		want = c->count;
@@ -1252,7 +1364,9 @@ static void vcpu_work(struct vcpu *v)
 			if (run_chunk(v, c))
 				return;
 			v->chunks++;
-			if (c->kind != KIND_NOP)
+			/* touches are no userspace MMIO: not in mmio_min */
+			if (c->kind != KIND_NOP &&
+			    !(c->kind == KIND_MMIOX && (c->arg2 & MMIOX_TOUCH)))
 				v->done[c->kind - 1] += c->count;
 		}
 		v->rounds++;
@@ -1523,7 +1637,8 @@ static void json_ops(FILE *f)
 		const struct op *op = &ops[i];
 
 		fprintf(f, "%s{\"op\":\"%s\"", i ? "," : "",
-			kind_str(op->kind));
+			op->kind == KIND_MMIOX && (op->arg2 & MMIOX_TOUCH) ?
+			"touch" : kind_str(op->kind));
 		switch (op->kind) {
 		case KIND_PIO:
 			fprintf(f, ",\"port\":%u,\"size\":%u,\"dir\":\"%s\"",
@@ -1645,8 +1760,16 @@ static void json_report(FILE *f, struct vm *vms, const char *status,
 	json_ops(f);
 	fprintf(f, "\"guest\":{\"mode\":\"real\",\"ram_gpa\":0,\"ram_size\":%d,"
 		"\"data_port\":%d,\"control_port\":%d,\"exception_port\":%d,"
-		"\"mmio_gpa\":%d},", GUEST_MEM_SIZE, DATA_PORT, CTRL_PORT,
-		EXC_PORT, MMIO_GPA);
+		"\"mmio_gpa\":%d,\"ram_slot\":0", GUEST_MEM_SIZE, DATA_PORT,
+		CTRL_PORT, EXC_PORT, MMIO_GPA);
+	if (o.slot_size)
+		fprintf(f, ",\"slot\":{\"slot\":%d,\"gpa\":%" PRIu64
+			",\"size\":%" PRIu64 "}", EXTRA_SLOT, o.slot_gpa,
+			o.slot_size);
+	if (o.coal_size)
+		fprintf(f, ",\"coalesced\":{\"gpa\":%" PRIu64 ",\"size\":%"
+			PRIu64 "}", o.coal_gpa, o.coal_size);
+	fprintf(f, "},");
 	fprintf(f, "\"elapsed_s\":%.6f,\"vms\":[", elapsed);
 	for (unsigned int i = 0; vms && i < o.vms; i++) {
 		struct vm *vm = &vms[i];

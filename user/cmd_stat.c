@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,15 +147,14 @@ static int build_rows(const struct vs_snapshot *cur,
 	return 0;
 }
 
-static void wall_time(char *buf, size_t len, double *epoch)
+/* The text report's label: local time of day, as sar and pidstat. */
+static void wall_time(char *buf, size_t len)
 {
-	struct timeval tv;
+	time_t now = time(NULL);
 	struct tm tm;
 
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
+	localtime_r(&now, &tm);
 	strftime(buf, len, "%H:%M:%S", &tm);
-	*epoch = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
 static void text_header(const char *label)
@@ -329,7 +327,7 @@ static void detail_text_row(const char *label, const struct vs_krow *k,
 	if (k->other)
 		snprintf(key, sizeof(key), "OTHER");
 	else
-		vs_key_fmt(k->r->key_kind, k->key, key, sizeof(key));
+		vs_key_fmt_full(k->r->key_kind, &k->kinfo, key, sizeof(key));
 	printf("%-9s %5" PRIu64 " %8u %5u %-10s %-32s %10" PRIu64 " %9s %6s\n",
 	       label, k->vm->id, k->vm->pid, k->vc->vcpu_id,
 	       vs_reason_name(k->r->isa, k->r->code, nb, sizeof(nb)), key,
@@ -359,10 +357,12 @@ static void detail_json_row(uint64_t mono_ns, const struct vs_krow *k,
 					     sizeof(nb)));
 	jw_ku64(&w, "code", k->r->code);
 	jw_kstr(&w, "key_kind", vs_key_kind_name(k->r->key_kind));
-	if (k->other)
+	if (k->other) {
 		jw_kbool(&w, "other", true);
-	else
+	} else {
 		jw_key_fields(&w, k->r->key_kind, k->key);
+		jw_key_region(&w, &k->kinfo);
+	}
 	jw_ku64(&w, "count", k->count);
 	jw_ku64(&w, "count_delta", k->d_count);
 	jw_kdouble(&w, "count_per_sec", (double)k->d_count / secs);
@@ -375,14 +375,14 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 		       const struct vs_snapshot *cur,
 		       const struct vs_snapshot *prev)
 {
-	double secs = snap_interval_s(cur, prev), epoch;
+	double secs = snap_interval_s(cur, prev);
 	struct vs_krow *rows;
 	char hms[16];
 	size_t n;
 
 	if (vs_krows(cur, prev, kind, &rows, &n))
 		return -1;
-	wall_time(hms, sizeof(hms), &epoch);
+	wall_time(hms, sizeof(hms));
 	if (out == OUT_TEXT) {
 		printf("%-9s %5s %8s %5s %-10s %-32s %10s %9s %6s\n",
 		       label ? label : hms, "VM", "PID", "VCPU", "REASON",
@@ -401,7 +401,8 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 			if (k->other)
 				snprintf(key, sizeof(key), "other");
 			else
-				vs_key_fmt(kind, k->key, key, sizeof(key));
+				vs_key_fmt_full(kind, &k->kinfo, key,
+						sizeof(key));
 			csv_lead(cur->ts_ns, k->vm, k->vc);
 			putchar(',');
 			csv_str(vs_reason_name(k->r->isa, k->r->code, nb,
@@ -424,14 +425,14 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 static int emit(enum out out, bool per_vcpu, const char *label,
 		const struct vs_snapshot *cur, const struct vs_snapshot *prev)
 {
-	double secs = snap_interval_s(cur, prev), epoch;
+	double secs = snap_interval_s(cur, prev);
 	struct row *rows;
 	char hms[16];
 	size_t n;
 
 	if (build_rows(cur, prev, per_vcpu, &rows, &n))
 		return -1;
-	wall_time(hms, sizeof(hms), &epoch);
+	wall_time(hms, sizeof(hms));
 	if (out == OUT_TEXT) {
 		text_header(label ? label : hms);
 		for (size_t i = 0; i < n; i++)

@@ -290,6 +290,38 @@ static bool detail_pcts(const struct top *t, uint64_t p[3])
 	return true;
 }
 
+/* GPA keys: the same counts by region (memslot, KVM bus range, MMIO). */
+static void build_regions(struct top *t, const struct vs_krow *keys,
+			  size_t nkeys, uint64_t total, int max_rows)
+{
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], rg[96];
+	bool rate = t->have_prev;
+	struct vs_krow *rows;
+	size_t n;
+
+	if (vs_krows_regions(keys, nkeys, &rows, &n) || !n) {
+		free(rows);
+		return;
+	}
+	line(t, "%-40s %8s %8s %6s", "REGION", "COUNT", "RATE/s", "%");
+	for (size_t i = 0; i < n; i++) {
+		const struct vs_krow *k = &rows[i];
+
+		if (max_rows > 0 && t->nlines >= max_rows) {
+			line(t, "... %zu more", n - i);
+			break;
+		}
+		vs_key_region_fmt(&k->kinfo, rg, sizeof(rg));
+		line(t, "%-40.40s %8s %8s %6s", rg,
+		     fmt_count(a, sizeof(a), k->count),
+		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
+			  : "-",
+		     rate ? fmt_pct(c, sizeof(c), k->d_count, k->d_reason)
+			  : fmt_pct(c, sizeof(c), k->count, total));
+	}
+	free(rows);
+}
+
 static void build_detail(struct top *t, int max_rows)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], key[96];
@@ -325,7 +357,8 @@ static void build_detail(struct top *t, int max_rows)
 		if (k->other)
 			snprintf(key, sizeof(key), "OTHER");
 		else
-			vs_key_fmt(t->detail, k->key, key, sizeof(key));
+			vs_key_fmt_full(t->detail, &k->kinfo, key,
+					sizeof(key));
 		line(t, "%-40.40s %8s %8s %6s", key,
 		     fmt_count(a, sizeof(a), k->count),
 		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
@@ -336,6 +369,8 @@ static void build_detail(struct top *t, int max_rows)
 	if (!n)
 		line(t, "(no %s keys: no such exits, or details off: vcpustat config detail=on)",
 		     vs_key_kind_name(t->detail));
+	else if (t->detail == VCPUSTAT_KEY_KIND_GPA)
+		build_regions(t, rows, n, total, max_rows);
 	free(rows);
 }
 
@@ -362,10 +397,12 @@ static void json_detail(struct top *t, struct jw *w)
 		const struct vs_krow *k = &rows[i];
 
 		jw_obj_open(w);
-		if (k->other)
+		if (k->other) {
 			jw_kbool(w, "other", true);
-		else
+		} else {
 			jw_key_fields(w, t->detail, k->key);
+			jw_key_region(w, &k->kinfo);
+		}
 		jw_ku64(w, "count", k->count);
 		jw_ku64(w, "count_delta", k->d_count);
 		jw_kdouble(w, "count_per_sec", (double)k->d_count / t->secs);

@@ -250,6 +250,74 @@ void jw_key_fields(struct jw *w, uint32_t kind, uint64_t key)
 	}
 }
 
+void jw_key_region(struct jw *w, const struct vs_key *k)
+{
+	if (k->region == VCPUSTAT_REGION_RAM) {
+		jw_kstr(w, "region", "ram");
+		jw_ku64(w, "slot", k->slot);
+		jw_ku64(w, "slot_flags", k->slot_flags);
+	} else if (k->region == VCPUSTAT_REGION_MMIO) {
+		jw_kstr(w, "region", "mmio");
+	} else {
+		return;
+	}
+	if (k->has_base) {
+		jw_ku64(w, "region_base", k->region_base);
+		jw_ku64(w, "region_size", k->region_size);
+	}
+}
+
+/* Bytes as "32K", "1M", or hex when not a whole KiB. */
+static void size_fmt(uint64_t n, char *buf, size_t len)
+{
+	if (n && !(n & ((1ULL << 30) - 1)))
+		snprintf(buf, len, "%" PRIu64 "G", n >> 30);
+	else if (n && !(n & ((1ULL << 20) - 1)))
+		snprintf(buf, len, "%" PRIu64 "M", n >> 20);
+	else if (n && !(n & 1023))
+		snprintf(buf, len, "%" PRIu64 "K", n >> 10);
+	else
+		snprintf(buf, len, "0x%" PRIx64, n);
+}
+
+void vs_key_region_fmt(const struct vs_key *k, char *buf, size_t len)
+{
+	char sz[32] = "";
+
+	if (k->has_base)
+		size_fmt(k->region_size, sz, sizeof(sz));
+	if (k->region == VCPUSTAT_REGION_RAM) {
+		/* address space 0 is the common case: its slot id alone */
+		if (k->slot >> 16)
+			snprintf(buf, len, "ram slot %u/%u 0x%" PRIx64 "+%s",
+				 k->slot >> 16, k->slot & 0xffff,
+				 k->region_base, sz);
+		else
+			snprintf(buf, len, "ram slot %u 0x%" PRIx64 "+%s",
+				 k->slot, k->region_base, sz);
+	} else if (k->region == VCPUSTAT_REGION_MMIO && k->has_base) {
+		snprintf(buf, len, "mmio kvm-bus 0x%" PRIx64 "+%s",
+			 k->region_base, sz);
+	} else if (k->region == VCPUSTAT_REGION_MMIO) {
+		snprintf(buf, len, "mmio");
+	} else if (len) {
+		buf[0] = '\0';
+	}
+}
+
+void vs_key_fmt_full(uint32_t kind, const struct vs_key *k, char *buf,
+		     size_t len)
+{
+	char rg[64];
+	size_t used;
+
+	vs_key_fmt(kind, k->key, buf, len);
+	vs_key_region_fmt(k, rg, sizeof(rg));
+	used = strlen(buf);
+	if (rg[0] && used + 1 < len)
+		snprintf(buf + used, len - used, " %s", rg);
+}
+
 /* Bucket b's bounds in ns (uapi VCPUSTAT_RHIST_*); hi 0: open-ended. */
 static void rhist_bounds(int b, uint64_t *lo, uint64_t *hi)
 {
@@ -306,6 +374,7 @@ void jw_reason_detail(struct jw *w, const struct vs_reason *r)
 		for (uint32_t i = 0; i < r->nr_keys; i++) {
 			jw_obj_open(w);
 			jw_key_fields(w, r->key_kind, r->keys[i].key);
+			jw_key_region(w, &r->keys[i]);
 			jw_ku64(w, "count", r->keys[i].count);
 			jw_obj_close(w);
 		}
@@ -394,7 +463,7 @@ int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 			for (size_t k = 0; k < vc->nr_reasons; k++) {
 				const struct vs_reason *r = &vc->reasons[k];
 				const struct vs_reason *pr;
-				struct vs_krow row = { vm, vc, r, false, 0, 0, 0, 0 };
+				struct vs_krow row = { .vm = vm, .vc = vc, .r = r };
 				size_t first = *n;
 
 				if (r->key_kind != kind)
@@ -406,6 +475,7 @@ int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 				row.d_reason = r->count - (pr ? pr->count : 0);
 				for (uint32_t q = 0; q < r->nr_keys; q++) {
 					row.key = r->keys[q].key;
+					row.kinfo = r->keys[q];
 					row.count = r->keys[q].count;
 					row.d_count = vs_delta(row.count,
 						key_prev(pr, row.key));
@@ -414,6 +484,7 @@ int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 				}
 				row.other = true;
 				row.key = 0;
+				memset(&row.kinfo, 0, sizeof(row.kinfo));
 				row.count = r->keys_other;
 				row.d_count = vs_delta(r->keys_other,
 						       pr ? pr->keys_other : 0);
@@ -464,5 +535,49 @@ int vs_krows_merged(const struct vs_snapshot *cur,
 	qsort(all, m, sizeof(*all), krow_cmp);
 	*rows = all;
 	*n = m;
+	return 0;
+}
+
+/* The same region: RAM by slot, MMIO by bus range, other MMIO as one. */
+static bool same_region(const struct vs_key *a, const struct vs_key *b)
+{
+	return a->region == b->region && a->slot == b->slot &&
+	       a->has_base == b->has_base &&
+	       a->region_base == b->region_base &&
+	       a->region_size == b->region_size;
+}
+
+int vs_krows_regions(const struct vs_krow *rows, size_t n,
+		     struct vs_krow **out, size_t *nout)
+{
+	struct vs_krow *g = calloc(n ? n : 1, sizeof(*g));
+	size_t m = 0;
+
+	if (!g)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		if (rows[i].other || !rows[i].kinfo.region)
+			continue;
+		for (j = 0; j < m; j++)
+			if (same_region(&g[j].kinfo, &rows[i].kinfo))
+				break;
+		if (j == m) {
+			g[m] = rows[i];
+			g[m].vm = NULL;
+			g[m].vc = NULL;
+			g[m].r = NULL;
+			m++;
+			continue;
+		}
+		g[j].count += rows[i].count;
+		g[j].d_count += rows[i].d_count;
+		if (rows[i].key < g[j].key)
+			g[j].key = rows[i].key;
+	}
+	qsort(g, m, sizeof(*g), krow_cmp);
+	*out = g;
+	*nout = m;
 	return 0;
 }

@@ -28,6 +28,18 @@ void vs_key_fmt(uint32_t kind, uint64_t key, char *buf, size_t len);
 /* The key's fields as JSON members (stable names, see README). */
 void jw_key_fields(struct jw *w, uint32_t kind, uint64_t key);
 /*
+ * A GPA key's region (VCPUSTAT_KEY_A_REGION..): "region" "ram" with
+ * "slot", "slot_flags", "region_base", "region_size"; "region" "mmio",
+ * with "region_base", "region_size" of KVM's MMIO bus range if any;
+ * nothing when the kernel sent none.
+ */
+void jw_key_region(struct jw *w, const struct vs_key *k);
+/* The region as text: "ram slot 1 0x40000+32K", "mmio", "" if none. */
+void vs_key_region_fmt(const struct vs_key *k, char *buf, size_t len);
+/* vs_key_fmt() of @k, and its region when it has one. */
+void vs_key_fmt_full(uint32_t kind, const struct vs_key *k, char *buf,
+		     size_t len);
+/*
  * Quantile @q (0..1) of a reason's histogram in ns, interpolated within
  * its log2 bucket and clamped to the reason's min/max; false without a
  * histogram or with an empty one.
@@ -47,6 +59,7 @@ struct vs_krow {
 	const struct vs_reason *r;
 	bool other;			/* the reason's "other" bucket */
 	uint64_t key;
+	struct vs_key kinfo;		/* the key with its region (not other) */
 	uint64_t count;			/* cumulative */
 	uint64_t d_count;		/* since @prev */
 	uint64_t d_reason;		/* the reason's exits since @prev */
@@ -58,5 +71,12 @@ int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 int vs_krows_merged(const struct vs_snapshot *cur,
 		    const struct vs_snapshot *prev, uint32_t kind,
 		    struct vs_krow **rows, size_t *n);
+/*
+ * GPA rows grouped by region (a memslot, a KVM MMIO bus range, or all
+ * other MMIO): one row per region, kinfo holding the region, key the
+ * lowest page, counts summed; "other" rows are left out.
+ */
+int vs_krows_regions(const struct vs_krow *rows, size_t n,
+		     struct vs_krow **out, size_t *nout);
 
 #endif /* VS_DETAIL_H */

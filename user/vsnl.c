@@ -155,6 +155,11 @@ static struct nla_policy reason_pol[VCPUSTAT_REASON_A_MAX + 1] = {
 static struct nla_policy key_pol[VCPUSTAT_KEY_A_MAX + 1] = {
 	[VCPUSTAT_KEY_A_KEY]		= { .type = NLA_U64 },
 	[VCPUSTAT_KEY_A_COUNT]		= { .type = NLA_U64 },
+	[VCPUSTAT_KEY_A_REGION]		= { .type = NLA_U32 },
+	[VCPUSTAT_KEY_A_SLOT]		= { .type = NLA_U32 },
+	[VCPUSTAT_KEY_A_SLOT_FLAGS]	= { .type = NLA_U32 },
+	[VCPUSTAT_KEY_A_REGION_BASE]	= { .type = NLA_U64 },
+	[VCPUSTAT_KEY_A_REGION_SIZE]	= { .type = NLA_U64 },
 };
 
 static struct nla_policy res_pol[VCPUSTAT_RESIDENCY_A_MAX + 1] = {
@@ -263,6 +268,7 @@ static int parse_reason_detail(struct nlattr **tb, struct vs_reason *r)
 	if (tb[VCPUSTAT_REASON_A_KEYS]) {
 		nla_for_each_nested(pos, tb[VCPUSTAT_REASON_A_KEYS], rem) {
 			struct nlattr *kb[VCPUSTAT_KEY_A_MAX + 1];
+			struct vs_key *k;
 
 			if (nla_type(pos) != VCPUSTAT_KEY_ENTRY)
 				continue;
@@ -271,10 +277,16 @@ static int parse_reason_detail(struct nlattr **tb, struct vs_reason *r)
 					     key_pol) < 0 ||
 			    !kb[VCPUSTAT_KEY_A_KEY])
 				return -EPROTO;
-			r->keys[r->nr_keys].key = nla_get_u64(kb[VCPUSTAT_KEY_A_KEY]);
-			r->keys[r->nr_keys].count =
-				u64_or(kb[VCPUSTAT_KEY_A_COUNT], 0);
-			r->nr_keys++;
+			k = &r->keys[r->nr_keys++];
+			k->key = nla_get_u64(kb[VCPUSTAT_KEY_A_KEY]);
+			k->count = u64_or(kb[VCPUSTAT_KEY_A_COUNT], 0);
+			k->region = u32_or(kb[VCPUSTAT_KEY_A_REGION], 0);
+			k->slot = u32_or(kb[VCPUSTAT_KEY_A_SLOT], 0);
+			k->slot_flags = u32_or(kb[VCPUSTAT_KEY_A_SLOT_FLAGS], 0);
+			k->has_base = kb[VCPUSTAT_KEY_A_REGION_BASE] &&
+				      kb[VCPUSTAT_KEY_A_REGION_SIZE];
+			k->region_base = u64_or(kb[VCPUSTAT_KEY_A_REGION_BASE], 0);
+			k->region_size = u64_or(kb[VCPUSTAT_KEY_A_REGION_SIZE], 0);
 		}
 	}
 	if (tb[VCPUSTAT_REASON_A_HIST]) {

@@ -54,6 +54,12 @@ struct vs_reason {
 	struct vs_key {
 		uint64_t key;		/* encoded as key_kind says */
 		uint64_t count;
+		/* GPA keys of a dump (VCPUSTAT_KEY_A_REGION..) */
+		uint32_t region;	/* enum vcpustat_region, 0: unknown */
+		uint32_t slot;		/* RAM: as_id << 16 | id */
+		uint32_t slot_flags;	/* RAM: KVM_MEM_* */
+		bool has_base;		/* region_base/size sent */
+		uint64_t region_base, region_size;
 	} keys[VCPUSTAT_DETAIL_K_MAX];
 	uint64_t keys_other;		/* keys + keys_other = count */
 	bool has_hist;

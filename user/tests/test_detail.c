@@ -112,8 +112,8 @@ T_TEST(detail_key_rows)
 	struct vs_krow *rows;
 	size_t n;
 
-	r0.keys[0] = (struct vs_key){ 0x3f8 | (1 << 16), 6 };
-	r0.keys[1] = (struct vs_key){ 0x70 | (1 << 16), 3 };
+	r0.keys[0] = (struct vs_key){ .key = 0x3f8 | (1 << 16), .count = 6 };
+	r0.keys[1] = (struct vs_key){ .key = 0x70 | (1 << 16), .count = 3 };
 	r1 = r0;
 	r1.count = 20;
 	r1.keys[0].count = 7;
@@ -141,4 +141,106 @@ T_TEST(detail_key_rows)
 	T_EQ(vs_krows(&s1, &s0, VCPUSTAT_KEY_KIND_MSR, &rows, &n), 0);
 	T_EQ(n, 0);
 	free(rows);
+}
+
+/* A GPA key's region (VCPUSTAT_KEY_A_REGION..) as text. */
+T_TEST(detail_region_text)
+{
+	struct vs_key ram = { .key = 0x43000, .count = 1,
+			      .region = VCPUSTAT_REGION_RAM, .slot = 1,
+			      .has_base = true, .region_base = 0x40000,
+			      .region_size = 0x8000 };
+	struct vs_key smm = ram;
+	struct vs_key bus = { .key = 0x50000, .region = VCPUSTAT_REGION_MMIO,
+			      .has_base = true, .region_base = 0x50000,
+			      .region_size = 0x100 };
+	struct vs_key vmm = { .key = 0xfebf1000,
+			      .region = VCPUSTAT_REGION_MMIO };
+	struct vs_key none = { .key = 0x1000 };
+	char b[96];
+
+	vs_key_fmt_full(VCPUSTAT_KEY_KIND_GPA, &ram, b, sizeof(b));
+	T_STREQ(b, "gpa 0x43000 ram slot 1 0x40000+32K");
+	smm.slot = 1 << 16 | 2;
+	smm.region_size = 2ULL << 30;
+	vs_key_fmt_full(VCPUSTAT_KEY_KIND_GPA, &smm, b, sizeof(b));
+	T_STREQ(b, "gpa 0x43000 ram slot 1/2 0x40000+2G");
+	vs_key_fmt_full(VCPUSTAT_KEY_KIND_GPA, &bus, b, sizeof(b));
+	T_STREQ(b, "gpa 0x50000 mmio kvm-bus 0x50000+0x100");
+	vs_key_fmt_full(VCPUSTAT_KEY_KIND_GPA, &vmm, b, sizeof(b));
+	T_STREQ(b, "gpa 0xfebf1000 mmio");
+	/* no region sent (VM not reached): the key alone */
+	vs_key_fmt_full(VCPUSTAT_KEY_KIND_GPA, &none, b, sizeof(b));
+	T_STREQ(b, "gpa 0x1000");
+	/* a short buffer is cut, never overrun */
+	vs_key_fmt_full(VCPUSTAT_KEY_KIND_GPA, &ram, b, 16);
+	T_STREQ(b, "gpa 0x43000 ram");
+}
+
+static char *region_json(const struct vs_key *k)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct jw w;
+
+	T_ASSERT(f);
+	jw_init(&w, f, false);
+	jw_obj_open(&w);
+	jw_key_fields(&w, VCPUSTAT_KEY_KIND_GPA, k->key);
+	jw_key_region(&w, k);
+	jw_obj_close(&w);
+	jw_end(&w);
+	fclose(f);
+	return buf;
+}
+
+T_TEST(detail_region_json)
+{
+	struct vs_key ram = { .key = 0x43000, .region = VCPUSTAT_REGION_RAM,
+			      .slot = 1, .slot_flags = 2, .has_base = true,
+			      .region_base = 0x40000, .region_size = 0x8000 };
+	struct vs_key vmm = { .key = 0x20000, .region = VCPUSTAT_REGION_MMIO };
+	struct vs_key none = { .key = 0x1000 };
+	char *s;
+
+	s = region_json(&ram);
+	T_STREQ(s, "{\"gpa\":274432,\"region\":\"ram\",\"slot\":1,\"slot_flags\":2,"
+		   "\"region_base\":262144,\"region_size\":32768}\n");
+	free(s);
+	s = region_json(&vmm);
+	T_STREQ(s, "{\"gpa\":131072,\"region\":\"mmio\"}\n");
+	free(s);
+	s = region_json(&none);
+	T_STREQ(s, "{\"gpa\":4096}\n");
+	free(s);
+}
+
+/* Key rows grouped by region: a slot's pages are one row. */
+T_TEST(detail_region_groups)
+{
+	struct vs_krow rows[5] = {
+		{ .key = 0x43000, .count = 2, .d_count = 1, .kinfo = {
+		  .region = VCPUSTAT_REGION_RAM, .slot = 1, .has_base = true,
+		  .region_base = 0x40000, .region_size = 0x8000 } },
+		{ .key = 0x40000, .count = 3, .d_count = 3, .kinfo = {
+		  .region = VCPUSTAT_REGION_RAM, .slot = 1, .has_base = true,
+		  .region_base = 0x40000, .region_size = 0x8000 } },
+		{ .key = 0x20000, .count = 13, .d_count = 13, .kinfo = {
+		  .region = VCPUSTAT_REGION_MMIO } },
+		{ .key = 0x1000, .count = 9 },	/* no region: left out */
+		{ .other = true, .count = 7 },	/* "other": left out */
+	};
+	struct vs_krow *g;
+	size_t n;
+
+	T_EQ(vs_krows_regions(rows, 5, &g, &n), 0);
+	T_EQ(n, 2);
+	T_EQ(g[0].kinfo.region, VCPUSTAT_REGION_MMIO);
+	T_EQ(g[0].count, 13);
+	T_EQ(g[1].kinfo.slot, 1);
+	T_EQ(g[1].count, 5);
+	T_EQ(g[1].d_count, 4);
+	T_EQ(g[1].key, 0x40000);
+	free(g);
 }

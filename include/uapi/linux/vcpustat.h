@@ -94,7 +94,7 @@
  * say which side is older. The literal is asserted against the sum at
  * build time on both sides: whoever appends, bumps it.
  */
-#define VCPUSTAT_UAPI_REVISION		140
+#define VCPUSTAT_UAPI_REVISION		147
 #define VCPUSTAT_MCGRP_EVENTS		"events"
 
 /* Values of VCPUSTAT_REASON_A_ISA: the same numbers as KVM's kvm_exit isa. */
@@ -274,7 +274,8 @@ enum vcpustat_reason_attr {
  * INTR: bits 7:0 vector of the external interrupt (VMX only; SVM does not
  *       report it).
  * GPA: the guest-physical page (address & ~0xfff) of a nested page
- *      fault / EPT violation / EPT misconfiguration.
+ *      fault / EPT violation / EPT misconfiguration. A dump (GET_VCPU)
+ *      also says where the page is in the VM (VCPUSTAT_KEY_A_REGION..).
  */
 enum vcpustat_key_kind {
 	VCPUSTAT_KEY_KIND_UNSPEC,
@@ -298,10 +299,42 @@ enum vcpustat_key_attr {
 	VCPUSTAT_KEY_A_PAD,
 	VCPUSTAT_KEY_A_KEY,		/* u64: see enum vcpustat_key_kind */
 	VCPUSTAT_KEY_A_COUNT,		/* u64 */
+	/*
+	 * GPA keys in a GET_VCPU dump: the page's region in the VM at the
+	 * time of the dump, looked up in address space 0 (also for a fault
+	 * taken in SMM). Absent when the VM could not be reached (neither
+	 * its creator thread nor the vCPU's thread holds the VM fd) or the
+	 * key is not a GPA; never in notifications.
+	 */
+	VCPUSTAT_KEY_A_REGION,		/* u32: enum vcpustat_region */
+	/* u32, RAM: the memslot as KVM_SET_USER_MEMORY_REGION's slot
+	 * (address space << 16 | slot id; ids >= 509 are KVM's own)
+	 */
+	VCPUSTAT_KEY_A_SLOT,
+	VCPUSTAT_KEY_A_SLOT_FLAGS,	/* u32, RAM: the slot's KVM_MEM_* */
+	/*
+	 * u64: RAM: the memslot's first guest-physical address; MMIO: the
+	 * lowest device range of KVM's MMIO bus (in-kernel device,
+	 * ioeventfd, coalesced MMIO zone) that overlaps the page, absent if
+	 * none does (the VMM handles all of the page).
+	 */
+	VCPUSTAT_KEY_A_REGION_BASE,
+	/* u64: bytes, with REGION_BASE (MMIO 0: an ioeventfd of any width) */
+	VCPUSTAT_KEY_A_REGION_SIZE,
 	__VCPUSTAT_KEY_A_MAX
 };
 
 #define VCPUSTAT_KEY_A_MAX (__VCPUSTAT_KEY_A_MAX - 1)
+
+/* Values of VCPUSTAT_KEY_A_REGION. */
+enum vcpustat_region {
+	VCPUSTAT_REGION_UNSPEC,
+	VCPUSTAT_REGION_RAM,		/* in a memslot (guest memory, ROM) */
+	VCPUSTAT_REGION_MMIO,		/* in no memslot: emulated MMIO */
+	__VCPUSTAT_REGION_MAX
+};
+
+#define VCPUSTAT_REGION_MAX (__VCPUSTAT_REGION_MAX - 1)
 
 /* Largest VCPUSTAT_CONFIG_A_DETAIL_K: what the per-vCPU memory allows. */
 #define VCPUSTAT_DETAIL_K_MAX		16
@@ -512,6 +545,6 @@ enum vcpustat_user_attr {
 	 VCPUSTAT_RESIDENCY_A_MAX + VCPUSTAT_DIST_MAX +			\
 	 VCPUSTAT_MIGRATION_A_MAX + VCPUSTAT_CONFIG_A_MAX +		\
 	 VCPUSTAT_STATUS_A_MAX + VCPUSTAT_STATE_MAX +			\
-	 VCPUSTAT_BUDGET_A_MAX + VCPUSTAT_USER_A_MAX)
+	 VCPUSTAT_BUDGET_A_MAX + VCPUSTAT_USER_A_MAX + VCPUSTAT_REGION_MAX)
 
 #endif /* _UAPI_LINUX_VCPUSTAT_H */
