@@ -17,7 +17,7 @@
 #   time in KVM_RUN's loop                                  (within 1 %)
 # and the experiments' shares: 4 busy vCPUs on 2 pCPUs wait 50 % (+-5;
 # each vCPU +-20),
-# pinned 1:1 on idle pCPUs < 2 %, a halted vCPU is >= 95 % halt + poll.
+# pinned 1:1 on idle pCPUs < 2 %, a halted vCPU is >= 90 % halt + poll.
 # Shell and awk only, so it runs in the Bochs (VMX) initramfs too.
 # Needs root, /dev/kvm, the module loaded. KTAP; skips are code 4.
 set -u
@@ -148,7 +148,9 @@ check() {
 			if (what == "hlt") {
 				kp = (num(w, "halt_poll_success_ns") + 0) + (num(w, "halt_poll_fail_ns") + 0);
 				kh = (num(w, "halt_wait_ns") + 0);
-				if ((h + p) / sum < 0.95) { print "# tid " t ": halt+poll share " (h + p) / sum; bad = 1; }
+				# The rest is the VMM at its timer exits: under TCG on a
+				# loaded host that was seen to take 5 % (user 137 ms of 3 s).
+				if ((h + p) / sum < 0.9) { print "# tid " t ": halt+poll share " (h + p) / sum; bad = 1; }
 				if (!near(h, kh, 0.01, 1e6)) { print "# tid " t ": halt " h " vs KVM halt_wait_ns " kh; bad = 1; }
 				if (!near(p, kp, 0.01, 1e6)) { print "# tid " t ": poll " p " vs KVM halt_poll_*_ns " kp; bad = 1; }
 			}
@@ -212,7 +214,7 @@ fi
 # The one-vCPU cases run off this script's CPU 0 where there is another.
 one=()
 [ "$ncpu" -ge 2 ] && one=(--cpus 1)
-case_run hlt hlt "a halted vCPU woken by a timer: halt + poll >= 95 %, equal to KVM's halt stats" \
+case_run hlt hlt "a halted vCPU woken by a timer: halt + poll >= 90 %, equal to KVM's halt stats" \
 	hlt --seconds "$SECS" "${one[@]}"
 case_run io io "an io-heavy vCPU: user equals the VMM's own time out of KVM_RUN (5 %)" \
 	io --io "$IO_N" --user-us 50000 "${one[@]}"
