@@ -108,7 +108,7 @@ static int vs_check_version(const struct genlmsghdr *hdr,
 }
 
 static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
-			  unsigned int slot, const struct vs_reason *r, u32 isa)
+			  const struct vs_reason *r, u32 isa)
 {
 	/* Pairs with vs_account_time(): timed != 0 means min/max valid. */
 	u64 timed = smp_load_acquire(&r->timed);
@@ -134,7 +134,7 @@ static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
 	     VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MAX_NS,
 			READ_ONCE(r->time_max), VCPUSTAT_REASON_A_PAD)))
 		goto cancel;
-	if (vs_detail_fill(skb, vc, slot))
+	if (vs_detail_fill(skb, vc, r))
 		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -157,7 +157,7 @@ static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc)
 		u32 isa = smp_load_acquire(&r->isa);
 
 		if (isa && READ_ONCE(r->count) &&
-		    vs_fill_reason(skb, vc, i, r, isa)) {
+		    vs_fill_reason(skb, vc, r, isa)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
 		}
