@@ -95,8 +95,9 @@ noinline void vs_detail_first(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 	int op;
 	u64 key;
 
-	/* dop and dhist are tested as s8; dkey indexes all tables' keys. */
-	BUILD_BUG_ON(VS_DOP_VMX_VECTOR >= 0x80 || VS_DETAIL_HISTS >= 0x80);
+	/* dop: VS_DNONE is no op; dhist is tested as an s8 */
+	BUILD_BUG_ON(VS_DOP_VMX_VECTOR >= VS_DNONE || VS_DETAIL_HISTS >= 0x80);
+	/* dkey indexes all tables' keys */
 	BUILD_BUG_ON(VS_DETAIL_TABLES * VCPUSTAT_DETAIL_K_MAX > U8_MAX + 1);
 	/* struct vs_reason's isa is a u8. */
 	BUILD_BUG_ON(VCPUSTAT_ISA_ARM64 > U8_MAX);
@@ -105,8 +106,7 @@ noinline void vs_detail_first(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 		WRITE_ONCE(r->dop, VS_DNONE);
 		return;
 	}
-	key = vs_detail_key(vcpu, code, op);
-	if (key == VS_NO_KEY)
+	if (!vs_detail_key(vcpu, code, op, &key) || key == VS_NO_KEY)
 		return;
 	t = &d->tab[d->ntabs];
 	t->kind = kind;

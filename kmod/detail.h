@@ -21,8 +21,11 @@
 DECLARE_STATIC_KEY_FALSE(vs_detail_on);
 extern u32 vs_detail_gen;
 
-/* dop/dhist of a reason that has no key table / histogram, for good */
-#define VS_DNONE		0xff
+/*
+ * dop/dhist of a reason that has no key table / histogram, for good: no
+ * bit of an op (enum vs_dop), and negative as an s8.
+ */
+#define VS_DNONE		0x80
 /* A key read gave nothing (no current VMCS, protected registers). */
 #define VS_NO_KEY		(~0ULL)
 
@@ -33,7 +36,7 @@ extern u32 vs_detail_gen;
  * uapi encoding (only port I/O differs: the probe only masks). The
  * workloads' common ops are one bit each, tested one by one
  * (vs_detail_key()); the others are multiples of 8 and never have those
- * bits. All are below 0x80 (r->dop is tested as an s8) and non-zero.
+ * bits. All are non-zero and below VS_DNONE.
  */
 enum vs_dop {
 	VS_DOP_CPUID = 0x01,	/* EAX | ECX << 32, both vendors */
@@ -84,10 +87,11 @@ u64 vs_detail_key_uapi(u32 op, u64 key);
  * arm64 has no second-level keys yet (no reason gets a key table: see
  * vs_detail_first()); its per-reason histograms work.
  */
-static __always_inline u64 vs_detail_key(const struct kvm_vcpu *vcpu,
-					 u32 code, u32 op)
+static __always_inline bool vs_detail_key(const struct kvm_vcpu *vcpu,
+					  u32 code, u32 op, u64 *key)
 {
-	return VS_NO_KEY;
+	*key = VS_NO_KEY;
+	return op && op != VS_DNONE;
 }
 #else
 #include "detail_svm.h"
@@ -99,26 +103,12 @@ int vs_detail_op_vmx(u32 code, u32 *kind);
 u64 vs_detail_io_uapi_svm(u64 info1);
 u64 vs_detail_io_uapi_vmx(u64 q);
 
-/*
- * The key of one exit (VS_NO_KEY: none), as its table's op says: the
- * common ops one bit test each (a chain of compares of one variable
- * would become a switch's search tree), the rest out of the way.
- */
-static __always_inline u64 vs_detail_key(const struct kvm_vcpu *vcpu,
-					 u32 code, u32 op)
+/* The key of one exit (VS_NO_KEY: none) of the ops but the common three. */
+static __always_inline u64 vs_detail_key_rare(const struct kvm_vcpu *vcpu,
+					      u32 code, u32 op)
 {
 	const unsigned long *regs = vcpu->arch.regs;
 
-	if (likely(op & VS_DOP_CPUID))
-		return (u32)READ_ONCE(regs[VCPU_REGS_RAX]) |
-		       ((u64)(u32)READ_ONCE(regs[VCPU_REGS_RCX]) << 32);
-	if (likely(op & VS_DOP_SVM_IO))
-		return READ_ONCE(vs_svm_control(vcpu)->exit_info_1) &
-		       VS_SVM_IO_KEY_MASK;
-	if (likely(op & VS_DOP_SVM_MSR))
-		/* EXITINFO1 bit 0 to bit 32: two shifts, no mask to load */
-		return (u32)READ_ONCE(regs[VCPU_REGS_RCX]) |
-		       ((READ_ONCE(vs_svm_control(vcpu)->exit_info_1) << 63) >> 31);
 	switch (op) {
 	case VS_DOP_SVM_NPF:
 		return READ_ONCE(vs_svm_control(vcpu)->exit_info_2) & PAGE_MASK;
@@ -132,6 +122,34 @@ static __always_inline u64 vs_detail_key(const struct kvm_vcpu *vcpu,
 		return (u32)READ_ONCE(regs[VCPU_REGS_RCX]) | BIT_ULL(32);
 	}
 	return vs_detail_key_vmx(op);
+}
+
+/*
+ * The key of one exit (VS_NO_KEY: none), as its table's op says: the
+ * common ops one bit test each (a chain of compares of one variable
+ * would become a switch's search tree); 0 and VS_DNONE have none of
+ * their bits.
+ */
+static __always_inline bool vs_detail_key(const struct kvm_vcpu *vcpu,
+					  u32 code, u32 op, u64 *key)
+{
+	const unsigned long *regs = vcpu->arch.regs;
+
+	if (likely(op & VS_DOP_CPUID))
+		*key = (u32)READ_ONCE(regs[VCPU_REGS_RAX]) |
+		       ((u64)(u32)READ_ONCE(regs[VCPU_REGS_RCX]) << 32);
+	else if (likely(op & VS_DOP_SVM_IO))
+		*key = READ_ONCE(vs_svm_control(vcpu)->exit_info_1) &
+		       VS_SVM_IO_KEY_MASK;
+	else if (likely(op & VS_DOP_SVM_MSR))
+		/* EXITINFO1 bit 0 to bit 32: two shifts, no mask to load */
+		*key = (u32)READ_ONCE(regs[VCPU_REGS_RCX]) |
+		       ((READ_ONCE(vs_svm_control(vcpu)->exit_info_1) << 63) >> 31);
+	else if (op && op != VS_DNONE)
+		*key = vs_detail_key_rare(vcpu, code, op);
+	else
+		return false;
+	return true;
 }
 #endif
 
@@ -152,18 +170,17 @@ static __always_inline void vs_detail_exit(struct vs_vcpu *vc,
 	struct vs_detail *d = &vc->detail;
 	struct vs_dkey *e;
 	u64 key;
-	s8 op;
+	u8 op;
 
 	if (unlikely(d->gen != READ_ONCE(vs_detail_gen)))
 		vs_detail_restart(vc, vc->reset_done);
-	/* 0: the reason's first exit since the start; < 0: VS_DNONE */
 	op = r->dop;
-	if (unlikely(op <= 0)) {
+	if (unlikely(!vs_detail_key(vcpu, code, op, &key))) {
+		/* the reason's first exit since the start, or VS_DNONE */
 		if (!op)
 			vs_detail_first(vc, vcpu, code, r);
 		return;
 	}
-	key = vs_detail_key(vcpu, code, op);
 	e = &d->keys[r->dkey];
 	/* One address for the compare and the count (else gcc makes two). */
 	OPTIMIZER_HIDE_VAR(e);
@@ -181,11 +198,16 @@ static __always_inline void vs_detail_exit(struct vs_vcpu *vc,
  * exit of another generation writes only details that its vCPU's next
  * exit starts afresh and that readers never send meanwhile.
  */
-static __always_inline u32 vs_detail_bucket(u64 t)
+static __always_inline unsigned long vs_detail_bucket(u64 t)
 {
-	/* __fls(): never 0 here, so no test for it (ilog2() has one) */
-	return min_t(u32, __fls(t | ((2ULL << VCPUSTAT_RHIST_SHIFT) - 1)) -
-			  VCPUSTAT_RHIST_SHIFT, VCPUSTAT_RHIST_BUCKETS - 1);
+	/*
+	 * __fls(): never 0 here, so no test for it (ilog2() has one); all
+	 * unsigned long, so the - SHIFT folds into the address.
+	 */
+	return min_t(unsigned long,
+		     __fls(t | ((2ULL << VCPUSTAT_RHIST_SHIFT) - 1)),
+		     VCPUSTAT_RHIST_SHIFT + VCPUSTAT_RHIST_BUCKETS - 1) -
+	       VCPUSTAT_RHIST_SHIFT;
 }
 
 static __always_inline void vs_detail_time(struct vs_vcpu *vc,
