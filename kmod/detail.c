@@ -96,7 +96,8 @@ noinline void vs_detail_first(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 	u64 key;
 
 	/* dop: VS_DNONE is no op; dhist is tested as an s8 */
-	BUILD_BUG_ON(VS_DOP_VMX_VECTOR >= VS_DNONE || VS_DETAIL_HISTS >= 0x80);
+	BUILD_BUG_ON(VS_DNONE != 0x80 || VS_DOP_VMX_VECTOR > 0x7f ||
+		     VS_DETAIL_HISTS > 0x7f);
 	/* dkey indexes all tables' keys */
 	BUILD_BUG_ON(VS_DETAIL_TABLES * VCPUSTAT_DETAIL_K_MAX > U8_MAX + 1);
 	/* struct vs_reason's isa is a u8. */
