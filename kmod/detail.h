@@ -54,9 +54,9 @@ enum vs_dop {
 
 /*
  * A counter only this vCPU's probes write, one more: on x86-64 a single
- * non-atomic increment of memory (as local_inc()), three instructions
- * fewer than WRITE_ONCE(x, x + 1) makes, and a readers' READ_ONCE still
- * sees the old or the new value whole; elsewhere WRITE_ONCE.
+ * non-atomic increment of memory (as local_inc()), one instruction where
+ * WRITE_ONCE(x, x + 1) makes three, and a reader's READ_ONCE still sees
+ * the old or the new value whole; elsewhere WRITE_ONCE.
  */
 static __always_inline void vs_count(u64 *p)
 {
