@@ -78,10 +78,10 @@ static int vs_detail_op(const struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 }
 
 /*
- * The first exit of a reason since the details started: give the reason
- * a key table, started with this exit's key, if its exits have keys and a
- * table is left, else mark it as having none, so that its next exits stop
- * at r->dop. An exit that gives no key starts no table (the next one
+ * The first exit of a reason since the details started: give it its
+ * histogram row, and a key table, started with this exit's key, if its
+ * exits have keys and a table is left, else mark it as having none, so
+ * that its next exits stop at r->dop. An exit that gives no key starts no table (the next one
  * will try again; until then the exits are the table's @other to be):
  * so a table always has a key at @at.
  */
@@ -95,13 +95,20 @@ noinline void vs_detail_first(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 	int op;
 	u64 key;
 
-	/* dop: VS_DNONE is no op; dhist is tested as an s8 */
-	BUILD_BUG_ON(VS_DNONE != 0x80 || VS_DOP_VMX_VECTOR > 0x7f ||
-		     VS_DETAIL_HISTS > 0x7f);
+	/* dop: VS_DNONE is no op */
+	BUILD_BUG_ON(VS_DNONE != 0x80 || VS_DOP_VMX_VECTOR > 0x7f);
+	BUILD_BUG_ON(VS_DETAIL_HISTS > U8_MAX);
 	/* dkey indexes all tables' keys */
 	BUILD_BUG_ON(VS_DETAIL_TABLES * VCPUSTAT_DETAIL_K_MAX > U8_MAX + 1);
 	/* struct vs_reason's isa is a u8. */
 	BUILD_BUG_ON(VCPUSTAT_ISA_ARM64 > U8_MAX);
+	/*
+	 * The reason's histogram row, if one is left (the timed exits of
+	 * those without go to row 0): here, so that kvm_entry has no test.
+	 */
+	if (!r->dhist && d->nhists < VS_DETAIL_HISTS)
+		/* Pairs with vs_detail_fill(): the row's zeroes seen first. */
+		smp_store_release(&r->dhist, ++d->nhists);
 	op = vs_detail_op(vc, vcpu, r, code, &kind);
 	if (op < 0 || d->ntabs >= VS_DETAIL_TABLES) {
 		WRITE_ONCE(r->dop, VS_DNONE);
@@ -163,22 +170,6 @@ noinline void vs_detail_find(struct vs_detail *d, struct vs_reason *r, u64 key)
 	}
 	WRITE_ONCE(r->dkey, e - d->keys);
 	WRITE_ONCE(t->other, t->other + 1);
-}
-
-/* A reason's first timed exit: give it a histogram, if one is left. */
-noinline void vs_detail_hist_new(struct vs_detail *d, struct vs_reason *r,
-				 u64 t)
-{
-	u32 h;
-
-	if (d->nhists >= VS_DETAIL_HISTS) {
-		WRITE_ONCE(r->dhist, VS_DNONE);
-		return;
-	}
-	h = ++d->nhists;
-	d->hist[h - 1][vs_detail_bucket(t)] = 1;
-	/* The histogram before its index: readers go through r->dhist. */
-	smp_store_release(&r->dhist, h);
 }
 
 /* Readers: the uapi encoding of a key stored as read (enum vs_dop). */
@@ -248,23 +239,32 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/*
+ * A reason's histogram, once it has a timed exit (rows are given at the
+ * reason's first exit, timed or not: an empty one is not sent).
+ */
 static int vs_detail_fill_hist(struct sk_buff *skb, const u64 *hist)
 {
-	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_REASON_A_HIST);
+	struct nlattr *nest = NULL;
 	unsigned int i;
 
-	if (!nest)
-		return -EMSGSIZE;
 	for (i = 0; i < VCPUSTAT_RHIST_BUCKETS; i++) {
 		u64 x = READ_ONCE(hist[i]);
 
-		if (x && nla_put_u64_64bit(skb, i + 1, x, 0)) {
-			nla_nest_cancel(skb, nest);
-			return -EMSGSIZE;
-		}
+		if (!x)
+			continue;
+		if (!nest)
+			nest = nla_nest_start(skb, VCPUSTAT_REASON_A_HIST);
+		if (!nest || nla_put_u64_64bit(skb, i + 1, x, 0))
+			goto cancel;
 	}
-	nla_nest_end(skb, nest);
+	if (nest)
+		nla_nest_end(skb, nest);
 	return 0;
+cancel:
+	if (nest)
+		nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
 }
 
 /*
@@ -282,13 +282,13 @@ int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
 		return 0;
 	/* Pairs with the release in vs_detail_first(): dkey names the table. */
 	op = smp_load_acquire(&r->dop);
-	/* Pairs with the release in vs_detail_hist_new(). */
+	/* Pairs with the release in vs_detail_first(). */
 	h = smp_load_acquire(&r->dhist);
 	i = READ_ONCE(r->dkey) / VCPUSTAT_DETAIL_K_MAX;
 	if (op && op != VS_DNONE && i < VS_DETAIL_TABLES &&
 	    vs_detail_fill_keys(skb, &d->tab[i], vs_detail_keys_of(d, i), op))
 		return -EMSGSIZE;
-	if (h && h <= VS_DETAIL_HISTS && vs_detail_fill_hist(skb, d->hist[h - 1]))
+	if (h && h <= VS_DETAIL_HISTS && vs_detail_fill_hist(skb, d->hist[h]))
 		return -EMSGSIZE;
 	return 0;
 }

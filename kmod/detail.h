@@ -21,10 +21,7 @@
 DECLARE_STATIC_KEY_FALSE(vs_detail_on);
 extern u32 vs_detail_gen;
 
-/*
- * dop/dhist of a reason that has no key table / histogram, for good: no
- * bit of an op (enum vs_dop), and negative as an s8.
- */
+/* dop of a reason that has no key table, for good: no bit of an op */
 #define VS_DNONE		0x80
 /* A key read gave nothing (no current VMCS, protected registers). */
 #define VS_NO_KEY		(~0ULL)
@@ -79,7 +76,6 @@ void vs_detail_restart(struct vs_vcpu *vc, u32 reset);
 void vs_detail_first(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 		     u32 code, struct vs_reason *r);
 void vs_detail_find(struct vs_detail *d, struct vs_reason *r, u64 key);
-void vs_detail_hist_new(struct vs_detail *d, struct vs_reason *r, u64 t);
 u64 vs_detail_key_uapi(u32 op, u64 key);
 
 #ifdef VS_KVM_ARM64
@@ -102,6 +98,15 @@ int vs_detail_op_svm(const struct kvm_vcpu *vcpu, u32 code, u32 *kind);
 int vs_detail_op_vmx(u32 code, u32 *kind);
 u64 vs_detail_io_uapi_svm(u64 info1);
 u64 vs_detail_io_uapi_vmx(u64 q);
+
+/*
+ * The low half of a register as one 32-bit load (x86 is little-endian):
+ * no zero extension after a 64-bit one.
+ */
+static __always_inline u64 vs_reg32(const unsigned long *regs, int i)
+{
+	return READ_ONCE(*(const u32 *)&regs[i]);
+}
 
 /* The key of one exit (VS_NO_KEY: none) of the ops but the common three. */
 static __always_inline u64 vs_detail_key_rare(const struct kvm_vcpu *vcpu,
@@ -136,14 +141,14 @@ static __always_inline bool vs_detail_key(const struct kvm_vcpu *vcpu,
 	const unsigned long *regs = vcpu->arch.regs;
 
 	if (likely(op & VS_DOP_CPUID))
-		*key = (u32)READ_ONCE(regs[VCPU_REGS_RAX]) |
-		       ((u64)(u32)READ_ONCE(regs[VCPU_REGS_RCX]) << 32);
+		*key = vs_reg32(regs, VCPU_REGS_RAX) |
+		       ((u64)vs_reg32(regs, VCPU_REGS_RCX) << 32);
 	else if (likely(op & VS_DOP_SVM_IO))
 		*key = READ_ONCE(vs_svm_control(vcpu)->exit_info_1) &
 		       VS_SVM_IO_KEY_MASK;
 	else if (likely(op & VS_DOP_SVM_MSR))
 		/* EXITINFO1 bit 0 to bit 32: two shifts, no mask to load */
-		*key = (u32)READ_ONCE(regs[VCPU_REGS_RCX]) |
+		*key = vs_reg32(regs, VCPU_REGS_RCX) |
 		       ((READ_ONCE(vs_svm_control(vcpu)->exit_info_1) << 63) >> 31);
 	else if (op && op != VS_DNONE)
 		*key = vs_detail_key_rare(vcpu, code, op);
@@ -213,15 +218,12 @@ static __always_inline unsigned long vs_detail_bucket(u64 t)
 static __always_inline void vs_detail_time(struct vs_vcpu *vc,
 					   struct vs_reason *r, u64 t)
 {
-	s8 h = r->dhist;
-
-	if (unlikely(h <= 0)) {
-		if (!h)
-			vs_detail_hist_new(&vc->detail, r, t);
-		return;
-	}
-	/* unsigned long: the - 1 folds into the address's displacement */
-	vs_count(&vc->detail.hist[(u8)h - 1UL][vs_detail_bucket(t)]);
+	/*
+	 * No test: the reason's row was given at its first exit
+	 * (vs_detail_first()), and row 0 takes the exits of reasons that
+	 * got none.
+	 */
+	vs_count(&vc->detail.hist[r->dhist][vs_detail_bucket(t)]);
 }
 
 /* readers and configuration (netlink.c) */

@@ -51,7 +51,8 @@ struct vs_detail {
 	u8 nhists;
 	struct vs_dtable tab[VS_DETAIL_TABLES];
 	struct vs_dkey keys[VS_DETAIL_TABLES * VCPUSTAT_DETAIL_K_MAX];
-	u64 hist[VS_DETAIL_HISTS][VCPUSTAT_RHIST_BUCKETS];
+	/* row 0 counts the exits of reasons without a row; never sent */
+	u64 hist[VS_DETAIL_HISTS + 1][VCPUSTAT_RHIST_BUCKETS];
 };
 
 #endif /* VCPUSTAT_DETAIL_TYPES_H */

@@ -28,11 +28,11 @@ struct vs_reason {
 	u8 isa;				/* 0: slot unused */
 	/*
 	 * second-level details (detail.h), kept here because the probes
-	 * hold @r already; 0: none yet, VS_DNONE: none for good
+	 * hold @r already; dop 0: none yet, VS_DNONE: none for good
 	 */
 	u8 dop;				/* enum vs_dop of its key table */
 	u8 dkey;			/* vc->detail.keys[] of the last key met */
-	u8 dhist;			/* vc->detail.hist[] index + 1 */
+	u8 dhist;			/* vc->detail.hist[] row, 0: none */
 	u32 code;
 	u64 count;
 	u64 timed;
