@@ -11,6 +11,7 @@ import sys
 CFG_ORDER = ["baseline", "nullprobe", "nullprobe_exit", "vcpustat_default",
              "vcpustat_default_ktime", "vcpustat_budget_only", "vcpustat_timing_on",
              "vcpustat_timing_on_every16", "vcpustat_timing_off",
+             "vcpustat_timing_on_detail", "vcpustat_timing_off_detail",
              "proposal_timing_on", "proposal_timing_off",
              "ftrace", "perf_kvm_stat", "perf_record_kvm_exit", "bpftrace"]
 WL_ORDER = ["cpuid_1vcpu", "io_1vcpu", "mixed_1vcpu", "mixed_2vcpu"]
@@ -20,6 +21,9 @@ VCPUSTAT = ["vcpustat_default", "vcpustat_default_ktime",
             "vcpustat_timing_on_every16", "vcpustat_timing_off"]
 ANCHORS = ["nullprobe", "nullprobe_exit"]
 PROPOSAL = ["proposal_timing_on", "proposal_timing_off"]
+# second-level keys (issue 16): each configuration and the one without them
+DETAIL = [("vcpustat_timing_off_detail", "vcpustat_timing_off"),
+          ("vcpustat_timing_on_detail", "vcpustat_timing_on")]
 
 
 def load(out):
@@ -322,6 +326,35 @@ def events(recs, out):
                    f"{cpu / r['guest_s'] * 100:.1f} % |")
 
 
+def detail(recs, out):
+    """What details on add: 1/rate(with) - 1/rate(without), same round."""
+    rows = [r for r in recs if r["kind"] == "overhead"]
+    rate = {(r["kver"], r["boot"], r["round"], r["workload"], r["config"]):
+            r["rate"] for r in rows}
+    for kv in sorted({r["kver"] for r in rows}):
+        pairs = [(on, off) for on, off in DETAIL
+                 if any(k[0] == kv and k[4] == on for k in rate)]
+        if not pairs:
+            continue
+        out.append(f"\n### Second-level keys: details on vs off, {kv}\n")
+        out.append("Instructions added per exit by `detail=1`: 1/rate(with) "
+                   "− 1/rate(without) of the same boot and round, median "
+                   "(min…max).\n")
+        out.append("| workload | " + " | ".join(
+            on[len("vcpustat_"):] for on, _ in pairs) + " |")
+        out.append("|---|" + "---|" * len(pairs))
+        for wl in WL_ORDER:
+            cells = []
+            for on, off in pairs:
+                d = [1e9 / v - 1e9 / rate[(kv, b, rd, wl, off)]
+                     for (k, b, rd, w, c), v in rate.items()
+                     if k == kv and w == wl and c == on and
+                     (kv, b, rd, wl, off) in rate]
+                cells.append(f"{med(d):+.0f} ({min(d):+.0f}…{max(d):+.0f})"
+                             if d else "–")
+            out.append(f"| {wl} | " + " | ".join(cells) + " |")
+
+
 def main():
     out_dir = sys.argv[1]
     recs = load(out_dir)
@@ -333,6 +366,7 @@ def main():
                    f"{b['clocksource']}; QEMU TCG -cpu max, nested SVM, "
                    "-icount shift=0.")
     summary = overhead(recs, out)
+    detail(recs, out)
     ubench(recs, out)
     memory(recs, out)
     memory_release(recs, out)

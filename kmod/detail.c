@@ -3,7 +3,7 @@
  * Second-level exit keys and per-reason exit time histograms (detail.h).
  *
  * Probe side: vs_detail_exit() runs in the kvm_exit probe after the exit
- * was counted under its reason (vc->pending is that reason's slot), and
+ * was counted under its reason (vc->pending), and
  * vs_detail_time() in the kvm_entry probe with the exit's time; both are
  * inlined there (detail.h) and call the slow paths here. They write only
  * their own vCPU's struct vs_detail, as the rest of the record: no lock,
@@ -16,11 +16,12 @@
  * @other equal the reason's count at every exit. A key is kept from its
  * first exit on and never evicted, so its count is exact; a K lowered at
  * run time folds the entries beyond it into @other (still exact): readers
- * at once, the table at its next new key.
+ * at once, the table at its next key other than the last one met.
  *
  * Switching details on bumps vs_detail_gen: each vCPU restarts its
- * details at its next exit, and readers send none for a vCPU whose
- * details are of another generation or predate its last reset.
+ * details at its next exit, and a reset restarts them in the probe that
+ * applies it; readers send none for a vCPU whose details are of another
+ * generation or predate its last reset.
  */
 #include <linux/jump_label.h>
 #include <linux/log2.h>
@@ -34,102 +35,154 @@ u32 vs_detail_gen = 1;			/* bumped at every switch-on */
 static u32 vs_detail_keys = VS_DETAIL_K_DEFAULT;
 static DEFINE_MUTEX(vs_detail_mutex);	/* serializes vs_detail_set() */
 
-/* Start this vCPU's details afresh (switch-on or reset). */
-noinline void vs_detail_restart(struct vs_detail *d, u32 gen, u32 reset)
+/*
+ * Start this vCPU's details afresh: at the first exit of a new switch-on
+ * (vs_detail_exit()), and at a reset, which vs_vcpu_apply_reset() applies
+ * in the same probe before it publishes reset_done.
+ */
+noinline void vs_detail_restart(struct vs_vcpu *vc, u32 reset)
 {
+	struct vs_detail *d = &vc->detail;
+	unsigned int i;
+
 	WRITE_ONCE(d->gen, 0);
 	/* Readers check gen first: make it stale before the zeroing. */
 	smp_wmb();
+	for (i = 0; i <= VS_NR_REASONS; i++) {
+		struct vs_reason *r = i < VS_NR_REASONS ? &vc->reasons[i] :
+							  &vc->other;
+
+		WRITE_ONCE(r->dop, 0);
+		WRITE_ONCE(r->dkey, 0);
+		WRITE_ONCE(r->dhist, 0);
+	}
 	memset_startat(d, 0, ntabs);
 	WRITE_ONCE(d->reset_seen, reset);
 	/* Zeroes before gen: readers that see gen see them. */
-	smp_store_release(&d->gen, gen);
+	smp_store_release(&d->gen, READ_ONCE(vs_detail_gen));
+}
+
+/* How @r's keys are read (enum vs_dop), and their kind; -1: no keys. */
+static int vs_detail_op(const struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
+			const struct vs_reason *r, u32 code, u32 *kind)
+{
+	/* The overflow slot mixes reasons, so keys of mixed kinds. */
+	if (r == &vc->other)
+		return -1;
+#ifndef VS_KVM_ARM64
+	if (vc->src == VS_SRC_SVM)
+		return vs_detail_op_svm(vcpu, code, kind);
+	if (vc->src == VS_SRC_VMX)
+		return vs_detail_op_vmx(code, kind);
+#endif
+	return -1;
 }
 
 /*
- * The first exit of a reason since the details started: give the reason
- * a key table if its exits have keys and a table is left, else mark it
- * as having none, so that its next exits stop at tab_of[].
+ * The first exit of a reason since the details started: give it its
+ * histogram row, and a key table, started with this exit's key, if its
+ * exits have keys and a table is left, else mark it as having none, so
+ * that its next exits stop at r->dop. An exit that gives no key starts no table (the next one
+ * will try again; until then the exits are the table's @other to be):
+ * so a table always has a key at @at.
  */
-noinline struct vs_dtable *vs_detail_table_new(struct vs_vcpu *vc,
-					       struct vs_detail *d,
-					       const struct kvm_vcpu *vcpu,
-					       u32 code)
+noinline void vs_detail_first(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
+			      u32 code, struct vs_reason *r)
 {
-	const struct vs_reason *r = vc->pending;
-	unsigned int slot = vs_detail_slot(vc, r);
+	struct vs_detail *d = &vc->detail;
 	struct vs_dtable *t;
-	u32 kind;
+	struct vs_dkey *e;
+	u32 kind = 0;
+	int op;
+	u64 key;
 
-	BUILD_BUG_ON(VS_DETAIL_TABLES >= VS_DTAB_NONE);
-	/* The overflow slot mixes reasons, so keys of mixed kinds. */
-	if (slot == VS_NR_REASONS)
-		kind = VCPUSTAT_KEY_KIND_UNSPEC;
-#ifndef VS_KVM_ARM64
-	else if (vc->src == VS_SRC_SVM)
-		kind = vs_detail_kind_svm(vcpu, code);
-	else if (vc->src == VS_SRC_VMX)
-		kind = vs_detail_kind_vmx(code);
-#endif
-	else
-		kind = VCPUSTAT_KEY_KIND_UNSPEC;
-	if (!kind || d->ntabs >= VS_DETAIL_TABLES) {
-		WRITE_ONCE(d->tab_of[slot], VS_DTAB_NONE);
-		return NULL;
+	/* dop: VS_DNONE is no op */
+	BUILD_BUG_ON(VS_DNONE != 0x80 || VS_DOP_VMX_VECTOR > 0x7f);
+	BUILD_BUG_ON(VS_DETAIL_HISTS > U8_MAX);
+	/* dkey indexes all tables' keys */
+	BUILD_BUG_ON(VS_DETAIL_TABLES * VCPUSTAT_DETAIL_K_MAX > U8_MAX + 1);
+	/* struct vs_reason's isa is a u8. */
+	BUILD_BUG_ON(VCPUSTAT_ISA_ARM64 > U8_MAX);
+	/*
+	 * The reason's histogram row, if one is left (the timed exits of
+	 * those without go to row 0): here, so that kvm_entry has no test.
+	 */
+	if (!r->dhist && d->nhists < VS_DETAIL_HISTS)
+		/* Pairs with vs_detail_fill(): the row's zeroes seen first. */
+		smp_store_release(&r->dhist, ++d->nhists);
+	op = vs_detail_op(vc, vcpu, r, code, &kind);
+	if (op < 0 || d->ntabs >= VS_DETAIL_TABLES) {
+		WRITE_ONCE(r->dop, VS_DNONE);
+		return;
 	}
+	if (!vs_detail_key(vcpu, code, op, &key) || key == VS_NO_KEY)
+		return;
 	t = &d->tab[d->ntabs];
 	t->kind = kind;
-	t->n = 0;
+	e = vs_detail_keys_of(d, d->ntabs);
+	e->key = key;
+	e->count = 1;
+	t->n = 1;
 	/* This exit is counted in r->count already and goes to a key. */
 	t->other = r->count - 1;
+	WRITE_ONCE(r->dkey, e - d->keys);
 	d->ntabs++;
-	/* Table contents before the index: readers go through tab_of[]. */
-	smp_store_release(&d->tab_of[slot], d->ntabs);
-	return t;
+	/* Table and dkey before the op: readers go through r->dop. */
+	smp_store_release(&r->dop, op);
 }
 
 /*
- * A key not in the table: a new entry while fewer than K are kept, else
- * "other". K lowered below the entries kept: fold those beyond it into
- * other first (readers already show them folded, vs_detail_fill_keys()).
+ * A key other than the last one met (@r's dkey): another entry of its
+ * table, a new entry while fewer than K are kept, else "other"; dkey
+ * moves to the entry counted, or to the first. K lowered below the
+ * entries kept: fold those beyond it into other first (readers already
+ * show them folded, vs_detail_fill_keys()); dkey never stays on a folded
+ * entry.
  */
-noinline void vs_detail_miss(struct vs_dtable *t, u64 key)
+noinline void vs_detail_find(struct vs_detail *d, struct vs_reason *r, u64 key)
 {
-	u32 k = READ_ONCE(vs_detail_keys), n = t->n, i;
+	unsigned long i = r->dkey / VCPUSTAT_DETAIL_K_MAX;
+	struct vs_dtable *t = &d->tab[i];
+	struct vs_dkey *e = vs_detail_keys_of(d, i);
+	u32 k = READ_ONCE(vs_detail_keys), n = t->n, j;
 	u64 sum = 0;
 
 	if (unlikely(n > k)) {
-		for (i = k; i < n; i++)
-			sum += t->e[i].count;
+		for (j = k; j < n; j++)
+			sum += e[j].count;
 		WRITE_ONCE(t->n, k);
 		WRITE_ONCE(t->other, t->other + sum);
 		n = k;
 	}
+	for (j = 0; j < n; j++) {
+		if (e[j].key == key) {
+			WRITE_ONCE(r->dkey, &e[j] - d->keys);
+			vs_count(&e[j].count);
+			return;
+		}
+	}
 	if (n < k && key != VS_NO_KEY) {
-		WRITE_ONCE(t->e[n].key, key);
-		WRITE_ONCE(t->e[n].count, 1);
+		WRITE_ONCE(e[n].key, key);
+		WRITE_ONCE(e[n].count, 1);
+		WRITE_ONCE(r->dkey, &e[n] - d->keys);
 		/* Entry before n: readers read [0, n). */
 		smp_store_release(&t->n, n + 1);
 		return;
 	}
+	WRITE_ONCE(r->dkey, e - d->keys);
 	WRITE_ONCE(t->other, t->other + 1);
 }
 
-/* A reason's first timed exit: give it a histogram, if one is left. */
-noinline void vs_detail_hist_new(struct vs_detail *d, unsigned int slot,
-				 u64 t)
+/* Readers: the uapi encoding of a key stored as read (enum vs_dop). */
+u64 vs_detail_key_uapi(u32 op, u64 key)
 {
-	u32 h, b;
-
-	if (d->nhists >= VS_DETAIL_HISTS)
-		return;
-	h = ++d->nhists;
-	b = t < (2ULL << VCPUSTAT_RHIST_SHIFT) ? 0 :
-	    min_t(u32, ilog2(t) - VCPUSTAT_RHIST_SHIFT,
-		  VCPUSTAT_RHIST_BUCKETS - 1);
-	d->hist[h - 1][b] = 1;
-	/* The histogram before its index: readers go through hist_of[]. */
-	smp_store_release(&d->hist_of[slot], h);
+#ifndef VS_KVM_ARM64
+	if (op == VS_DOP_SVM_IO)
+		return vs_detail_io_uapi_svm(key);
+	if (op == VS_DOP_VMX_IO)
+		return vs_detail_io_uapi_vmx(key);
+#endif
+	return key;
 }
 
 /* Readers: the details of @vc are current (not stale, not pre-reset). */
@@ -144,13 +197,15 @@ static bool vs_detail_current(const struct vs_vcpu *vc,
 
 /*
  * The keys of one table: the first K entries, and other with the entries
- * beyond K folded in (K lowered; the probe folds them at its next miss),
+ * beyond K folded in (K lowered; the probe folds them at its next key
+ * other than the last one met),
  * so a reply always shows at most K keys and sums exactly.
  */
 static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t,
+			       const struct vs_dkey *keys, u32 op,
 			       struct vs_region_ctx *rc)
 {
-	/* Pairs with vs_detail_miss(): entries [0, n) are written. */
+	/* Pairs with vs_detail_find(): entries [0, n) are written. */
 	u32 n = min_t(u32, smp_load_acquire(&t->n), VCPUSTAT_DETAIL_K_MAX);
 	u32 k = min(n, READ_ONCE(vs_detail_keys)), i;
 	u32 kind = READ_ONCE(t->kind);
@@ -163,20 +218,21 @@ static int vs_detail_fill_keys(struct sk_buff *skb, const struct vs_dtable *t,
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < n; i++) {
-		u64 count = READ_ONCE(t->e[i].count);
+		u64 count = READ_ONCE(keys[i].count), key;
 
 		if (i >= k) {
 			other += count;
 			continue;
 		}
+		key = vs_detail_key_uapi(op, READ_ONCE(keys[i].key));
 		e = nla_nest_start(skb, VCPUSTAT_KEY_ENTRY);
 		if (!e ||
-		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_KEY,
-				      READ_ONCE(t->e[i].key), VCPUSTAT_KEY_A_PAD) ||
+		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_KEY, key,
+				      VCPUSTAT_KEY_A_PAD) ||
 		    nla_put_u64_64bit(skb, VCPUSTAT_KEY_A_COUNT, count,
 				      VCPUSTAT_KEY_A_PAD) ||
 		    (kind == VCPUSTAT_KEY_KIND_GPA &&
-		     vs_region_fill(skb, rc, READ_ONCE(t->e[i].key))))
+		     vs_region_fill(skb, rc, key)))
 			goto cancel;
 		nla_nest_end(skb, e);
 	}
@@ -188,46 +244,58 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/*
+ * A reason's histogram, once it has a timed exit (rows are given at the
+ * reason's first exit, timed or not: an empty one is not sent).
+ */
 static int vs_detail_fill_hist(struct sk_buff *skb, const u64 *hist)
 {
-	struct nlattr *nest = nla_nest_start(skb, VCPUSTAT_REASON_A_HIST);
+	struct nlattr *nest = NULL;
 	unsigned int i;
 
-	if (!nest)
-		return -EMSGSIZE;
 	for (i = 0; i < VCPUSTAT_RHIST_BUCKETS; i++) {
 		u64 x = READ_ONCE(hist[i]);
 
-		if (x && nla_put_u64_64bit(skb, i + 1, x, 0)) {
-			nla_nest_cancel(skb, nest);
-			return -EMSGSIZE;
-		}
+		if (!x)
+			continue;
+		if (!nest)
+			nest = nla_nest_start(skb, VCPUSTAT_REASON_A_HIST);
+		if (!nest || nla_put_u64_64bit(skb, i + 1, x, 0))
+			goto cancel;
 	}
-	nla_nest_end(skb, nest);
+	if (nest)
+		nla_nest_end(skb, nest);
 	return 0;
+cancel:
+	if (nest)
+		nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
 }
 
 /*
  * Inside a reason's nest (netlink.c): the keys and histogram of reason
- * slot @slot (0..VS_NR_REASONS) of @vc, if it has any, GPA keys with
- * their regions through @rc (NULL: without). Caller holds RCU.
+ * @r of @vc, if it has any, GPA keys with their regions through @rc
+ * (NULL: without). Caller holds RCU.
  */
 int vs_detail_fill(struct sk_buff *skb, const struct vs_vcpu *vc,
-		   unsigned int slot, struct vs_region_ctx *rc)
+		   const struct vs_reason *r, struct vs_region_ctx *rc)
 {
-	const struct vs_detail *d = vs_detail_of(vc);
-	u8 tab, h;
+	const struct vs_detail *d = &vc->detail;
+	unsigned long i;
+	u8 op, h;
 
 	if (!vs_detail_current(vc, d))
 		return 0;
-	/* Pairs with the release in vs_detail_table_new(). */
-	tab = smp_load_acquire(&d->tab_of[slot]);
-	/* Pairs with the release in vs_detail_hist_new(). */
-	h = smp_load_acquire(&d->hist_of[slot]);
-	if (tab && tab <= VS_DETAIL_TABLES &&
-	    vs_detail_fill_keys(skb, &d->tab[tab - 1], rc))
+	/* Pairs with the release in vs_detail_first(): dkey names the table. */
+	op = smp_load_acquire(&r->dop);
+	/* Pairs with the release in vs_detail_first(). */
+	h = smp_load_acquire(&r->dhist);
+	i = READ_ONCE(r->dkey) / VCPUSTAT_DETAIL_K_MAX;
+	if (op && op != VS_DNONE && i < VS_DETAIL_TABLES &&
+	    vs_detail_fill_keys(skb, &d->tab[i], vs_detail_keys_of(d, i), op,
+				rc))
 		return -EMSGSIZE;
-	if (h && h <= VS_DETAIL_HISTS && vs_detail_fill_hist(skb, d->hist[h - 1]))
+	if (h && h <= VS_DETAIL_HISTS && vs_detail_fill_hist(skb, d->hist[h]))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -29,24 +29,39 @@
 #include <asm/svm.h>
 #include "detail.h"
 
-u32 vs_detail_kind_svm(const struct kvm_vcpu *vcpu, u32 code)
+/* The op and kind of a reason's keys; -1: it has none. */
+int vs_detail_op_svm(const struct kvm_vcpu *vcpu, u32 code, u32 *kind)
 {
 	bool regs = !vcpu->arch.guest_state_protected;
 
 	switch (code) {
 	case SVM_EXIT_IOIO:
-		return VCPUSTAT_KEY_KIND_IO;
+		*kind = VCPUSTAT_KEY_KIND_IO;
+		return VS_DOP_SVM_IO;
 	case SVM_EXIT_MSR:
-		return regs ? VCPUSTAT_KEY_KIND_MSR : VCPUSTAT_KEY_KIND_UNSPEC;
+		*kind = VCPUSTAT_KEY_KIND_MSR;
+		return regs ? VS_DOP_SVM_MSR : -1;
 	case SVM_EXIT_CPUID:
-		return regs ? VCPUSTAT_KEY_KIND_CPUID : VCPUSTAT_KEY_KIND_UNSPEC;
+		*kind = VCPUSTAT_KEY_KIND_CPUID;
+		return regs ? VS_DOP_CPUID : -1;
 	case SVM_EXIT_VMMCALL:
-		return regs ? VCPUSTAT_KEY_KIND_HYPERCALL :
-			      VCPUSTAT_KEY_KIND_UNSPEC;
+		*kind = VCPUSTAT_KEY_KIND_HYPERCALL;
+		return regs ? VS_DOP_RAX : -1;
 	case SVM_EXIT_NPF:
-		return VCPUSTAT_KEY_KIND_GPA;
+		*kind = VCPUSTAT_KEY_KIND_GPA;
+		return VS_DOP_SVM_NPF;
 	}
+	*kind = VCPUSTAT_KEY_KIND_EXCEPTION;
 	if (code >= SVM_EXIT_EXCP_BASE && code <= SVM_EXIT_LAST_EXCP)
-		return VCPUSTAT_KEY_KIND_EXCEPTION;
-	return VCPUSTAT_KEY_KIND_UNSPEC;
+		return VS_DOP_SVM_EXCP;
+	return -1;
+}
+
+/* The uapi encoding of an IOIO key (VS_SVM_IO_KEY_MASK bits, as stored). */
+u64 vs_detail_io_uapi_svm(u64 info1)
+{
+	return ((info1 >> 16) & 0xffff) |
+	       (((info1 & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT) << 16) |
+	       ((info1 & SVM_IOIO_TYPE_MASK) << 24) |
+	       (((info1 & SVM_IOIO_STR_MASK) >> SVM_IOIO_STR_SHIFT) << 25);
 }

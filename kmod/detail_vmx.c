@@ -24,25 +24,42 @@
 #include <asm/vmx.h>
 #include "detail.h"
 
-u32 vs_detail_kind_vmx(u32 code)
+/* The op and kind of a reason's keys; -1: it has none. */
+int vs_detail_op_vmx(u32 code, u32 *kind)
 {
 	switch (code) {
 	case EXIT_REASON_IO_INSTRUCTION:
-		return VCPUSTAT_KEY_KIND_IO;
+		*kind = VCPUSTAT_KEY_KIND_IO;
+		return VS_DOP_VMX_IO;
 	case EXIT_REASON_MSR_READ:
+		*kind = VCPUSTAT_KEY_KIND_MSR;
+		return VS_DOP_VMX_RDMSR;
 	case EXIT_REASON_MSR_WRITE:
-		return VCPUSTAT_KEY_KIND_MSR;
+		*kind = VCPUSTAT_KEY_KIND_MSR;
+		return VS_DOP_VMX_WRMSR;
 	case EXIT_REASON_CPUID:
-		return VCPUSTAT_KEY_KIND_CPUID;
+		*kind = VCPUSTAT_KEY_KIND_CPUID;
+		return VS_DOP_CPUID;
 	case EXIT_REASON_VMCALL:
-		return VCPUSTAT_KEY_KIND_HYPERCALL;
+		*kind = VCPUSTAT_KEY_KIND_HYPERCALL;
+		return VS_DOP_RAX;
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG:
-		return VCPUSTAT_KEY_KIND_GPA;
+		*kind = VCPUSTAT_KEY_KIND_GPA;
+		return VS_DOP_VMX_GPA;
 	case EXIT_REASON_EXCEPTION_NMI:
-		return VCPUSTAT_KEY_KIND_EXCEPTION;
+		*kind = VCPUSTAT_KEY_KIND_EXCEPTION;
+		return VS_DOP_VMX_VECTOR;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
-		return VCPUSTAT_KEY_KIND_INTR;
+		*kind = VCPUSTAT_KEY_KIND_INTR;
+		return VS_DOP_VMX_VECTOR;
 	}
-	return VCPUSTAT_KEY_KIND_UNSPEC;
+	return -1;
+}
+
+/* The uapi encoding of an I/O key (VS_VMX_IO_KEY_MASK bits, as stored). */
+u64 vs_detail_io_uapi_vmx(u64 q)
+{
+	return ((q >> 16) & 0xffff) | (((q & 7) + 1) << 16) |
+	       (((q >> 3) & 1) << 24) | (((q >> 4) & 1) << 25);
 }

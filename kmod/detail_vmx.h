@@ -22,34 +22,23 @@ static __always_inline u64 vs_vmread(unsigned long field)
 	return fail ? VS_NO_KEY : value;
 }
 
-static __always_inline u64 vs_detail_key_vmx(const struct kvm_vcpu *vcpu,
-					     u32 code)
+/* Exit qualification of I/O: size - 1, in, string, port (uapi: detail_vmx.c) */
+#define VS_VMX_IO_KEY_MASK	0xffff001fULL
+
+/* The VS_DOP_VMX_* keys that need the VMCS (vs_detail_key(): the others). */
+static __always_inline u64 vs_detail_key_vmx(u32 op)
 {
-	const unsigned long *regs = vcpu->arch.regs;
 	u64 v;
 
-	switch (code) {
-	case EXIT_REASON_IO_INSTRUCTION:
+	switch (op) {
+	case VS_DOP_VMX_IO:
 		v = vs_vmread(EXIT_QUALIFICATION);
-		if (v == VS_NO_KEY)
-			return v;
-		return ((v >> 16) & 0xffff) | (((v & 7) + 1) << 16) |
-		       (((v >> 3) & 1) << 24) | (((v >> 4) & 1) << 25);
-	case EXIT_REASON_MSR_READ:
-		return (u32)READ_ONCE(regs[VCPU_REGS_RCX]);
-	case EXIT_REASON_MSR_WRITE:
-		return (u32)READ_ONCE(regs[VCPU_REGS_RCX]) | BIT_ULL(32);
-	case EXIT_REASON_CPUID:
-		return (u32)READ_ONCE(regs[VCPU_REGS_RAX]) |
-		       ((u64)(u32)READ_ONCE(regs[VCPU_REGS_RCX]) << 32);
-	case EXIT_REASON_VMCALL:
-		return READ_ONCE(regs[VCPU_REGS_RAX]);
-	case EXIT_REASON_EPT_VIOLATION:
-	case EXIT_REASON_EPT_MISCONFIG:
+		return v == VS_NO_KEY ? v : v & VS_VMX_IO_KEY_MASK;
+	case VS_DOP_VMX_GPA:
 		v = vs_vmread(GUEST_PHYSICAL_ADDRESS);
 		return v == VS_NO_KEY ? v : v & PAGE_MASK;
 	}
-	/* EXCEPTION_NMI, EXTERNAL_INTERRUPT */
+	/* VS_DOP_VMX_VECTOR: EXCEPTION_NMI, EXTERNAL_INTERRUPT */
 	v = vs_vmread(VM_EXIT_INTR_INFO);
 	if (v == VS_NO_KEY || !(v & INTR_INFO_VALID_MASK))
 		return VS_NO_KEY;

@@ -109,7 +109,7 @@ static int vs_check_version(const struct genlmsghdr *hdr,
 }
 
 static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
-			  unsigned int slot, const struct vs_reason *r, u32 isa,
+			  const struct vs_reason *r, u32 isa,
 			  struct vs_region_ctx *rc)
 {
 	/* Pairs with vs_account_time(): timed != 0 means min/max valid. */
@@ -136,7 +136,7 @@ static int vs_fill_reason(struct sk_buff *skb, const struct vs_vcpu *vc,
 	     VS_PUT_U64(skb, VCPUSTAT_REASON_A_TIME_MAX_NS,
 			READ_ONCE(r->time_max), VCPUSTAT_REASON_A_PAD)))
 		goto cancel;
-	if (vs_detail_fill(skb, vc, slot, rc))
+	if (vs_detail_fill(skb, vc, r, rc))
 		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -160,7 +160,7 @@ static int vs_fill_reasons(struct sk_buff *skb, const struct vs_vcpu *vc,
 		u32 isa = smp_load_acquire(&r->isa);
 
 		if (isa && READ_ONCE(r->count) &&
-		    vs_fill_reason(skb, vc, i, r, isa, rc)) {
+		    vs_fill_reason(skb, vc, r, isa, rc)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;
 		}

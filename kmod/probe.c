@@ -90,6 +90,12 @@ vs_reason_get(struct vs_vcpu *vc, u32 code)
 /* Zero the counters; runs in this vCPU's own probe (single writer). */
 static noinline void vs_vcpu_apply_reset(struct vs_vcpu *vc, u32 req)
 {
+	/*
+	 * The details first (the zeroing below leaves them alone): here,
+	 * once, rather than a check at every exit's details. Readers skip
+	 * them until reset_done is req.
+	 */
+	vs_detail_restart(vc, req);
 	raw_write_seqcount_begin(&vc->bseq);
 	memset_startat(vc, 0, exits);
 	/* The budget starts again at this exit (0: no generation). */
@@ -192,7 +198,7 @@ static void vs_account_time(struct vs_vcpu *vc, u64 now)
 	/* timed last: a reader seeing it non-zero sees a valid min. */
 	smp_store_release(&r->timed, r->timed + 1);
 	if (static_branch_unlikely(&vs_detail_on))
-		vs_detail_time(vc, t);
+		vs_detail_time(vc, r, t);
 }
 
 /*
@@ -271,7 +277,7 @@ static void vs_probe_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 		this_cpu_inc(vs_pcpu_stats.bad_layout);
 	__vs_vcpu_account_exit(vc, vcpu, code, smp_processor_id());
 	if (static_branch_unlikely(&vs_detail_on))
-		vs_detail_exit(vc, vcpu, code);
+		vs_detail_exit(vc, vcpu, code, vc->pending);
 }
 
 static void vs_probe_entry(void *data, struct kvm_vcpu *vcpu)

@@ -660,8 +660,7 @@ int vs_track_init(void)
 		return -ENOMEM;
 	vs_vcpu_cache = kmem_cache_create("vcpustat_vcpu",
 					  struct_size_t(struct vs_vcpu, residency,
-							nr_cpu_ids) +
-					  sizeof(struct vs_detail),
+							nr_cpu_ids),
 					  0, SLAB_HWCACHE_ALIGN, NULL);
 	if (!vs_vcpu_cache)
 		goto err_wq;

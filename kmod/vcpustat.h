@@ -19,12 +19,20 @@
 #include <linux/seqlock.h>
 #include <linux/types.h>
 #include <linux/vcpustat.h>
+#include "detail_types.h"
 
 /* Reasons kept per vCPU; exits of further reasons go to the "other" slot. */
 #define VS_NR_REASONS		32
 
 struct vs_reason {
-	u32 isa;			/* 0: slot unused */
+	u8 isa;				/* 0: slot unused */
+	/*
+	 * second-level details (detail.h), kept here because the probes
+	 * hold @r already; dop 0: none yet, VS_DNONE: none for good
+	 */
+	u8 dop;				/* enum vs_dop of its key table */
+	u8 dkey;			/* vc->detail.keys[] of the last key met */
+	u8 dhist;			/* vc->detail.hist[] row, 0: none */
 	u32 code;
 	u64 count;
 	u64 timed;
@@ -96,6 +104,13 @@ struct vs_vcpu {
 	u64 ntf_sent;			/* last DELTA sent (heartbeat) */
 	u32 ntf_gen;			/* reset generation of the ntf_ values */
 	u32 ntf_moves_gen;		/* ... of ntf_moves */
+
+	/*
+	 * probe block, second-level keys and reason histograms (detail.h):
+	 * started afresh by the probes (a switch-on, a reset), not by the
+	 * reset's zeroing below.
+	 */
+	struct vs_detail detail;
 
 	/*
 	 * probe block, counters: from @exits to the end of the struct (the
