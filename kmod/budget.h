@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The time budget's writer: every event of a vCPU (kvm_exit, kvm_entry,
- * KVM_RUN's start and return) closes the interval it had open into that
+ * KVM_RUN's start and end) closes the interval it had open into that
  * interval's state and opens the next (the states: uapi vcpustat.h).
  *
  * Wait is read, not hooked: current->sched_info.run_delay grows only while
@@ -13,8 +13,8 @@
  * interval (kvm_vcpu_halt() runs between a kvm_exit and the next entry or
  * KVM_RUN return).
  *
- * Context: the probes and the kretprobe handlers of one vCPU, preemption
- * off, serialized by vcpu->mutex. Readers (budget.c) retry on @bseq.
+ * Context: the probes and KVM_RUN's hooks (probe_run.c) of one vCPU,
+ * preemption off, serialized by vcpu->mutex. Readers (budget.c) retry on @bseq.
  */
 #ifndef VCPUSTAT_BUDGET_H
 #define VCPUSTAT_BUDGET_H
@@ -136,6 +136,24 @@ static __always_inline void vs_budget_switch(struct vs_vcpu *vc,
 {
 	raw_write_seqcount_begin(&vc->bseq);
 	__vs_budget_switch(vc, vcpu, next, now);
+	raw_write_seqcount_end(&vc->bseq);
+}
+
+/*
+ * From USER or OUT of the current generation (the caller checked) to
+ * @next: no vCPU state is read, for a caller that may hold a vCPU that is
+ * gone (probe_run.c).
+ */
+static __always_inline void vs_budget_switch_out(struct vs_vcpu *vc,
+						 u32 next, u64 now)
+{
+	u64 rd = vs_run_delay();
+
+	raw_write_seqcount_begin(&vc->bseq);
+	vs_budget_close(vc, NULL, now, rd);
+	vc->bstate = next;
+	vc->bsince = now;
+	vc->brd = rd;
 	raw_write_seqcount_end(&vc->bseq);
 }
 

@@ -190,6 +190,19 @@ static __always_inline u64 vs_run_delay(void)
 }
 
 /*
+ * Is this KVM_RUN to enter the guest (false: KVM_RUN with immediate_exit
+ * set, and outside KVM_RUN)? Without the field every KVM_RUN counts as one.
+ */
+static __always_inline bool vs_vcpu_wants_to_run(const struct kvm_vcpu *vcpu)
+{
+#ifdef VS_HAVE_WANTS_TO_RUN
+	return READ_ONCE(vcpu->wants_to_run);
+#else
+	return true;
+#endif
+}
+
+/*
  * The clock of the probes and of the budget's readers (clock.c): ns, one
  * base for every CPU. Not CLOCK_MONOTONIC's base when it is the TSC: only
  * differences of its values mean anything.

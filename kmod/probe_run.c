@@ -1,23 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KVM_RUN's start and return, for the time budget's USER and OUT states: a
- * kretprobe on kvm_arch_vcpu_ioctl_run(), the one function every arch
- * calls for KVM_RUN with the vcpu as its argument. KVM has no tracepoint
- * at KVM_RUN's start, and kvm_userspace_exit (at its return) does not say
- * which vCPU returned; without these the time out of KVM_RUN would be
- * indistinguishable from exit handling.
+ * KVM_RUN's start and end, for the time budget's USER and OUT states:
+ * without them the time out of KVM_RUN would be indistinguishable from
+ * exit handling.
  *
- * Context: kprobe and rethook handlers run with preemption off; the
- * vCPU's probes cannot run at the same time (vcpu->mutex), so the budget
- * keeps its single writer. One kretprobe instance is held per vCPU inside
- * KVM_RUN (a halted vCPU holds one while it sleeps); a call that finds
- * none free is missed (counted, STATUS_A_RUN_MISSED) and its time stays in
- * the state it was in. Failing to register (no kprobes) only loses these
- * two states (STATUS_A_RUN_HOOK = 0). Registered while the budget is on.
+ * x86: KVM loads the guest's FPU state right after vcpu_load() at KVM_RUN's
+ * start and puts it back just before vcpu_put() at its end, and says so
+ * with the kvm_fpu tracepoint (load 1, put 0). Both fire on the vCPU's
+ * thread with the vCPU loaded, so the vCPU is the one whose preempt
+ * notifier vcpu_load() put at the head of current->preempt_notifiers (the
+ * pointer is only compared with the vCPUs we track). What the end was is
+ * said a little later by kvm_userspace_exit (the KVM_EXIT_* and KVM_RUN's
+ * return value), after vcpu_put(), when the vCPU can no longer be found
+ * that way. So the end opens OUT and leaves this CPU a note (the task and
+ * the vCPU), and kvm_userspace_exit on the same task names the interval
+ * USER of its KVM_EXIT_* when KVM_RUN returned for the VMM to handle an
+ * exit, or leaves it OUT (a signal, an error, immediate_exit). A note
+ * taken over by another task in between (the thread was preempted there)
+ * leaves the interval OUT, never USER by guess, and is counted as missed
+ * (STATUS_A_RUN_MISSED). Where KVM supports MPX, kvm_fpu also fires in
+ * KVM_GET_MP_STATE (ignored: not a run, wants_to_run is false) and for an
+ * INIT inside KVM_RUN (a moment of OUT, counted as missed).
+ *
+ * These are two tracepoint dispatches per KVM_RUN; the kretprobe on
+ * kvm_arch_vcpu_ioctl_run() that x86 used before cost about 650
+ * instructions a KVM_RUN (BENCHMARKS.md). arm64 has no such events and
+ * keeps the kretprobe: its entry is the start, its return the end and
+ * kvm_userspace_exit at once. A kretprobe call that finds no free
+ * instance is missed too, and its time stays in the state it was in.
+ *
+ * Context: tracepoint, kprobe and rethook handlers run with preemption
+ * off; the vCPU's probes cannot run at the same time (vcpu->mutex), so
+ * the budget keeps its single writer. Registered while the budget is on;
+ * failing to register only loses the two states (STATUS_A_RUN_HOOK = 0).
  */
 #include <linux/kprobes.h>
+#include <linux/percpu.h>
+#include <linux/tracepoint.h>
 #include "budget.h"
 #include "vcpustat.h"
+
+static DEFINE_PER_CPU(u64, vs_run_nmissed);
 
 /* A userspace exit's user[] slot: its KVM_EXIT_*, or the last, other. */
 static u8 vs_user_slot(struct vs_vcpu *vc, u32 reason)
@@ -38,6 +61,167 @@ static u8 vs_user_slot(struct vs_vcpu *vc, u32 reason)
 	return VS_NR_USER;
 }
 
+/* KVM_RUN starts: KVM's own work until the entry is exit handling. */
+static void vs_run_start(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu)
+{
+	/* The previous end was never named. */
+	if (unlikely(vc->bend)) {
+		vc->bend = 0;
+		this_cpu_inc(vs_run_nmissed);
+	}
+	vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_EXIT, vs_clock_ns());
+}
+
+/* KVM_RUN ends: OUT, until vs_run_named() says what it was. */
+static void vs_run_end(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu)
+{
+	vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_OUT, vs_clock_ns());
+	vc->bend = 1;
+}
+
+/*
+ * KVM_RUN returned @ret with run->exit_reason @reason. Only a vCPU out of
+ * KVM_RUN in the current generation is changed (USER or OUT): no vCPU
+ * state is read, so @vc may be one whose vCPU is gone.
+ */
+static void vs_run_named(struct vs_vcpu *vc, u32 reason, int ret)
+{
+	u8 slot;
+
+	if (vc->bgen != READ_ONCE(vs_budget_gen) ||
+	    vc->bstate == VCPUSTAT_STATE_EXIT)
+		return;
+	if (ret < 0 || reason == KVM_EXIT_INTR) {
+		/*
+		 * Closed here too: after immediate_exit no end was seen, and
+		 * what came before (the VMM's USER, or OUT) ends with this
+		 * return, as readers of KVM_RUN's return expect.
+		 */
+		vs_budget_switch_out(vc, VCPUSTAT_STATE_OUT, vs_clock_ns());
+		vc->bend = 0;
+		return;
+	}
+	if (!vc->bend)
+		return;
+	/* The open OUT becomes USER, in one section with its slot. */
+	raw_write_seqcount_begin(&vc->bseq);
+	vc->bstate = VCPUSTAT_STATE_USER;
+	slot = vs_user_slot(vc, reason);
+	vc->buser = slot;
+	vc->user[slot].count++;
+	raw_write_seqcount_end(&vc->bseq);
+	vc->bend = 0;
+}
+
+#ifndef VS_KVM_ARM64
+/* The end's note for kvm_userspace_exit, which has no vCPU. */
+struct vs_run_note {
+	const struct task_struct *task;
+	const struct kvm_vcpu *vcpu;
+};
+
+static DEFINE_PER_CPU(struct vs_run_note, vs_run_note);
+
+/* The vCPU vcpu_load() registered last on this thread: compare only. */
+static __always_inline struct kvm_vcpu *vs_loaded_vcpu(void)
+{
+	struct hlist_node *n = READ_ONCE(current->preempt_notifiers.first);
+
+	return n ? container_of(n, struct kvm_vcpu, preempt_notifier.link) :
+		   NULL;
+}
+
+static void vs_probe_fpu(void *data, int load)
+{
+	struct kvm_vcpu *vcpu;
+	struct vs_run_note *note;
+	struct vs_vcpu *vc;
+
+	if (!READ_ONCE(vs_cfg.budget))
+		return;
+	vcpu = vs_loaded_vcpu();
+	vc = vcpu ? vs_vcpu_find(vcpu) : NULL;
+	if (!vc)
+		return;
+	if (load) {
+		if (vs_vcpu_wants_to_run(vcpu))
+			vs_run_start(vc, vcpu);
+		return;
+	}
+	/* Not from EXIT: KVM_GET_MP_STATE, or KVM_RUN that did not run. */
+	if (vc->bstate == VCPUSTAT_STATE_EXIT ||
+	    vc->bgen != READ_ONCE(vs_budget_gen))
+		vs_run_end(vc, vcpu);
+	note = this_cpu_ptr(&vs_run_note);
+	note->task = current;
+	note->vcpu = vcpu;
+}
+
+static void vs_probe_userspace_exit(void *data, u32 reason, int errno)
+{
+	struct vs_run_note *note = this_cpu_ptr(&vs_run_note);
+	struct vs_vcpu *vc;
+
+	if (note->task != current)
+		return;
+	note->task = NULL;
+	if (!READ_ONCE(vs_cfg.budget))
+		return;
+	vc = vs_vcpu_find(note->vcpu);
+	if (vc)
+		vs_run_named(vc, reason, errno);
+}
+
+static bool vs_run_registered;
+
+/*
+ * Hooked only while the budget is on (probe.c), so that a module with the
+ * budget off pays nothing per KVM_RUN. Called under vs_probe_mutex.
+ */
+int vs_run_hook_register(void)
+{
+	int err = -ENOENT;
+
+	if (vs_run_registered)
+		return 0;
+	if (vs_tp_kvm_fpu && vs_tp_kvm_userspace_exit) {
+		err = tracepoint_probe_register(vs_tp_kvm_userspace_exit,
+						vs_probe_userspace_exit, NULL);
+		if (!err) {
+			err = tracepoint_probe_register(vs_tp_kvm_fpu,
+							vs_probe_fpu, NULL);
+			if (err)
+				tracepoint_probe_unregister(vs_tp_kvm_userspace_exit,
+							    vs_probe_userspace_exit,
+							    NULL);
+		}
+	}
+	if (err) {
+		pr_warn_once("vcpustat: no kvm_fpu/kvm_userspace_exit tracepoints (%d): the budget counts time out of KVM_RUN as exit handling\n",
+			     err);
+		return err;
+	}
+	vs_run_registered = true;
+	return 0;
+}
+
+/* The probes' data outlives them: vs_probes_unregister() synchronizes. */
+void vs_run_hook_unregister(void)
+{
+	if (!vs_run_registered)
+		return;
+	tracepoint_probe_unregister(vs_tp_kvm_fpu, vs_probe_fpu, NULL);
+	tracepoint_probe_unregister(vs_tp_kvm_userspace_exit,
+				    vs_probe_userspace_exit, NULL);
+	vs_run_registered = false;
+}
+
+static u64 vs_run_kretprobe_missed(void)
+{
+	return 0;
+}
+
+#else /* VS_KVM_ARM64 */
 static int vs_run_enter(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct kvm_vcpu *vcpu = (void *)regs_get_kernel_argument(regs, 0);
@@ -47,10 +231,8 @@ static int vs_run_enter(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!READ_ONCE(vs_cfg.budget))
 		return 0;
 	vc = vs_vcpu_find(vcpu);
-	/* KVM's own work until the entry is exit handling. */
 	if (vc)
-		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_EXIT,
-				 vs_clock_ns());
+		vs_run_start(vc, vcpu);
 	return 0;
 }
 
@@ -60,27 +242,14 @@ static int vs_run_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	/* An int: only the low 32 bits of the return register are set. */
 	int ret = (int)regs_return_value(regs);
 	struct vs_vcpu *vc;
-	u32 reason;
-	u8 slot;
 
 	if (!READ_ONCE(vs_cfg.budget))
 		return 0;
 	vc = vs_vcpu_find(vcpu);
 	if (!vc)
 		return 0;
-	reason = READ_ONCE(vcpu->run->exit_reason);
-	if (ret < 0 || reason == KVM_EXIT_INTR) {
-		vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_OUT,
-				 vs_clock_ns());
-		return 0;
-	}
-	/* One section: readers never see USER with the previous slot. */
-	raw_write_seqcount_begin(&vc->bseq);
-	__vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_USER, vs_clock_ns());
-	slot = vs_user_slot(vc, reason);
-	vc->buser = slot;
-	vc->user[slot].count++;
-	raw_write_seqcount_end(&vc->bseq);
+	vs_run_end(vc, vcpu);
+	vs_run_named(vc, READ_ONCE(vcpu->run->exit_reason), ret);
 	return 0;
 }
 
@@ -97,10 +266,7 @@ static u64 vs_run_missed_before;	/* by earlier registrations */
 /* Instances at most: as many vCPUs as we track, within reason (~64 B each). */
 #define VS_RUN_MAXACTIVE	4096
 
-/*
- * Hooked only while the budget is on (probe.c), so that a module with the
- * budget off pays nothing per KVM_RUN. Called under vs_probe_mutex.
- */
+/* As on x86 above. */
 int vs_run_hook_register(void)
 {
 	int err;
@@ -133,6 +299,14 @@ void vs_run_hook_unregister(void)
 	vs_run_registered = false;
 }
 
+static u64 vs_run_kretprobe_missed(void)
+{
+	return READ_ONCE(vs_run_missed_before) +
+	       (READ_ONCE(vs_run_registered) ?
+		READ_ONCE(vs_run_kretprobe.nmissed) : 0);
+}
+#endif /* VS_KVM_ARM64 */
+
 bool vs_run_hooked(void)
 {
 	return READ_ONCE(vs_run_registered);
@@ -140,7 +314,10 @@ bool vs_run_hooked(void)
 
 u64 vs_run_missed(void)
 {
-	return READ_ONCE(vs_run_missed_before) +
-	       (READ_ONCE(vs_run_registered) ?
-		READ_ONCE(vs_run_kretprobe.nmissed) : 0);
+	u64 n = vs_run_kretprobe_missed();
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu(vs_run_nmissed, cpu));
+	return n;
 }

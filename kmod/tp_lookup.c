@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KVM's kvm_exit and kvm_entry tracepoints, found by name.
+ * KVM's kvm_exit and kvm_entry tracepoints, and the two that mark KVM_RUN
+ * for the time budget, found by name.
  *
- * x86 KVM exports them (EXPORT_TRACEPOINT_SYMBOL_GPL in x86.c), and the
- * module links against the objects, which also makes kvm.ko a dependency
- * that cannot unload under us. arm64 exports none, so they are looked up:
- * in the kernel image with for_each_kernel_tracepoint() (Debian builds KVM
- * in, CONFIG_KVM=y), or, where KVM is a module, among kvm.ko's own
- * tracepoints (mod->tracepoints_ptrs), which the tracepoint module
+ * x86 KVM exports kvm_exit and kvm_entry (EXPORT_TRACEPOINT_SYMBOL_GPL in
+ * x86.c), and the module links against the objects, which also makes
+ * kvm.ko a dependency that cannot unload under us. The rest are looked up:
+ * in the kernel image with for_each_kernel_tracepoint() (arm64: Debian
+ * builds KVM in, CONFIG_KVM=y), or, where KVM is a module, among kvm.ko's
+ * own tracepoints (mod->tracepoints_ptrs), which the tracepoint module
  * notifier hands over for every loaded module when it is registered. The
- * module is then pinned with a reference for as long as we are loaded, as
- * the symbol dependency pins it on x86: its tracepoints cannot go while
- * our probes are on them, and kvm.ko loaded later is not picked up (load
- * it first; vs_tp_lookup() says so).
+ * module is then pinned with a reference for as long as we are loaded:
+ * its tracepoints cannot go while our probes are on them, and kvm.ko
+ * loaded later is not picked up (load it first; vs_tp_lookup() says so).
+ * kvm_fpu (x86) and kvm_userspace_exit are optional: without them the
+ * budget counts time out of KVM_RUN as exit handling (probe_run.c).
  */
 #include <linux/module.h>
 #include <linux/string.h>
@@ -22,10 +24,12 @@
 
 struct tracepoint *vs_tp_kvm_exit;
 struct tracepoint *vs_tp_kvm_entry;
+struct tracepoint *vs_tp_kvm_fpu;
+struct tracepoint *vs_tp_kvm_userspace_exit;
 
-#ifdef VS_KVM_ARM64
 static struct module *vs_tp_owner;	/* kvm.ko, pinned; NULL if built in */
 
+#ifdef VS_KVM_ARM64
 /*
  * Test only (selftests/arm64_test.sh): look for a kvm_exit no kernel has,
  * to prove that the load is then refused with a message.
@@ -34,6 +38,9 @@ static bool vs_test_no_tp;
 module_param_named(test_no_tracepoint, vs_test_no_tp, bool, 0444);
 MODULE_PARM_DESC(test_no_tracepoint,
 		 "test only: find no kvm_exit tracepoint (the load must fail)");
+#else
+static const bool vs_test_no_tp;
+#endif
 
 static void vs_tp_match(struct tracepoint *tp, void *priv)
 {
@@ -41,6 +48,10 @@ static void vs_tp_match(struct tracepoint *tp, void *priv)
 		vs_tp_kvm_exit = tp;
 	else if (!strcmp(tp->name, "kvm_entry"))
 		vs_tp_kvm_entry = tp;
+	else if (!strcmp(tp->name, "kvm_fpu"))
+		vs_tp_kvm_fpu = tp;
+	else if (!strcmp(tp->name, "kvm_userspace_exit"))
+		vs_tp_kvm_userspace_exit = tp;
 }
 
 #if IS_MODULE(CONFIG_KVM)
@@ -58,7 +69,7 @@ static int vs_tp_module_cb(struct notifier_block *nb, unsigned long val,
 	for (i = 0; i < mod->num_tracepoints; i++)
 		vs_tp_match(tracepoint_ptr_deref(&mod->tracepoints_ptrs[i]),
 			    NULL);
-	if (vs_tp_kvm_exit && try_module_get(mod))
+	if ((vs_tp_kvm_exit || vs_tp_kvm_userspace_exit) && try_module_get(mod))
 		vs_tp_owner = mod;
 	return NOTIFY_OK;
 }
@@ -82,8 +93,13 @@ static void vs_tp_lookup_modules(void)
 int vs_tp_lookup(void)
 {
 	for_each_kernel_tracepoint(vs_tp_match, NULL);
-	if (!vs_tp_kvm_exit)
+	if (!vs_tp_kvm_userspace_exit)
 		vs_tp_lookup_modules();
+#ifndef VS_KVM_ARM64
+	/* x86: the exported objects (declared in compat.h), the same ones. */
+	vs_tp_kvm_exit = &__tracepoint_kvm_exit;
+	vs_tp_kvm_entry = &__tracepoint_kvm_entry;
+#endif
 	if (!vs_tp_kvm_exit || !vs_tp_kvm_entry) {
 		pr_err("vcpustat: KVM's kvm_exit/kvm_entry tracepoints not found (%s): nothing to trace\n",
 		       IS_MODULE(CONFIG_KVM) ? "load kvm first" :
@@ -98,20 +114,9 @@ void vs_tp_release(void)
 {
 	vs_tp_kvm_exit = NULL;
 	vs_tp_kvm_entry = NULL;
+	vs_tp_kvm_fpu = NULL;
+	vs_tp_kvm_userspace_exit = NULL;
 	if (vs_tp_owner)
 		module_put(vs_tp_owner);
 	vs_tp_owner = NULL;
 }
-#else
-/* x86: the exported objects (declared in compat.h). */
-int vs_tp_lookup(void)
-{
-	vs_tp_kvm_exit = &__tracepoint_kvm_exit;
-	vs_tp_kvm_entry = &__tracepoint_kvm_entry;
-	return 0;
-}
-
-void vs_tp_release(void)
-{
-}
-#endif

@@ -82,6 +82,7 @@ struct vs_vcpu {
 	seqcount_t bseq;
 	u8 bstate;			/* enum vcpustat_state */
 	u8 buser;			/* user[] slot of an open USER */
+	u8 bend;			/* OUT opened at KVM_RUN's end, unnamed yet */
 	u32 bgen;			/* vs_budget_gen it counts in */
 	u64 bsince;			/* clock at its start */
 	u64 brd;			/* run_delay at its start */
@@ -213,9 +214,11 @@ u64 vs_vm_untracked(const struct vs_vm *vm);
 bool vs_vcpu_reset_pending(const struct vs_vcpu *vc);
 u64 vs_pcpu_sum(size_t offset);
 
-/* tp_lookup.c: KVM's tracepoints (exported on x86, found by name on arm64) */
+/* tp_lookup.c: KVM's tracepoints (exit, entry exported on x86; else by name) */
 extern struct tracepoint *vs_tp_kvm_exit;
 extern struct tracepoint *vs_tp_kvm_entry;
+extern struct tracepoint *vs_tp_kvm_fpu;		/* x86 */
+extern struct tracepoint *vs_tp_kvm_userspace_exit;
 int vs_tp_lookup(void);
 void vs_tp_release(void);
 
@@ -229,7 +232,7 @@ void vs_vcpu_account_exit(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 void vs_vcpu_account_entry(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 			   u64 now);
 
-/* probe_run.c: KVM_RUN's start and return, for the budget */
+/* probe_run.c: KVM_RUN's start and end, for the budget */
 int vs_run_hook_register(void);
 void vs_run_hook_unregister(void);
 bool vs_run_hooked(void);

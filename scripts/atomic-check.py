@@ -4,7 +4,7 @@
 kprobe entry points can sleep or allocate.
 
 Tracepoint probes run with preemption off (VMX kvm_exit with IRQs off too)
-and the kvm_destroy_vm kprobe and KVM_RUN kretprobe handlers likewise. On PREEMPT_RT, spinlock_t,
+and the kvm_destroy_vm kprobe and KVM_RUN's hooks likewise. On PREEMPT_RT, spinlock_t,
 rwlock_t, local_lock_t and the slab allocator's locks sleep, and Debian's
 kernels lack CONFIG_DEBUG_ATOMIC_SLEEP, so a clean RT boot proves nothing.
 This check is static: the module is compiled against a kernel's headers
@@ -23,9 +23,11 @@ from pathlib import Path
 
 # Where the module is entered in atomic context: each group must have at
 # least one function in the graph (kvm_entry's probe exists in one of two
-# prototypes, and the unused one is optimized away).
+# prototypes, and the unused one is optimized away; KVM_RUN's start and end
+# are tracepoint probes on x86, kretprobe handlers on arm64).
 ENTRIES = [("vs_probe_exit",), ("vs_probe_entry", "vs_probe_entry_bool"),
-           ("vs_destroy_pre",), ("vs_run_enter",), ("vs_run_return",)]
+           ("vs_destroy_pre",), ("vs_probe_fpu", "vs_run_enter"),
+           ("vs_probe_userspace_exit", "vs_run_return")]
 
 # Sleeps on PREEMPT_RT, sleeps anywhere, or allocates.
 DENY = re.compile(r"""^(
