@@ -223,20 +223,17 @@ T_TEST(detail_region_text)
 
 static char *region_json(const struct vs_key *k)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct jw w;
+	struct t_jw_mem m;
+	struct jw *w = t_jw_open(&m, false);
+	char *s;
 
-	T_ASSERT(f);
-	jw_init(&w, f, false);
-	jw_obj_open(&w);
-	jw_key_fields(&w, VCPUSTAT_KEY_KIND_GPA, k->key);
-	jw_key_region(&w, k);
-	jw_obj_close(&w);
-	jw_end(&w);
-	fclose(f);
-	return buf;
+	jw_obj_open(w);
+	jw_key_fields(w, VCPUSTAT_KEY_KIND_GPA, k->key);
+	jw_key_region(w, k);
+	jw_obj_close(w);
+	s = t_jw_close(&m);
+	T_EQ(m.end, 0);
+	return s;
 }
 
 T_TEST(detail_region_json)
