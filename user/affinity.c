@@ -12,12 +12,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "errmsg.h"
 
 const char *aff_procfs = "/proc";
 const char *aff_sysfs = "/sys";
@@ -70,22 +71,6 @@ void cs_andnot(struct cpuset *d, const struct cpuset *a,
 {
 	for (int i = 0; i < CS_WORDS; i++)
 		d->bits[i] = a->bits[i] & ~b->bits[i];
-}
-
-/* ---- messages ------------------------------------------------------ */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- files ---------------------------------------------------------- */
@@ -461,20 +446,20 @@ int aff_check(pid_t pid, pid_t tid, const struct cpuset *want,
 	int r;
 
 	if (cs_empty(want)) {
-		seterr(err, errlen, "empty CPU list");
+		vs_seterr(err, errlen, "empty CPU list");
 		return -EINVAL;
 	}
 	r = aff_online_cpus(&online);
 	if (r) {
-		seterr(err, errlen, "cannot read %s/devices/system/cpu/online: %s",
-		       aff_sysfs, strerror(-r));
+		vs_seterr(err, errlen, "cannot read %s/devices/system/cpu/online: %s",
+		          aff_sysfs, strerror(-r));
 		return r;
 	}
 	cs_andnot(&bad, want, &online);
 	if (!cs_empty(&bad)) {
 		cpuset_format(&bad, list, sizeof(list));
 		cpuset_format(&online, have, sizeof(have));
-		seterr(err, errlen, "CPU %s not online (online: %s)", list, have);
+		vs_seterr(err, errlen, "CPU %s not online (online: %s)", list, have);
 		return -EINVAL;
 	}
 	if (aff_cpuset_cpus(pid, tid, &cpuset) == 0) {
@@ -482,9 +467,9 @@ int aff_check(pid_t pid, pid_t tid, const struct cpuset *want,
 		if (!cs_empty(&bad)) {
 			cpuset_format(&bad, list, sizeof(list));
 			cpuset_format(&cpuset, have, sizeof(have));
-			seterr(err, errlen,
-			       "CPU %s outside the cpuset of thread %d (cpuset allows %s)",
-			       list, (int)tid, have);
+			vs_seterr(err, errlen,
+			          "CPU %s outside the cpuset of thread %d (cpuset allows %s)",
+			          list, (int)tid, have);
 			return -EINVAL;
 		}
 	}
@@ -499,40 +484,40 @@ int aff_set_checked(pid_t pid, pid_t tid, const struct cpuset *want,
 	int r = aff_tid_in_pid(pid, tid);
 
 	if (r <= 0) {
-		seterr(err, errlen, "thread %d is no longer part of process %d",
-		       (int)tid, (int)pid);
+		vs_seterr(err, errlen, "thread %d is no longer part of process %d",
+		          (int)tid, (int)pid);
 		return r < 0 ? r : -ESRCH;
 	}
 	r = aff_set(tid, want);
 	if (r == -EPERM) {
-		seterr(err, errlen,
-		       "thread %d: sched_setaffinity: permission denied (need CAP_SYS_NICE or the same user)",
-		       (int)tid);
+		vs_seterr(err, errlen,
+		          "thread %d: sched_setaffinity: permission denied (need CAP_SYS_NICE or the same user)",
+		          (int)tid);
 		return r;
 	}
 	if (r == -EINVAL) {
 		cpuset_format(want, a, sizeof(a));
-		seterr(err, errlen,
-		       "thread %d: sched_setaffinity(%s): invalid (no CPU of the list is allowed by its cpuset or online)",
-		       (int)tid, a);
+		vs_seterr(err, errlen,
+		          "thread %d: sched_setaffinity(%s): invalid (no CPU of the list is allowed by its cpuset or online)",
+		          (int)tid, a);
 		return r;
 	}
 	if (r == -ESRCH) {
-		seterr(err, errlen, "thread %d exited", (int)tid);
+		vs_seterr(err, errlen, "thread %d exited", (int)tid);
 		return r;
 	}
 	if (r) {
-		seterr(err, errlen, "thread %d: sched_setaffinity: %s", (int)tid,
-		       strerror(-r));
+		vs_seterr(err, errlen, "thread %d: sched_setaffinity: %s", (int)tid,
+		          strerror(-r));
 		return r;
 	}
 	r = aff_get(tid, &got);
 	if (r == 0 && !cs_equal(&got, want)) {
 		cpuset_format(want, a, sizeof(a));
 		cpuset_format(&got, b, sizeof(b));
-		seterr(err, errlen,
-		       "thread %d: asked for CPUs %s but the kernel set %s (cpuset or hotplug changed)",
-		       (int)tid, a, b);
+		vs_seterr(err, errlen,
+		          "thread %d: asked for CPUs %s but the kernel set %s (cpuset or hotplug changed)",
+		          (int)tid, a, b);
 		return -EINVAL;
 	}
 	return 0;

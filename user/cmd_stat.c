@@ -271,24 +271,34 @@ static void csv_row(uint64_t mono_ns, const struct row *r, double secs)
 	putchar('\n');
 }
 
+/*
+ * Open @w's line with the keys every JSON row starts with, as csv_lead():
+ * time, interval, the VM and (@vc not NULL) the vCPU.
+ */
+static void json_lead(struct jw *w, uint64_t mono_ns, double secs,
+		      const struct vs_vm *vm, const struct vs_vcpu *vc)
+{
+	jw_init(w, stdout, false);
+	jw_obj_open(w);
+	jw_time_keys(w, mono_ns);
+	jw_kdouble(w, "interval_s", secs);
+	jw_ku64(w, "vm_id", vm->id);
+	jw_ku64(w, "pid", vm->pid);
+	jw_kstr(w, "comm", vm->comm);
+	jw_kstr_or_null(w, "name", vm->name);
+	jw_kstr_or_null(w, "uuid", vm->uuid);
+	if (vc) {
+		jw_ku64(w, "vcpu_id", vc->vcpu_id);
+		jw_ku64(w, "tid", vc->tid);
+	}
+}
+
 static void json_row(uint64_t mono_ns, const struct row *r, double secs)
 {
 	struct jw w;
 	char nb[32];
 
-	jw_init(&w, stdout, false);
-	jw_obj_open(&w);
-	jw_time_keys(&w, mono_ns);
-	jw_kdouble(&w, "interval_s", secs);
-	jw_ku64(&w, "vm_id", r->vm->id);
-	jw_ku64(&w, "pid", r->vm->pid);
-	jw_kstr(&w, "comm", r->vm->comm);
-	jw_kstr_or_null(&w, "name", r->vm->name);
-	jw_kstr_or_null(&w, "uuid", r->vm->uuid);
-	if (r->vc) {
-		jw_ku64(&w, "vcpu_id", r->vc->vcpu_id);
-		jw_ku64(&w, "tid", r->vc->tid);
-	}
+	json_lead(&w, mono_ns, secs, r->vm, r->vc);
 	jw_ku64(&w, "exits_delta", r->d.exits);
 	jw_kdouble(&w, "exits_per_sec", (double)r->d.exits / secs);
 	jw_ku64(&w, "migrations_delta", r->d.migrations);
@@ -342,17 +352,7 @@ static void detail_json_row(uint64_t mono_ns, const struct vs_krow *k,
 	struct jw w;
 	char nb[32];
 
-	jw_init(&w, stdout, false);
-	jw_obj_open(&w);
-	jw_time_keys(&w, mono_ns);
-	jw_kdouble(&w, "interval_s", secs);
-	jw_ku64(&w, "vm_id", k->vm->id);
-	jw_ku64(&w, "pid", k->vm->pid);
-	jw_kstr(&w, "comm", k->vm->comm);
-	jw_kstr_or_null(&w, "name", k->vm->name);
-	jw_kstr_or_null(&w, "uuid", k->vm->uuid);
-	jw_ku64(&w, "vcpu_id", k->vc->vcpu_id);
-	jw_ku64(&w, "tid", k->vc->tid);
+	json_lead(&w, mono_ns, secs, k->vm, k->vc);
 	jw_kstr(&w, "reason", vs_reason_name(k->r->isa, k->r->code, nb,
 					     sizeof(nb)));
 	jw_ku64(&w, "code", k->r->code);

@@ -290,20 +290,18 @@ static bool detail_pcts(const struct top *t, uint64_t p[3])
 	return true;
 }
 
-/* GPA keys: the same counts by region (memslot, KVM bus range, MMIO). */
-static void build_regions(struct top *t, const struct vs_krow *keys,
-			  size_t nkeys, uint64_t total, int max_rows)
+/*
+ * One table of key rows, KEY or (@by_region) REGION: both show COUNT,
+ * RATE/s and % of the same totals and stop at @max_rows alike.
+ */
+static void key_table(struct top *t, const char *title,
+		      const struct vs_krow *rows, size_t n, uint64_t total,
+		      bool by_region, int max_rows)
 {
-	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], rg[96];
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], key[96];
 	bool rate = t->have_prev;
-	struct vs_krow *rows;
-	size_t n;
 
-	if (vs_krows_regions(keys, nkeys, &rows, &n) || !n) {
-		free(rows);
-		return;
-	}
-	line(t, "%-40s %8s %8s %6s", "REGION", "COUNT", "RATE/s", "%");
+	line(t, "%-40s %8s %8s %6s", title, "COUNT", "RATE/s", "%");
 	for (size_t i = 0; i < n; i++) {
 		const struct vs_krow *k = &rows[i];
 
@@ -311,27 +309,45 @@ static void build_regions(struct top *t, const struct vs_krow *keys,
 			line(t, "... %zu more", n - i);
 			break;
 		}
-		vs_key_region_fmt(&k->kinfo, rg, sizeof(rg));
-		line(t, "%-40.40s %8s %8s %6s", rg,
+		if (by_region)
+			vs_key_region_fmt(&k->kinfo, key, sizeof(key));
+		else if (k->other)
+			snprintf(key, sizeof(key), "OTHER");
+		else
+			vs_key_fmt_full(t->detail, &k->kinfo, key,
+					sizeof(key));
+		line(t, "%-40.40s %8s %8s %6s", key,
 		     fmt_count(a, sizeof(a), k->count),
 		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
 			  : "-",
 		     rate ? fmt_pct(c, sizeof(c), k->d_count, k->d_reason)
 			  : fmt_pct(c, sizeof(c), k->count, total));
 	}
+}
+
+/* GPA keys: the same counts by region (memslot, KVM bus range, MMIO). */
+static void build_regions(struct top *t, const struct vs_krow *keys,
+			  size_t nkeys, uint64_t total, int max_rows)
+{
+	struct vs_krow *rows;
+	size_t n;
+
+	if (vs_krows_regions(keys, nkeys, &rows, &n) || !n) {
+		free(rows);
+		return;
+	}
+	key_table(t, "REGION", rows, n, total, true, max_rows);
 	free(rows);
 }
 
 static void build_detail(struct top *t, int max_rows)
 {
-	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], key[96];
 	char p0[FMT_BUF], p1[FMT_BUF], p2[FMT_BUF];
-	bool rate = t->have_prev;
 	struct vs_krow *rows;
 	uint64_t p[3], total = 0;
 	size_t n;
 
-	if (vs_krows_merged(&t->cur, rate ? &t->prev : NULL, t->detail,
+	if (vs_krows_merged(&t->cur, t->have_prev ? &t->prev : NULL, t->detail,
 			    &rows, &n)) {
 		line(t, "(out of memory)");
 		return;
@@ -346,26 +362,7 @@ static void build_detail(struct top *t, int max_rows)
 		line(t, "%s exits: no exit time histogram (timing or details off)",
 		     vs_key_kind_name(t->detail));
 	t->header_line = t->nlines;
-	line(t, "%-40s %8s %8s %6s", "KEY", "COUNT", "RATE/s", "%");
-	for (size_t i = 0; i < n; i++) {
-		const struct vs_krow *k = &rows[i];
-
-		if (max_rows > 0 && t->nlines >= max_rows) {
-			line(t, "... %zu more", n - i);
-			break;
-		}
-		if (k->other)
-			snprintf(key, sizeof(key), "OTHER");
-		else
-			vs_key_fmt_full(t->detail, &k->kinfo, key,
-					sizeof(key));
-		line(t, "%-40.40s %8s %8s %6s", key,
-		     fmt_count(a, sizeof(a), k->count),
-		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
-			  : "-",
-		     rate ? fmt_pct(c, sizeof(c), k->d_count, k->d_reason)
-			  : fmt_pct(c, sizeof(c), k->count, total));
-	}
+	key_table(t, "KEY", rows, n, total, false, max_rows);
 	if (!n)
 		line(t, "(no %s keys: no such exits, or details off: vcpustat config detail=on)",
 		     vs_key_kind_name(t->detail));

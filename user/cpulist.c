@@ -6,13 +6,13 @@
  */
 #include <ctype.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpulist.h"
+#include "errmsg.h"
 
 void cpuset_zero(struct cpuset *s)
 {
@@ -59,20 +59,6 @@ bool cpuset_intersects(const struct cpuset *a, const struct cpuset *b)
 		if (a->bits[i] & b->bits[i])
 			return true;
 	return false;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /*
@@ -143,9 +129,9 @@ int cpulist_parse(const char *s, struct cpuset *out, char *err,
 				if (size < 0)
 					goto bad;
 				if (used == 0 || size == 0 || used > size) {
-					seterr(err, errlen,
-					       "bad group \"%.*s\": need 0 < used <= group size",
-					       glen, grp);
+					vs_seterr(err, errlen,
+					          "bad group \"%.*s\": need 0 < used <= group size",
+					          glen, grp);
 					return -EINVAL;
 				}
 			}
@@ -153,18 +139,18 @@ int cpulist_parse(const char *s, struct cpuset *out, char *err,
 		if (p != q)
 			goto bad;
 		if (b < a) {
-			seterr(err, errlen,
-			       "bad range \"%.*s\": end before start", glen, grp);
+			vs_seterr(err, errlen,
+			          "bad range \"%.*s\": end before start", glen, grp);
 			return -EINVAL;
 		}
 		if (a >= CPUSET_MAX || b >= CPUSET_MAX) {
 			size_t dl = strspn(a >= CPUSET_MAX ? grp : bs,
 					   "0123456789");
 
-			seterr(err, errlen,
-			       "CPU %.*s in \"%.*s\" is out of range (max %d)",
-			       (int)dl, a >= CPUSET_MAX ? grp : bs, glen, grp,
-			       CPUSET_MAX - 1);
+			vs_seterr(err, errlen,
+			          "CPU %.*s in \"%.*s\" is out of range (max %d)",
+			          (int)dl, a >= CPUSET_MAX ? grp : bs, glen, grp,
+			          CPUSET_MAX - 1);
 			return -ERANGE;
 		}
 		for (long c = a; c <= b; c++)
@@ -174,14 +160,14 @@ int cpulist_parse(const char *s, struct cpuset *out, char *err,
 			break;
 		p = q + 1;
 		if (p == end) {
-			seterr(err, errlen, "trailing comma in \"%s\"", s);
+			vs_seterr(err, errlen, "trailing comma in \"%s\"", s);
 			return -EINVAL;
 		}
 		continue;
 bad:
-		seterr(err, errlen,
-		       "bad CPU list group \"%.*s\" (want N, A-B or A-B:used/size)",
-		       glen, grp);
+		vs_seterr(err, errlen,
+		          "bad CPU list group \"%.*s\" (want N, A-B or A-B:used/size)",
+		          glen, grp);
 		return -EINVAL;
 	}
 	*out = set;

@@ -498,12 +498,55 @@ int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 	return 0;
 }
 
+/*
+ * Fold @rows in place: rows @same calls one are summed into the first of
+ * them, which keeps the lowest key (a region is named by its lowest page;
+ * merged keys are equal anyway) and leaves vm/vc/r, as no single vCPU's.
+ * Sorted as vs_krows(); returns how many rows are left.
+ */
+static size_t krows_fold(struct vs_krow *rows, size_t n,
+			 bool (*same)(const struct vs_krow *,
+				      const struct vs_krow *))
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < m; j++)
+			if (same(&rows[j], &rows[i]))
+				break;
+		if (j == m) {
+			rows[m] = rows[i];
+			rows[m].vm = NULL;
+			rows[m].vc = NULL;
+			rows[m].r = NULL;
+			m++;
+			continue;
+		}
+		rows[j].count += rows[i].count;
+		rows[j].d_count += rows[i].d_count;
+		if (rows[i].key < rows[j].key)
+			rows[j].key = rows[i].key;
+	}
+	/* no rows: @rows may be NULL, which qsort() must not get */
+	if (m)
+		qsort(rows, m, sizeof(*rows), krow_cmp);
+	return m;
+}
+
+/* The same key: one row per key, and one "other" row. */
+static bool same_key(const struct vs_krow *a, const struct vs_krow *b)
+{
+	return a->other == b->other && a->key == b->key;
+}
+
 int vs_krows_merged(const struct vs_snapshot *cur,
 		    const struct vs_snapshot *prev, uint32_t kind,
 		    struct vs_krow **rows, size_t *n)
 {
 	struct vs_krow *all;
-	size_t na, m = 0;
+	size_t na, m;
 	uint64_t d_reason = 0;
 
 	if (vs_krows(cur, prev, kind, &all, &na))
@@ -512,35 +555,19 @@ int vs_krows_merged(const struct vs_snapshot *cur,
 	for (size_t i = 0; i < na; i++)
 		if (all[i].other)
 			d_reason += all[i].d_reason;
-	for (size_t i = 0; i < na; i++) {
-		size_t j;
-
-		for (j = 0; j < m; j++)
-			if (all[j].other == all[i].other &&
-			    all[j].key == all[i].key)
-				break;
-		if (j == m) {
-			all[m] = all[i];
-			all[m].vm = NULL;
-			all[m].vc = NULL;
-			all[m].r = NULL;
-			m++;
-		} else {
-			all[j].count += all[i].count;
-			all[j].d_count += all[i].d_count;
-		}
-	}
+	m = krows_fold(all, na, same_key);
 	for (size_t i = 0; i < m; i++)
 		all[i].d_reason = d_reason;
-	qsort(all, m, sizeof(*all), krow_cmp);
 	*rows = all;
 	*n = m;
 	return 0;
 }
 
 /* The same region: RAM by slot, MMIO by bus range, other MMIO as one. */
-static bool same_region(const struct vs_key *a, const struct vs_key *b)
+static bool same_region(const struct vs_krow *x, const struct vs_krow *y)
 {
+	const struct vs_key *a = &x->kinfo, *b = &y->kinfo;
+
 	return a->region == b->region && a->slot == b->slot &&
 	       a->has_base == b->has_base &&
 	       a->region_base == b->region_base &&
@@ -555,29 +582,11 @@ int vs_krows_regions(const struct vs_krow *rows, size_t n,
 
 	if (!g)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-
-		if (rows[i].other || !rows[i].kinfo.region)
-			continue;
-		for (j = 0; j < m; j++)
-			if (same_region(&g[j].kinfo, &rows[i].kinfo))
-				break;
-		if (j == m) {
-			g[m] = rows[i];
-			g[m].vm = NULL;
-			g[m].vc = NULL;
-			g[m].r = NULL;
-			m++;
-			continue;
-		}
-		g[j].count += rows[i].count;
-		g[j].d_count += rows[i].d_count;
-		if (rows[i].key < g[j].key)
-			g[j].key = rows[i].key;
-	}
-	qsort(g, m, sizeof(*g), krow_cmp);
+	/* only keys with a region: not "other", not a key sent without */
+	for (size_t i = 0; i < n; i++)
+		if (!rows[i].other && rows[i].kinfo.region)
+			g[m++] = rows[i];
 	*out = g;
-	*nout = m;
+	*nout = krows_fold(g, m, same_region);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "budget.h"
 #include "harness.h"
 #include "json.h"
+#include "testutil.h"
 #include "vsnl.h"
 
 /* A DELTA_NTF whose vCPU carries a budget of the given ns per state. */
@@ -102,24 +103,21 @@ T_TEST(budget_json_and_columns)
 {
 	struct vs_budget b = { .valid = true, .state = VCPUSTAT_STATE_USER,
 			       .open_ns = 7, .at_ns = 99, .nr_user = 1 };
-	char *buf = NULL;
+	struct t_jw_mem m;
+	char *buf;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct jw w;
+	FILE *f;
 
 	b.ns[VCPUSTAT_STATE_GUEST] = 750;
 	b.ns[VCPUSTAT_STATE_USER] = 250;
 	b.user[0] = (struct vs_user_exit){ 6, 4, 250 };	/* KVM_EXIT_MMIO */
-	T_ASSERT(f);
-	jw_init(&w, f, false);
-	jw_budget(&w, &b, false);
-	T_EQ(jw_end(&w), 0);
-	fflush(f);
+	jw_budget(t_jw_open(&m, false), &b, false);
+	buf = t_jw_close(&m);
+	T_EQ(m.end, 0);
 	T_STREQ(buf, "{\"guest_ns\":750,\"exit_ns\":0,\"user_ns\":250,"
 		"\"poll_ns\":0,\"halt_ns\":0,\"wait_ns\":0,\"out_ns\":0,"
 		"\"state\":\"user\",\"open_ns\":7,\"at_ns\":99,\"user\":"
 		"[{\"exit_reason\":6,\"name\":\"mmio\",\"count\":4,\"ns\":250}]}\n");
-	fclose(f);
 	free(buf);
 
 	f = open_memstream(&buf, &len);

@@ -143,6 +143,50 @@ T_TEST(detail_key_rows)
 	free(rows);
 }
 
+/* Key rows of two vCPUs merged: one row per key, counts summed. */
+T_TEST(detail_key_rows_merged)
+{
+	struct vs_reason r[2] = {
+		{ .isa = VCPUSTAT_ISA_SVM, .code = 0x7b, .count = 10,
+		  .key_kind = VCPUSTAT_KEY_KIND_IO, .nr_keys = 2,
+		  .keys_other = 1 },
+		{ .isa = VCPUSTAT_ISA_SVM, .code = 0x7b, .count = 8,
+		  .key_kind = VCPUSTAT_KEY_KIND_IO, .nr_keys = 2,
+		  .keys_other = 2 },
+	};
+	struct vs_vcpu v[2] = {
+		{ .vm_id = 1, .vcpu_id = 0, .reasons = &r[0], .nr_reasons = 1 },
+		{ .vm_id = 1, .vcpu_id = 1, .reasons = &r[1], .nr_reasons = 1 },
+	};
+	struct vs_vm m = { .id = 1, .pid = 4, .vcpus = v, .nr_vcpus = 2 };
+	struct vs_snapshot s = { .vms = &m, .nr_vms = 1, .ts_ns = 1 };
+	struct vs_krow *rows;
+	size_t n;
+
+	r[0].keys[0] = (struct vs_key){ .key = 0x3f8, .count = 6 };
+	r[0].keys[1] = (struct vs_key){ .key = 0x70, .count = 3 };
+	r[1].keys[0] = (struct vs_key){ .key = 0x70, .count = 4 };
+	r[1].keys[1] = (struct vs_key){ .key = 0xcf8, .count = 2 };
+	T_EQ(vs_krows_merged(&s, NULL, VCPUSTAT_KEY_KIND_IO, &rows, &n), 0);
+	T_EQ(n, 4);
+	T_EQ(rows[0].key, 0x70);
+	T_EQ(rows[0].count, 7);
+	T_ASSERT(!rows[0].vc && !rows[0].vm && !rows[0].r);
+	T_EQ(rows[1].key, 0x3f8);
+	T_EQ(rows[2].key, 0xcf8);
+	/* both vCPUs' "other" buckets are one row, still last */
+	T_ASSERT(rows[3].other);
+	T_EQ(rows[3].count, 3);
+	/* every row's share is of both vCPUs' exits of the reason */
+	for (size_t i = 0; i < n; i++)
+		T_EQ(rows[i].d_reason, 18);
+	free(rows);
+	/* no keys of the kind: no rows (and no qsort() of NULL) */
+	T_EQ(vs_krows_merged(&s, NULL, VCPUSTAT_KEY_KIND_MSR, &rows, &n), 0);
+	T_EQ(n, 0);
+	free(rows);
+}
+
 /* A GPA key's region (VCPUSTAT_KEY_A_REGION..) as text. */
 T_TEST(detail_region_text)
 {
@@ -179,20 +223,17 @@ T_TEST(detail_region_text)
 
 static char *region_json(const struct vs_key *k)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct jw w;
+	struct t_jw_mem m;
+	struct jw *w = t_jw_open(&m, false);
+	char *s;
 
-	T_ASSERT(f);
-	jw_init(&w, f, false);
-	jw_obj_open(&w);
-	jw_key_fields(&w, VCPUSTAT_KEY_KIND_GPA, k->key);
-	jw_key_region(&w, k);
-	jw_obj_close(&w);
-	jw_end(&w);
-	fclose(f);
-	return buf;
+	jw_obj_open(w);
+	jw_key_fields(w, VCPUSTAT_KEY_KIND_GPA, k->key);
+	jw_key_region(w, k);
+	jw_obj_close(w);
+	s = t_jw_close(&m);
+	T_EQ(m.end, 0);
+	return s;
 }
 
 T_TEST(detail_region_json)

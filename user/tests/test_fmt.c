@@ -81,17 +81,13 @@ T_TEST(fmt_bytes_group_safe)
 
 static char *render(void (*fn)(struct jw *w), bool pretty)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct jw w;
+	struct t_jw_mem m;
+	char *s;
 
-	T_ASSERT(f);
-	jw_init(&w, f, pretty);
-	fn(&w);
-	T_EQ(jw_end(&w), 0);
-	fclose(f);
-	return buf;
+	fn(t_jw_open(&m, pretty));
+	s = t_jw_close(&m);
+	T_EQ(m.end, 0);
+	return s;
 }
 
 static void doc_escapes(struct jw *w)
@@ -144,14 +140,9 @@ static void doc_unbalanced(struct jw *w)
 
 T_TEST(json_writer_detects_misuse)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct jw w;
+	struct t_jw_mem m;
 
-	jw_init(&w, f, false);
-	doc_unbalanced(&w);
-	T_EQ(jw_end(&w), -1);
-	fclose(f);
-	free(buf);
+	doc_unbalanced(t_jw_open(&m, false));
+	free(t_jw_close(&m));
+	T_EQ(m.end, -1);
 }

@@ -188,3 +188,20 @@ void t_snapshot(struct vs_snapshot *s, unsigned int nvms,
 		}
 	}
 }
+
+struct jw *t_jw_open(struct t_jw_mem *m, bool pretty)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	T_ASSERT(m->f);
+	jw_init(&m->w, m->f, pretty);
+	return &m->w;
+}
+
+char *t_jw_close(struct t_jw_mem *m)
+{
+	m->end = jw_end(&m->w);
+	fclose(m->f);
+	return m->buf;
+}
