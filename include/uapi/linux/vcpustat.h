@@ -445,13 +445,16 @@ enum vcpustat_status_attr {
 	/* u64: VMs found destroyed without the kvm_destroy_vm hook firing */
 	VCPUSTAT_STATUS_A_STALE_VMS,
 	/*
-	 * u8: 1 = KVM_RUN's start and return are hooked (while the budget
-	 * is on), so the budget has its user and out states; 0 = not (budget
-	 * off, or no kretprobe: then that time is in the exit state).
+	 * u8: 1 = KVM_RUN's start and end are hooked (while the budget is
+	 * on), so the budget has its user and out states; 0 = not (budget
+	 * off, or no hook: x86's kvm_fpu and kvm_userspace_exit events not
+	 * found, arm64's kretprobe not registered; then that time is in the
+	 * exit state).
 	 */
 	VCPUSTAT_STATUS_A_RUN_HOOK,
-	/* u64: KVM_RUN calls the hook missed (more vCPUs in KVM_RUN at once
-	 * than it has room for); their user time went to other states.
+	/* u64: KVM_RUN returns whose kind the hooks missed (x86: the thread
+	 * was preempted between KVM_RUN's end and its return; arm64: no
+	 * kretprobe instance free); that time is in the out state.
 	 */
 	VCPUSTAT_STATUS_A_RUN_MISSED,
 	VCPUSTAT_STATUS_A_UAPI_REVISION, /* u32: VCPUSTAT_UAPI_REVISION */
