@@ -329,19 +329,48 @@ static void json_row(uint64_t mono_ns, const struct row *r, double secs)
 	jw_end(&w);
 }
 
+/*
+ * Widths of the text columns that hold names: at least the classic ones
+ * (REASON 10, KEY 32), wider when a name of the frame needs it, e.g. a
+ * GPA key with its region ("gpa 0xfec00000 mmio kvm-bus 0xfec00000+0x100")
+ * or a VMX reason ("EPT_VIOLATION"), so that the numbers stay aligned.
+ */
+struct detail_cols {
+	int reason, key;
+};
+
+static struct detail_cols detail_cols(const struct vs_krow *rows, size_t n)
+{
+	struct detail_cols c = { 10, 32 };
+	char key[96], nb[32];
+	int w;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vs_krow *k = &rows[i];
+
+		vs_krow_fmt(k, k->r->key_kind, "OTHER", key, sizeof(key));
+		w = (int)strlen(key);
+		if (w > c.key)
+			c.key = w;
+		w = (int)strlen(vs_reason_name(k->r->isa, k->r->code, nb,
+					       sizeof(nb)));
+		if (w > c.reason)
+			c.reason = w;
+	}
+	return c;
+}
+
 static void detail_text_row(const char *label, const struct vs_krow *k,
-			    double secs)
+			    double secs, struct detail_cols c)
 {
 	char key[96], a[FMT_BUF], nb[32], pb[FMT_BUF];
 
-	if (k->other)
-		snprintf(key, sizeof(key), "OTHER");
-	else
-		vs_key_fmt_full(k->r->key_kind, &k->kinfo, key, sizeof(key));
-	printf("%-9s %5" PRIu64 " %8u %5u %-10s %-32s %10" PRIu64 " %9s %6s\n",
-	       label, k->vm->id, k->vm->pid, k->vc->vcpu_id,
-	       vs_reason_name(k->r->isa, k->r->code, nb, sizeof(nb)), key,
-	       k->d_count, fmt_rate(a, sizeof(a), (double)k->d_count / secs),
+	vs_krow_fmt(k, k->r->key_kind, "OTHER", key, sizeof(key));
+	printf("%-9s %5" PRIu64 " %8u %5u %-*s %-*s %10" PRIu64 " %9s %6s\n",
+	       label, k->vm->id, k->vm->pid, k->vc->vcpu_id, c.reason,
+	       vs_reason_name(k->r->isa, k->r->code, nb, sizeof(nb)), c.key,
+	       key, k->d_count,
+	       fmt_rate(a, sizeof(a), (double)k->d_count / secs),
 	       fmt_pct(pb, sizeof(pb), k->d_count, k->d_reason));
 }
 
@@ -384,11 +413,13 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 		return -1;
 	wall_time(hms, sizeof(hms));
 	if (out == OUT_TEXT) {
-		printf("%-9s %5s %8s %5s %-10s %-32s %10s %9s %6s\n",
-		       label ? label : hms, "VM", "PID", "VCPU", "REASON",
-		       "KEY", "COUNT", "RATE/s", "%");
+		struct detail_cols c = detail_cols(rows, n);
+
+		printf("%-9s %5s %8s %5s %-*s %-*s %10s %9s %6s\n",
+		       label ? label : hms, "VM", "PID", "VCPU", c.reason,
+		       "REASON", c.key, "KEY", "COUNT", "RATE/s", "%");
 		for (size_t i = 0; i < n; i++)
-			detail_text_row(label ? label : hms, &rows[i], secs);
+			detail_text_row(label ? label : hms, &rows[i], secs, c);
 		if (!n)
 			printf("%-9s (no %s keys: no such exits, or details off: vcpustat config detail=on)\n",
 			       label ? label : hms, vs_key_kind_name(kind));
@@ -398,11 +429,7 @@ static int emit_detail(enum out out, uint32_t kind, const char *label,
 			const struct vs_krow *k = &rows[i];
 			char key[96], nb[32];
 
-			if (k->other)
-				snprintf(key, sizeof(key), "other");
-			else
-				vs_key_fmt_full(kind, &k->kinfo, key,
-						sizeof(key));
+			vs_krow_fmt(k, kind, "other", key, sizeof(key));
 			csv_lead(cur->ts_ns, k->vm, k->vc);
 			putchar(',');
 			csv_str(vs_reason_name(k->r->isa, k->r->code, nb,

@@ -290,18 +290,46 @@ static bool detail_pcts(const struct top *t, uint64_t p[3])
 	return true;
 }
 
+/* A row's text in the KEY or (@by_region) REGION table. */
+static void key_text(const struct top *t, const struct vs_krow *k,
+		     bool by_region, char *buf, size_t len)
+{
+	if (by_region)
+		vs_key_region_fmt(&k->kinfo, buf, len);
+	else
+		vs_krow_fmt(k, t->detail, "OTHER", buf, len);
+}
+
+/*
+ * The first column's width: @w or the widest text of @rows, so a GPA key
+ * with its region is shown whole (cut, "...+0x100" read "...+0").
+ */
+static int key_width(const struct top *t, const struct vs_krow *rows,
+		     size_t n, bool by_region, int w)
+{
+	char key[96];
+
+	for (size_t i = 0; i < n; i++) {
+		key_text(t, &rows[i], by_region, key, sizeof(key));
+		if ((int)strlen(key) > w)
+			w = (int)strlen(key);
+	}
+	return w;
+}
+
 /*
  * One table of key rows, KEY or (@by_region) REGION: both show COUNT,
- * RATE/s and % of the same totals and stop at @max_rows alike.
+ * RATE/s and % of the same totals, in the same columns (@w wide first),
+ * and stop at @max_rows alike.
  */
 static void key_table(struct top *t, const char *title,
 		      const struct vs_krow *rows, size_t n, uint64_t total,
-		      bool by_region, int max_rows)
+		      bool by_region, int max_rows, int w)
 {
 	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF], key[96];
 	bool rate = t->have_prev;
 
-	line(t, "%-40s %8s %8s %6s", title, "COUNT", "RATE/s", "%");
+	line(t, "%-*s %8s %8s %6s", w, title, "COUNT", "RATE/s", "%");
 	for (size_t i = 0; i < n; i++) {
 		const struct vs_krow *k = &rows[i];
 
@@ -309,14 +337,8 @@ static void key_table(struct top *t, const char *title,
 			line(t, "... %zu more", n - i);
 			break;
 		}
-		if (by_region)
-			vs_key_region_fmt(&k->kinfo, key, sizeof(key));
-		else if (k->other)
-			snprintf(key, sizeof(key), "OTHER");
-		else
-			vs_key_fmt_full(t->detail, &k->kinfo, key,
-					sizeof(key));
-		line(t, "%-40.40s %8s %8s %6s", key,
+		key_text(t, k, by_region, key, sizeof(key));
+		line(t, "%-*s %8s %8s %6s", w, key,
 		     fmt_count(a, sizeof(a), k->count),
 		     rate ? fmt_rate(b, sizeof(b), (double)k->d_count / t->secs)
 			  : "-",
@@ -325,27 +347,13 @@ static void key_table(struct top *t, const char *title,
 	}
 }
 
-/* GPA keys: the same counts by region (memslot, KVM bus range, MMIO). */
-static void build_regions(struct top *t, const struct vs_krow *keys,
-			  size_t nkeys, uint64_t total, int max_rows)
-{
-	struct vs_krow *rows;
-	size_t n;
-
-	if (vs_krows_regions(keys, nkeys, &rows, &n) || !n) {
-		free(rows);
-		return;
-	}
-	key_table(t, "REGION", rows, n, total, true, max_rows);
-	free(rows);
-}
-
 static void build_detail(struct top *t, int max_rows)
 {
 	char p0[FMT_BUF], p1[FMT_BUF], p2[FMT_BUF];
-	struct vs_krow *rows;
+	struct vs_krow *rows, *regions = NULL;
 	uint64_t p[3], total = 0;
-	size_t n;
+	size_t n, nregions = 0;
+	int w;
 
 	if (vs_krows_merged(&t->cur, t->have_prev ? &t->prev : NULL, t->detail,
 			    &rows, &n)) {
@@ -354,6 +362,12 @@ static void build_detail(struct top *t, int max_rows)
 	}
 	for (size_t i = 0; i < n; i++)
 		total += rows[i].count;
+	/* GPA keys: the same counts by region (memslot, KVM bus range, MMIO) */
+	if (t->detail == VCPUSTAT_KEY_KIND_GPA && n &&
+	    vs_krows_regions(rows, n, &regions, &nregions))
+		nregions = 0;
+	w = key_width(t, rows, n, false, 40);
+	w = key_width(t, regions, nregions, true, w);
 	if (detail_pcts(t, p))
 		line(t, "%s exits: p50 %s  p90 %s  p99 %s", vs_key_kind_name(t->detail),
 		     fmt_ns(p0, sizeof(p0), p[0]), fmt_ns(p1, sizeof(p1), p[1]),
@@ -362,12 +376,14 @@ static void build_detail(struct top *t, int max_rows)
 		line(t, "%s exits: no exit time histogram (timing or details off)",
 		     vs_key_kind_name(t->detail));
 	t->header_line = t->nlines;
-	key_table(t, "KEY", rows, n, total, false, max_rows);
+	key_table(t, "KEY", rows, n, total, false, max_rows, w);
 	if (!n)
 		line(t, "(no %s keys: no such exits, or details off: vcpustat config detail=on)",
 		     vs_key_kind_name(t->detail));
-	else if (t->detail == VCPUSTAT_KEY_KIND_GPA)
-		build_regions(t, rows, n, total, max_rows);
+	else if (nregions)
+		key_table(t, "REGION", regions, nregions, total, true, max_rows,
+			  w);
+	free(regions);
 	free(rows);
 }
 

@@ -498,6 +498,15 @@ int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 	return 0;
 }
 
+void vs_krow_fmt(const struct vs_krow *k, uint32_t kind, const char *other,
+		 char *buf, size_t len)
+{
+	if (k->other)
+		snprintf(buf, len, "%s", other);
+	else
+		vs_key_fmt_full(kind, &k->kinfo, buf, len);
+}
+
 /*
  * Fold @rows in place: rows @same calls one are summed into the first of
  * them, which keeps the lowest key (a region is named by its lowest page;

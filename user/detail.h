@@ -67,6 +67,9 @@ struct vs_krow {
 
 int vs_krows(const struct vs_snapshot *cur, const struct vs_snapshot *prev,
 	     uint32_t kind, struct vs_krow **rows, size_t *n);
+/* A row's key as text: vs_key_fmt_full() of it, or @other for "other". */
+void vs_krow_fmt(const struct vs_krow *k, uint32_t kind, const char *other,
+		 char *buf, size_t len);
 /* The same key rows merged over every vCPU of @cur (vm, vc NULL). */
 int vs_krows_merged(const struct vs_snapshot *cur,
 		    const struct vs_snapshot *prev, uint32_t kind,

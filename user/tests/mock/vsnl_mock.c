@@ -17,8 +17,15 @@
  *                     family going (-ENOENT) and coming back (-ESTALE);
  *                     from B on the module is back as a new load, which a
  *                     context reaches only after vs_reconnect()
- *   VS_MOCK_DETAIL=1  details on: each reason's timed exits also in its
- *                     histogram (one bucket, the one of its average time)
+ *   VS_MOCK_DETAIL=1  details on (config detail=on, detail_k 8): each
+ *                     reason's timed exits also in its histogram (one
+ *                     bucket, the one of its average time), and in a
+ *                     snapshot the io, msr, cpuid and npf reasons carry
+ *                     second-level keys with exact counts, GPA keys with
+ *                     their regions (mock_keys.c has the numbers)
+ *   VS_MOCK_STEP=1    snapshot N (from 0) counts exactly 10 + N seconds of
+ *                     exits, not the real time: exact counts and deltas
+ *                     for tests (timestamps stay the real clock)
  * One VM's comm holds quotes, a newline, a control byte and invalid UTF-8
  * to exercise JSON escaping. Snapshots name VMs 1 and 2 (mock_identity).
  */
@@ -30,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mock_keys.h"
 #include "snapshot.h"
 #include "vsnl.h"
 
@@ -254,12 +262,31 @@ static void mock_identity(struct vs_vm *vm, unsigned int i)
 	}
 }
 
+/* The seconds of exits a snapshot counts (VS_MOCK_STEP: whole ones). */
+static double snapshot_secs(void)
+{
+	static unsigned int nsnap;
+
+	if (getenv("VS_MOCK_STEP"))
+		return 10.0 + nsnap++;
+	return (double)(mono() - t0) / 1e9;
+}
+
+/* Keys as a dump of the module sends them; DELTA events carry none. */
+static void dump_keys(struct vs_vcpu *vc)
+{
+	if (!getenv("VS_MOCK_DETAIL"))
+		return;
+	for (size_t i = 0; i < vc->nr_reasons; i++)
+		mock_keys_fill(&vc->reasons[i], vc->idx);
+}
+
 int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 		    struct vs_snapshot *snap)
 {
 	const char *e = getenv("VS_MOCK_VMS");
 	unsigned int nvms = e ? (unsigned int)atoi(e) : 2;
-	double secs = (double)(mono() - t0) / 1e9;
+	double secs = snapshot_secs();
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
@@ -291,6 +318,7 @@ int vs_snapshot_get(struct vs_ctx *ctx, const struct vs_filter *f,
 			if (f && f->has_vcpu_id && f->vcpu_id != j)
 				continue;
 			fill_vcpu(vc, vm.id, vm.pid, j, secs, 1.0 + i);
+			dump_keys(vc);
 			vm.exits += vc->exits;
 			vm.migrations += vc->migrations;
 			vm.exit_time_ns += vc->exit_time_ns;
@@ -335,6 +363,12 @@ int vs_get_config(struct vs_ctx *ctx, struct vs_config *cfg,
 		cfg->snapshot_ms = 1000;
 		cfg->timing = true;
 		cfg->migr_rate = 100;
+		if (getenv("VS_MOCK_DETAIL")) {
+			/* the module's default K (kmod/detail.c) */
+			cfg->mask |= VS_CFG_DETAIL | VS_CFG_DETAIL_K;
+			cfg->detail = true;
+			cfg->detail_k = 8;
+		}
 	}
 	if (st) {
 		memset(st, 0, sizeof(*st));
