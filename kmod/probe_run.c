@@ -12,17 +12,17 @@
  * pointer is only compared with the vCPUs we track). What the end was is
  * said a little later by kvm_userspace_exit (the KVM_EXIT_* and KVM_RUN's
  * return value), after vcpu_put(), when the vCPU can no longer be found
- * that way. So the end opens OUT and leaves this CPU a note (the task and
- * the vCPU), and kvm_userspace_exit on the same task names the interval
- * USER of its KVM_EXIT_* when KVM_RUN returned for the VMM to handle an
- * exit, or leaves it OUT (a signal, an error, immediate_exit). A note
- * taken over by another task in between (the thread was preempted there)
- * leaves the interval OUT, never USER by guess, and is counted as missed
+ * that way. So the end opens OUT and leaves a note (the vCPU, in a slot
+ * the thread hashes to), and kvm_userspace_exit on that thread names the
+ * interval USER of its KVM_EXIT_* when KVM_RUN returned for the VMM to
+ * handle an exit, or closes it as OUT (a signal, an error,
+ * immediate_exit). A note taken over by another thread in between leaves
+ * the interval OUT, never USER by guess, and is counted as missed
  * (STATUS_A_RUN_MISSED). Where KVM supports MPX, kvm_fpu also fires in
  * KVM_GET_MP_STATE (ignored: not a run, wants_to_run is false) and for an
  * INIT inside KVM_RUN (a moment of OUT, counted as missed).
  *
- * These are two tracepoint dispatches per KVM_RUN; the kretprobe on
+ * These are three tracepoint dispatches per KVM_RUN; the kretprobe on
  * kvm_arch_vcpu_ioctl_run() that x86 used before cost about 650
  * instructions a KVM_RUN (BENCHMARKS.md). arm64 has no such events and
  * keeps the kretprobe: its entry is the start, its return the end and
@@ -34,6 +34,7 @@
  * the budget keeps its single writer. Registered while the budget is on;
  * failing to register only loses the two states (STATUS_A_RUN_HOOK = 0).
  */
+#include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/percpu.h>
 #include <linux/tracepoint.h>
@@ -114,13 +115,27 @@ static void vs_run_named(struct vs_vcpu *vc, u32 reason, int ret)
 }
 
 #ifndef VS_KVM_ARM64
-/* The end's note for kvm_userspace_exit, which has no vCPU. */
-struct vs_run_note {
-	const struct task_struct *task;
-	const struct kvm_vcpu *vcpu;
-};
+/*
+ * The end's note for kvm_userspace_exit, which has no vCPU: the vCPU,
+ * in a slot chosen by the task. Not per CPU: the thread may be preempted
+ * or moved between the two events (vcpu_put() enables preemption), most
+ * of all on an over-committed host, where the budget matters most. One
+ * word, so never torn; a cache line each, so vCPU threads do not write
+ * each other's lines. Two threads on one slot at once make the later
+ * one's note win: the earlier fails the thread check and is missed.
+ */
+#define VS_RUN_NOTE_BITS	9
 
-static DEFINE_PER_CPU(struct vs_run_note, vs_run_note);
+struct vs_run_note {
+	const struct kvm_vcpu *vcpu;
+} ____cacheline_aligned_in_smp;
+
+static struct vs_run_note vs_run_notes[1 << VS_RUN_NOTE_BITS];
+
+static __always_inline struct vs_run_note *vs_run_note(void)
+{
+	return &vs_run_notes[hash_ptr(current, VS_RUN_NOTE_BITS)];
+}
 
 /* The vCPU vcpu_load() registered last on this thread: compare only. */
 static __always_inline struct kvm_vcpu *vs_loaded_vcpu(void)
@@ -134,7 +149,6 @@ static __always_inline struct kvm_vcpu *vs_loaded_vcpu(void)
 static void vs_probe_fpu(void *data, int load)
 {
 	struct kvm_vcpu *vcpu;
-	struct vs_run_note *note;
 	struct vs_vcpu *vc;
 
 	if (!READ_ONCE(vs_cfg.budget))
@@ -152,23 +166,19 @@ static void vs_probe_fpu(void *data, int load)
 	if (vc->bstate == VCPUSTAT_STATE_EXIT ||
 	    vc->bgen != READ_ONCE(vs_budget_gen))
 		vs_run_end(vc, vcpu);
-	note = this_cpu_ptr(&vs_run_note);
-	note->task = current;
-	note->vcpu = vcpu;
+	WRITE_ONCE(vs_run_note()->vcpu, vcpu);
 }
 
 static void vs_probe_userspace_exit(void *data, u32 reason, int errno)
 {
-	struct vs_run_note *note = this_cpu_ptr(&vs_run_note);
+	const struct kvm_vcpu *vcpu = READ_ONCE(vs_run_note()->vcpu);
 	struct vs_vcpu *vc;
 
-	if (note->task != current)
+	if (!vcpu || !READ_ONCE(vs_cfg.budget))
 		return;
-	note->task = NULL;
-	if (!READ_ONCE(vs_cfg.budget))
-		return;
-	vc = vs_vcpu_find(note->vcpu);
-	if (vc)
+	vc = vs_vcpu_find(vcpu);
+	/* Its thread's: the slot may hold another task's vCPU. */
+	if (vc && vc->tid == current->pid)
 		vs_run_named(vc, reason, errno);
 }
 
