@@ -42,6 +42,7 @@
 #include "vcpustat.h"
 
 static DEFINE_PER_CPU(u64, vs_run_nmissed);
+static bool vs_run_registered;
 
 /* A userspace exit's user[] slot: its KVM_EXIT_*, or the last, other. */
 static u8 vs_user_slot(struct vs_vcpu *vc, u32 reason)
@@ -182,48 +183,31 @@ static void vs_probe_userspace_exit(void *data, u32 reason, int errno)
 		vs_run_named(vc, reason, errno);
 }
 
-static bool vs_run_registered;
+#define VS_RUN_HOOK_NAME "the kvm_fpu and kvm_userspace_exit tracepoints"
 
-/*
- * Hooked only while the budget is on (probe.c), so that a module with the
- * budget off pays nothing per KVM_RUN. Called under vs_probe_mutex.
- */
-int vs_run_hook_register(void)
+static int vs_run_attach(void)
 {
-	int err = -ENOENT;
+	int err;
 
-	if (vs_run_registered)
-		return 0;
-	if (vs_tp_kvm_fpu && vs_tp_kvm_userspace_exit) {
-		err = tracepoint_probe_register(vs_tp_kvm_userspace_exit,
-						vs_probe_userspace_exit, NULL);
-		if (!err) {
-			err = tracepoint_probe_register(vs_tp_kvm_fpu,
-							vs_probe_fpu, NULL);
-			if (err)
-				tracepoint_probe_unregister(vs_tp_kvm_userspace_exit,
-							    vs_probe_userspace_exit,
-							    NULL);
-		}
-	}
-	if (err) {
-		pr_warn_once("vcpustat: no kvm_fpu/kvm_userspace_exit tracepoints (%d): the budget counts time out of KVM_RUN as exit handling\n",
-			     err);
+	if (!vs_tp_kvm_fpu || !vs_tp_kvm_userspace_exit)
+		return -ENOENT;
+	err = tracepoint_probe_register(vs_tp_kvm_userspace_exit,
+					vs_probe_userspace_exit, NULL);
+	if (err)
 		return err;
-	}
-	vs_run_registered = true;
-	return 0;
+	err = tracepoint_probe_register(vs_tp_kvm_fpu, vs_probe_fpu, NULL);
+	if (err)
+		tracepoint_probe_unregister(vs_tp_kvm_userspace_exit,
+					    vs_probe_userspace_exit, NULL);
+	return err;
 }
 
 /* The probes' data outlives them: vs_probes_unregister() synchronizes. */
-void vs_run_hook_unregister(void)
+static void vs_run_detach(void)
 {
-	if (!vs_run_registered)
-		return;
 	tracepoint_probe_unregister(vs_tp_kvm_fpu, vs_probe_fpu, NULL);
 	tracepoint_probe_unregister(vs_tp_kvm_userspace_exit,
 				    vs_probe_userspace_exit, NULL);
-	vs_run_registered = false;
 }
 
 static u64 vs_run_kretprobe_missed(void)
@@ -270,29 +254,52 @@ static struct kretprobe vs_run_kretprobe = {
 	.data_size	= sizeof(struct kvm_vcpu *),
 };
 
-static bool vs_run_registered;
 static u64 vs_run_missed_before;	/* by earlier registrations */
 
 /* Instances at most: as many vCPUs as we track, within reason (~64 B each). */
 #define VS_RUN_MAXACTIVE	4096
+#define VS_RUN_HOOK_NAME "a kretprobe on kvm_arch_vcpu_ioctl_run"
 
-/* As on x86 above. */
-int vs_run_hook_register(void)
+static int vs_run_attach(void)
 {
-	int err;
-
-	if (vs_run_registered)
-		return 0;
 	/* A kprobe registered before keeps its address: clear it. */
 	vs_run_kretprobe.kp.addr = NULL;
 	vs_run_kretprobe.kp.flags = 0;
 	/* One instance per vCPU inside KVM_RUN. */
 	vs_run_kretprobe.maxactive = min_t(unsigned int, vs_max_vcpus,
 					   VS_RUN_MAXACTIVE);
-	err = register_kretprobe(&vs_run_kretprobe);
+	return register_kretprobe(&vs_run_kretprobe);
+}
+
+static void vs_run_detach(void)
+{
+	/* Waits until no handler runs; instances still out never call one. */
+	unregister_kretprobe(&vs_run_kretprobe);
+	vs_run_missed_before += vs_run_kretprobe.nmissed;
+}
+
+static u64 vs_run_kretprobe_missed(void)
+{
+	return READ_ONCE(vs_run_missed_before) +
+	       (READ_ONCE(vs_run_registered) ?
+		READ_ONCE(vs_run_kretprobe.nmissed) : 0);
+}
+#endif /* VS_KVM_ARM64 */
+
+/*
+ * Hooked only while the budget is on (probe.c), so that a module with the
+ * budget off pays nothing per KVM_RUN. Called under vs_probe_mutex.
+ */
+int vs_run_hook_register(void)
+{
+	int err;
+
+	if (vs_run_registered)
+		return 0;
+	err = vs_run_attach();
 	if (err) {
-		pr_warn_once("vcpustat: no kretprobe on kvm_arch_vcpu_ioctl_run (%d): the budget counts time out of KVM_RUN as exit handling\n",
-			     err);
+		pr_warn_once("vcpustat: no KVM_RUN hook, %s (%d): the budget counts time out of KVM_RUN as exit handling\n",
+			     VS_RUN_HOOK_NAME, err);
 		return err;
 	}
 	vs_run_registered = true;
@@ -303,19 +310,9 @@ void vs_run_hook_unregister(void)
 {
 	if (!vs_run_registered)
 		return;
-	/* Waits until no handler runs; instances still out never call one. */
-	unregister_kretprobe(&vs_run_kretprobe);
-	vs_run_missed_before += vs_run_kretprobe.nmissed;
+	vs_run_detach();
 	vs_run_registered = false;
 }
-
-static u64 vs_run_kretprobe_missed(void)
-{
-	return READ_ONCE(vs_run_missed_before) +
-	       (READ_ONCE(vs_run_registered) ?
-		READ_ONCE(vs_run_kretprobe.nmissed) : 0);
-}
-#endif /* VS_KVM_ARM64 */
 
 bool vs_run_hooked(void)
 {
