@@ -14,7 +14,9 @@
  * KVM_RUN return).
  *
  * Context: the probes and KVM_RUN's hooks (probe_run.c) of one vCPU,
- * preemption off, serialized by vcpu->mutex. Readers (budget.c) retry on @bseq.
+ * preemption off, serialized by vcpu->mutex; kvm_userspace_exit, just
+ * after the mutex is dropped, acts only on the note its own thread left
+ * under it. Readers (budget.c) retry on @bseq.
  */
 #ifndef VCPUSTAT_BUDGET_H
 #define VCPUSTAT_BUDGET_H
@@ -59,6 +61,18 @@ static noinline u64 vs_budget_halted(struct vs_vcpu *vc, u64 d, u64 w,
 	return d;
 }
 
+/* An EXIT interval of @d ns with @w of wait: what is left for EXIT. */
+static __always_inline u64 vs_budget_exit_halts(struct vs_vcpu *vc,
+						const struct kvm_vcpu *vcpu,
+						u64 d, u64 w)
+{
+	u64 poll = vs_halt_poll_ns(vcpu), halt = vs_halt_wait_ns(vcpu);
+
+	if (unlikely(poll != vc->bpoll || halt != vc->bhalt))
+		d = vs_budget_halted(vc, d, w, poll, halt);
+	return d;
+}
+
 /* Close the open interval at @now, run_delay @rd. */
 static __always_inline void vs_budget_close(struct vs_vcpu *vc,
 					    const struct kvm_vcpu *vcpu,
@@ -80,15 +94,13 @@ static __always_inline void vs_budget_close(struct vs_vcpu *vc,
 	vc->budget[VCPUSTAT_STATE_WAIT] += w;
 	d -= w;
 	switch (vc->bstate) {
-	case VCPUSTAT_STATE_EXIT: {
-		u64 poll = vs_halt_poll_ns(vcpu), halt = vs_halt_wait_ns(vcpu);
-
-		if (unlikely(poll != vc->bpoll || halt != vc->bhalt))
-			d = vs_budget_halted(vc, d, w, poll, halt);
+	case VCPUSTAT_STATE_EXIT:
+		/* No vCPU (__vs_budget_switch_out()): only its own data. */
+		if (vcpu)
+			d = vs_budget_exit_halts(vc, vcpu, d, w);
 		if (vc->pending)
 			vc->pending->handle_ns += d;
 		break;
-	}
 	case VCPUSTAT_STATE_USER:
 		vc->user[vc->buser].ns += d;
 		break;
@@ -140,21 +152,21 @@ static __always_inline void vs_budget_switch(struct vs_vcpu *vc,
 }
 
 /*
- * From USER or OUT of the current generation (the caller checked) to
- * @next: no vCPU state is read, for a caller that may hold a vCPU that is
- * gone (probe_run.c).
+ * The same, out of KVM_RUN (kvm_userspace_exit, probe_run.c), where the
+ * vCPU is not in hand: no vCPU state is read, and a generation the caller
+ * did not check is left alone. Inside @bseq.
  */
-static __always_inline void vs_budget_switch_out(struct vs_vcpu *vc,
-						 u32 next, u64 now)
+static __always_inline void __vs_budget_switch_out(struct vs_vcpu *vc,
+						   u32 next, u64 now)
 {
 	u64 rd = vs_run_delay();
 
-	raw_write_seqcount_begin(&vc->bseq);
+	if (vc->bgen != READ_ONCE(vs_budget_gen))
+		return;
 	vs_budget_close(vc, NULL, now, rd);
 	vc->bstate = next;
 	vc->bsince = now;
 	vc->brd = rd;
-	raw_write_seqcount_end(&vc->bseq);
 }
 
 #endif /* VCPUSTAT_BUDGET_H */

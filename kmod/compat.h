@@ -191,7 +191,8 @@ static __always_inline u64 vs_run_delay(void)
 
 /*
  * Is this KVM_RUN to enter the guest (false: KVM_RUN with immediate_exit
- * set, and outside KVM_RUN)? Without the field every KVM_RUN counts as one.
+ * set, and outside KVM_RUN)? Without the field every FPU load counts as a
+ * run's start (outside KVM_RUN only with MPX or CET: see probe_run.c).
  */
 static __always_inline bool vs_vcpu_wants_to_run(const struct kvm_vcpu *vcpu)
 {

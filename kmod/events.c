@@ -190,15 +190,25 @@ static u64 vs_delta(u64 now, u64 *base, bool reset)
 /*
  * Turn @bs into the change since the last DELTA (per state; the open
  * interval is in it, so the states sum to the time since), and move the
- * base. The per-KVM_EXIT user split is left to dumps.
+ * base. A state read with its interval open held the run-queue wait in
+ * it, which moved to WAIT when the interval closed: that state went down,
+ * which is no reset (that is @reset). It adds nothing and keeps its base
+ * until it catches up, so the deltas still add up to the totals (one
+ * DELTA's states may then sum to a little more than its time, the next
+ * to as much less). The per-KVM_EXIT user split is left to dumps.
  */
 static void vs_budget_delta(struct vs_vcpu *vc, struct vs_budget_snap *bs,
 			    bool reset)
 {
 	int i;
 
-	for (i = 0; i <= VCPUSTAT_STATE_MAX; i++)
-		bs->ns[i] = vs_delta(bs->ns[i], &vc->ntf_budget[i], reset);
+	for (i = 0; i <= VCPUSTAT_STATE_MAX; i++) {
+		if (!reset && bs->ns[i] < vc->ntf_budget[i])
+			bs->ns[i] = 0;
+		else
+			bs->ns[i] = vs_delta(bs->ns[i], &vc->ntf_budget[i],
+					     reset);
+	}
 	memset(bs->user, 0, sizeof(bs->user));
 }
 

@@ -449,5 +449,6 @@ void vs_probes_unregister(void)
 	mutex_unlock(&vs_probe_mutex);
 	/* No probe may still run when the caller frees what they touch. */
 	tracepoint_synchronize_unregister();
+	vs_run_hook_free();
 	vs_tp_release();
 }

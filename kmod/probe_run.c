@@ -12,15 +12,18 @@
  * pointer is only compared with the vCPUs we track). What the end was is
  * said a little later by kvm_userspace_exit (the KVM_EXIT_* and KVM_RUN's
  * return value), after vcpu_put(), when the vCPU can no longer be found
- * that way. So the end opens OUT and leaves a note (the vCPU, in a slot
- * the thread hashes to), and kvm_userspace_exit on that thread names the
- * interval USER of its KVM_EXIT_* when KVM_RUN returned for the VMM to
- * handle an exit, or closes it as OUT (a signal, an error,
- * immediate_exit). A note taken over by another thread in between leaves
- * the interval OUT, never USER by guess, and is counted as missed
- * (STATUS_A_RUN_MISSED). Where KVM supports MPX, kvm_fpu also fires in
- * KVM_GET_MP_STATE (ignored: not a run, wants_to_run is false) and for an
- * INIT inside KVM_RUN (a moment of OUT, counted as missed).
+ * that way. So the end opens OUT and leaves a note (its thread and vCPU),
+ * and kvm_userspace_exit on that thread takes it, closes that OUT and
+ * opens USER of its KVM_EXIT_* when KVM_RUN returned for the VMM to handle
+ * an exit, or OUT (a signal, an error, immediate_exit). A note another
+ * thread took over in between leaves the interval OUT, never USER by
+ * guess, and is counted as missed (STATUS_A_RUN_MISSED).
+ *
+ * kvm_fpu also fires where KVM loads the guest's FPU for userspace outside
+ * KVM_RUN (KVM_GET_MP_STATE with MPX; CET MSRs on newer kernels): that
+ * load is no run (wants_to_run is false) and that put, from a vCPU not in
+ * EXIT, leaves only a note that the thread's next end replaces. An INIT
+ * inside KVM_RUN with MPX puts and loads again: a moment of OUT.
  *
  * These are three tracepoint dispatches per KVM_RUN; the kretprobe on
  * kvm_arch_vcpu_ioctl_run() that x86 used before cost about 650
@@ -30,13 +33,20 @@
  * instance is missed too, and its time stays in the state it was in.
  *
  * Context: tracepoint, kprobe and rethook handlers run with preemption
- * off; the vCPU's probes cannot run at the same time (vcpu->mutex), so
- * the budget keeps its single writer. Registered while the budget is on;
- * failing to register only loses the two states (STATUS_A_RUN_HOOK = 0).
+ * off. kvm_vcpu_ioctl() holds vcpu->mutex across KVM_RUN and its
+ * kvm_userspace_exit, and a return acts only on the vCPU of its own
+ * thread's last end, so the budget keeps its single writer. The one gap:
+ * a KVM_RUN that fails before vcpu_load() (6.12's kvm_mmu_post_init_vm()
+ * can) takes the note of a put outside KVM_RUN (above) if that was the
+ * thread's last, which may be another vCPU's. Registered while the budget
+ * is on; failing to register only loses the two states
+ * (STATUS_A_RUN_HOOK = 0).
  */
 #include <linux/hash.h>
 #include <linux/kprobes.h>
+#include <linux/log2.h>
 #include <linux/percpu.h>
+#include <linux/slab.h>
 #include <linux/tracepoint.h>
 #include "budget.h"
 #include "vcpustat.h"
@@ -66,11 +76,7 @@ static u8 vs_user_slot(struct vs_vcpu *vc, u32 reason)
 /* KVM_RUN starts: KVM's own work until the entry is exit handling. */
 static void vs_run_start(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu)
 {
-	/* The previous end was never named. */
-	if (unlikely(vc->bend)) {
-		vc->bend = 0;
-		this_cpu_inc(vs_run_nmissed);
-	}
+	vc->bend = 0;
 	vs_budget_switch(vc, vcpu, VCPUSTAT_STATE_EXIT, vs_clock_ns());
 }
 
@@ -82,60 +88,83 @@ static void vs_run_end(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu)
 }
 
 /*
- * KVM_RUN returned @ret with run->exit_reason @reason. Only a vCPU out of
- * KVM_RUN in the current generation is changed (USER or OUT): no vCPU
- * state is read, so @vc may be one whose vCPU is gone.
+ * KVM_RUN returned @ret with run->exit_reason @reason: the OUT its end
+ * opened closes here, and USER of @reason opens (the VMM handles an exit),
+ * or OUT again (a signal, an error, immediate_exit: then whatever was open
+ * closes, as readers of KVM_RUN's return expect). Closed, not relabelled:
+ * a reader never sees a state's time go down. No vCPU state is read, and
+ * only a vCPU out of KVM_RUN is changed.
  */
 static void vs_run_named(struct vs_vcpu *vc, u32 reason, int ret)
 {
+	bool user = ret >= 0 && reason != KVM_EXIT_INTR;
+	u64 now;
 	u8 slot;
 
-	if (vc->bgen != READ_ONCE(vs_budget_gen) ||
-	    vc->bstate == VCPUSTAT_STATE_EXIT)
+	if (vc->bstate == VCPUSTAT_STATE_EXIT || (user && !vc->bend))
 		return;
-	if (ret < 0 || reason == KVM_EXIT_INTR) {
-		/*
-		 * Closed here too: after immediate_exit no end was seen, and
-		 * what came before (the VMM's USER, or OUT) ends with this
-		 * return, as readers of KVM_RUN's return expect.
-		 */
-		vs_budget_switch_out(vc, VCPUSTAT_STATE_OUT, vs_clock_ns());
-		vc->bend = 0;
-		return;
-	}
-	if (!vc->bend)
-		return;
-	/* The open OUT becomes USER, in one section with its slot. */
-	raw_write_seqcount_begin(&vc->bseq);
-	vc->bstate = VCPUSTAT_STATE_USER;
-	slot = vs_user_slot(vc, reason);
-	vc->buser = slot;
-	vc->user[slot].count++;
-	raw_write_seqcount_end(&vc->bseq);
 	vc->bend = 0;
+	now = vs_clock_ns();
+	raw_write_seqcount_begin(&vc->bseq);
+	if (!user) {
+		__vs_budget_switch_out(vc, VCPUSTAT_STATE_OUT, now);
+	} else {
+		__vs_budget_switch_out(vc, VCPUSTAT_STATE_USER, now);
+		slot = vs_user_slot(vc, reason);
+		vc->buser = slot;
+		vc->user[slot].count++;
+	}
+	raw_write_seqcount_end(&vc->bseq);
 }
 
 #ifndef VS_KVM_ARM64
 /*
- * The end's note for kvm_userspace_exit, which has no vCPU: the vCPU,
- * in a slot chosen by the task. Not per CPU: the thread may be preempted
- * or moved between the two events (vcpu_put() enables preemption), most
- * of all on an over-committed host, where the budget matters most. One
- * word, so never torn; a cache line each, so vCPU threads do not write
- * each other's lines. Two threads on one slot at once make the later
- * one's note win: the earlier fails the thread check and is missed.
+ * The end's note for kvm_userspace_exit, which has no vCPU: the thread and
+ * its vCPU, in a slot the thread hashes to. Not per CPU: the thread may be
+ * preempted or moved between the two events (vcpu_put() enables
+ * preemption), most of all on an over-committed host, where the budget
+ * matters most. Written by its thread only, the task last (a seqlock of
+ * sorts): a thread that reads its own task before and after the vCPU read
+ * the vCPU it wrote, even while another thread takes the slot over. Taken
+ * (cleared) by the return, so that no return takes an older end's note.
+ * Sized for twice the vCPUs we track, allocated once, freed at unload.
  */
-#define VS_RUN_NOTE_BITS	9
-
 struct vs_run_note {
+	struct task_struct *task;
 	const struct kvm_vcpu *vcpu;
-} ____cacheline_aligned_in_smp;
+};
 
-static struct vs_run_note vs_run_notes[1 << VS_RUN_NOTE_BITS];
+static struct vs_run_note *vs_run_notes;
+static unsigned int vs_run_note_bits;
 
 static __always_inline struct vs_run_note *vs_run_note(void)
 {
-	return &vs_run_notes[hash_ptr(current, VS_RUN_NOTE_BITS)];
+	return &vs_run_notes[hash_ptr(current, vs_run_note_bits)];
+}
+
+static __always_inline void vs_run_note_put(const struct kvm_vcpu *vcpu)
+{
+	struct vs_run_note *n = vs_run_note();
+
+	WRITE_ONCE(n->task, NULL);
+	smp_wmb();	/* no reader sees its task with our vCPU */
+	WRITE_ONCE(n->vcpu, vcpu);
+	smp_wmb();	/* pairs with vs_run_note_take()'s first read */
+	WRITE_ONCE(n->task, current);
+}
+
+/* This thread's note, taken; NULL: another thread's took its place. */
+static __always_inline const struct kvm_vcpu *vs_run_note_take(void)
+{
+	struct vs_run_note *n = vs_run_note();
+	const struct kvm_vcpu *vcpu;
+
+	if (READ_ONCE(n->task) != current)
+		return NULL;
+	smp_rmb();	/* the vCPU of the task just read, or newer */
+	vcpu = READ_ONCE(n->vcpu);
+	smp_rmb();	/* still ours after it: it was ours (put's order) */
+	return cmpxchg(&n->task, current, NULL) == current ? vcpu : NULL;
 }
 
 /* The vCPU vcpu_load() registered last on this thread: compare only. */
@@ -149,13 +178,17 @@ static __always_inline struct kvm_vcpu *vs_loaded_vcpu(void)
 
 static void vs_probe_fpu(void *data, int load)
 {
-	struct kvm_vcpu *vcpu;
+	struct kvm_vcpu *vcpu = vs_loaded_vcpu();
 	struct vs_vcpu *vc;
 
+	if (!vcpu)
+		return;
+	/* Every end leaves its note, tracked vCPU or not. */
+	if (!load)
+		vs_run_note_put(vcpu);
 	if (!READ_ONCE(vs_cfg.budget))
 		return;
-	vcpu = vs_loaded_vcpu();
-	vc = vcpu ? vs_vcpu_find(vcpu) : NULL;
+	vc = vs_vcpu_find(vcpu);
 	if (!vc)
 		return;
 	if (load) {
@@ -167,19 +200,21 @@ static void vs_probe_fpu(void *data, int load)
 	if (vc->bstate == VCPUSTAT_STATE_EXIT ||
 	    vc->bgen != READ_ONCE(vs_budget_gen))
 		vs_run_end(vc, vcpu);
-	WRITE_ONCE(vs_run_note()->vcpu, vcpu);
 }
 
 static void vs_probe_userspace_exit(void *data, u32 reason, int errno)
 {
-	const struct kvm_vcpu *vcpu = READ_ONCE(vs_run_note()->vcpu);
+	const struct kvm_vcpu *vcpu = vs_run_note_take();
 	struct vs_vcpu *vc;
 
-	if (!vcpu || !READ_ONCE(vs_cfg.budget))
+	if (!vcpu) {
+		this_cpu_inc(vs_run_nmissed);
+		return;
+	}
+	if (!READ_ONCE(vs_cfg.budget))
 		return;
 	vc = vs_vcpu_find(vcpu);
-	/* Its thread's: the slot may hold another task's vCPU. */
-	if (vc && vc->tid == current->pid)
+	if (vc)
 		vs_run_named(vc, reason, errno);
 }
 
@@ -191,6 +226,16 @@ static int vs_run_attach(void)
 
 	if (!vs_tp_kvm_fpu || !vs_tp_kvm_userspace_exit)
 		return -ENOENT;
+	if (!vs_run_notes) {
+		/* 16 B a slot: 128 KiB for the default 4096 vCPUs, 1 MiB most. */
+		unsigned long n = clamp_val(2UL * vs_max_vcpus, 64, 1UL << 16);
+
+		vs_run_note_bits = ilog2(roundup_pow_of_two(n));
+		vs_run_notes = kvcalloc(1UL << vs_run_note_bits,
+					sizeof(*vs_run_notes), GFP_KERNEL);
+		if (!vs_run_notes)
+			return -ENOMEM;
+	}
 	err = tracepoint_probe_register(vs_tp_kvm_userspace_exit,
 					vs_probe_userspace_exit, NULL);
 	if (err)
@@ -213,6 +258,13 @@ static void vs_run_detach(void)
 static u64 vs_run_kretprobe_missed(void)
 {
 	return 0;
+}
+
+/* At unload, once no probe can run (vs_probes_unregister()). */
+void vs_run_hook_free(void)
+{
+	kvfree(vs_run_notes);
+	vs_run_notes = NULL;
 }
 
 #else /* VS_KVM_ARM64 */
@@ -278,6 +330,10 @@ static void vs_run_detach(void)
 	vs_run_missed_before += vs_run_kretprobe.nmissed;
 }
 
+void vs_run_hook_free(void)
+{
+}
+
 static u64 vs_run_kretprobe_missed(void)
 {
 	return READ_ONCE(vs_run_missed_before) +
@@ -302,7 +358,7 @@ int vs_run_hook_register(void)
 			     VS_RUN_HOOK_NAME, err);
 		return err;
 	}
-	vs_run_registered = true;
+	WRITE_ONCE(vs_run_registered, true);
 	return 0;
 }
 
@@ -311,7 +367,7 @@ void vs_run_hook_unregister(void)
 	if (!vs_run_registered)
 		return;
 	vs_run_detach();
-	vs_run_registered = false;
+	WRITE_ONCE(vs_run_registered, false);
 }
 
 bool vs_run_hooked(void)

@@ -69,8 +69,17 @@ static int vs_tp_module_cb(struct notifier_block *nb, unsigned long val,
 	for (i = 0; i < mod->num_tracepoints; i++)
 		vs_tp_match(tracepoint_ptr_deref(&mod->tracepoints_ptrs[i]),
 			    NULL);
-	if ((vs_tp_kvm_exit || vs_tp_kvm_userspace_exit) && try_module_get(mod))
-		vs_tp_owner = mod;
+	if (!vs_tp_kvm_exit && !vs_tp_kvm_userspace_exit)
+		return NOTIFY_OK;
+	/* Going away already: none of its tracepoints is ours to use. */
+	if (!try_module_get(mod)) {
+		vs_tp_kvm_exit = NULL;
+		vs_tp_kvm_entry = NULL;
+		vs_tp_kvm_fpu = NULL;
+		vs_tp_kvm_userspace_exit = NULL;
+		return NOTIFY_OK;
+	}
+	vs_tp_owner = mod;
 	return NOTIFY_OK;
 }
 

@@ -235,6 +235,7 @@ void vs_vcpu_account_entry(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu,
 /* probe_run.c: KVM_RUN's start and end, for the budget */
 int vs_run_hook_register(void);
 void vs_run_hook_unregister(void);
+void vs_run_hook_free(void);
 bool vs_run_hooked(void);
 u64 vs_run_missed(void);
 

@@ -77,19 +77,45 @@ void jw_budget(struct jw *w, const struct vs_budget *b, bool delta)
 	jw_obj_close(w);
 }
 
+static uint64_t budget_sum(const struct vs_budget *b)
+{
+	uint64_t sum = 0;
+
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+		sum += b->ns[s];
+	return sum;
+}
+
+bool vs_budget_reset(const struct vs_budget *cur, const struct vs_budget *prev)
+{
+	return !prev || !prev->valid || budget_sum(cur) < budget_sum(prev);
+}
+
+void vs_budget_mono(struct vs_budget *cur, const struct vs_budget *prev)
+{
+	if (!cur->valid || vs_budget_reset(cur, prev))
+		return;
+	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
+		if (cur->ns[s] < prev->ns[s])
+			cur->ns[s] = prev->ns[s];
+}
+
 bool vs_budget_pct(const struct vs_budget *cur, const struct vs_budget *prev,
 		   double pct[VCPUSTAT_STATE_MAX + 1])
 {
 	uint64_t d[VCPUSTAT_STATE_MAX + 1] = { 0 }, sum = 0;
+	bool reset;
 
 	memset(pct, 0, sizeof(double) * (VCPUSTAT_STATE_MAX + 1));
 	if (!cur->valid)
 		return false;
+	reset = vs_budget_reset(cur, prev);
 	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++) {
-		uint64_t p = prev && prev->valid ? prev->ns[s] : 0;
-
-		/* A reset in between: the counter began again at 0. */
-		d[s] = cur->ns[s] >= p ? cur->ns[s] - p : cur->ns[s];
+		/* A state that went down (see vs_budget_mono()) added none. */
+		if (reset)
+			d[s] = cur->ns[s];
+		else if (cur->ns[s] > prev->ns[s])
+			d[s] = cur->ns[s] - prev->ns[s];
 		sum += d[s];
 	}
 	if (!sum)
@@ -133,6 +159,34 @@ void jw_budget_pct(struct jw *w, const char *key, const struct vs_budget *cur,
 	for (int s = VCPUSTAT_STATE_GUEST; s <= VCPUSTAT_STATE_MAX; s++)
 		jw_kdouble(w, state_names[s], pct[s]);
 	jw_obj_close(w);
+}
+
+void vs_snapshot_budget_mono(struct vs_snapshot *cur,
+			     const struct vs_snapshot *prev)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < cur->nr_vms; i++) {
+		struct vs_vm *vm = &cur->vms[i];
+		const struct vs_vm *pm;
+		size_t k = 0;
+
+		while (j < prev->nr_vms && prev->vms[j].id < vm->id)
+			j++;
+		if (j == prev->nr_vms)
+			return;
+		pm = &prev->vms[j];
+		if (pm->id != vm->id || !vm->vcpus || !pm->vcpus)
+			continue;
+		for (size_t v = 0; v < vm->nr_vcpus; v++) {
+			struct vs_vcpu *vc = &vm->vcpus[v];
+
+			while (k < pm->nr_vcpus && pm->vcpus[k].idx < vc->idx)
+				k++;
+			if (k < pm->nr_vcpus && pm->vcpus[k].idx == vc->idx)
+				vs_budget_mono(&vc->budget, &pm->vcpus[k].budget);
+		}
+	}
 }
 
 void vs_budget_add(struct vs_budget *acc, const struct vs_budget *b)

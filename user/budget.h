@@ -25,8 +25,25 @@ const char *vs_kvm_exit_name(uint32_t exit_reason);
 void jw_budget(struct jw *w, const struct vs_budget *b, bool delta);
 
 /*
+ * The states as counters. A state read with its interval still open holds
+ * the run-queue wait inside that interval, which moves to WAIT when the
+ * interval closes: that state can go down once. The states' sum never
+ * goes down but at a reset (the module's RESET, or a new module). So:
+ * vs_budget_reset() says whether @cur restarted since @prev (or there is
+ * no @prev), and vs_budget_mono() keeps each state of @cur at least where
+ * @prev had it unless it did, so that a series of reads only climbs (what
+ * Prometheus counters need); the states catch up as time passes.
+ * vs_snapshot_budget_mono() does it for every vCPU found in both (by VM
+ * id and vCPU index).
+ */
+bool vs_budget_reset(const struct vs_budget *cur, const struct vs_budget *prev);
+void vs_budget_mono(struct vs_budget *cur, const struct vs_budget *prev);
+void vs_snapshot_budget_mono(struct vs_snapshot *cur,
+			     const struct vs_snapshot *prev);
+
+/*
  * Percent of the wall time per state between @prev (NULL: since the
- * start) and @cur. False when there is no time to share (no budget, or
+ * start) and @cur; a state that went down since @prev counts 0. False when there is no time to share (no budget, or
  * no time passed); then @pct is all zero.
  */
 bool vs_budget_pct(const struct vs_budget *cur, const struct vs_budget *prev,

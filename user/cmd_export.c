@@ -33,6 +33,7 @@
 #include "cmds.h"
 #include "gzip.h"
 #include "export.h"
+#include "budget.h"
 #include "prom.h"
 #include "select.h"
 
@@ -393,6 +394,9 @@ static int refresh(struct exporter *x, FILE *out)
 		x->failing = false;
 	}
 	x->self.scrape_errors = atomic_load(&x->scrape_errors);
+	/* Counters never go down between refreshes (see user/budget.h). */
+	if (!err && x->have_prev)
+		vs_snapshot_budget_mono(&cur, &x->prev);
 	text = prom_render(err ? NULL : &cur, x->have_prev ? &x->prev : NULL,
 			   err ? NULL : &st, &x->self, &x->po, &len);
 	if (x->have_prev)

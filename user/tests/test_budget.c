@@ -131,3 +131,40 @@ T_TEST(budget_json_and_columns)
 		"      -      -      -      -      -      -      -");
 	free(buf);
 }
+
+/*
+ * A state read with its interval open held the wait in it, which moved to
+ * WAIT at the close: it went down, and that is no reset (the sum did not).
+ */
+T_TEST(budget_state_down_is_no_reset)
+{
+	struct vs_budget prev = { .valid = true }, cur = { .valid = true };
+	double pct[VCPUSTAT_STATE_MAX + 1];
+
+	prev.ns[VCPUSTAT_STATE_GUEST] = 1000;
+	prev.ns[VCPUSTAT_STATE_EXIT] = 400;	/* 300 of it a wait, open */
+	cur.ns[VCPUSTAT_STATE_GUEST] = 1100;
+	cur.ns[VCPUSTAT_STATE_EXIT] = 150;
+	cur.ns[VCPUSTAT_STATE_WAIT] = 300;
+	T_ASSERT(!vs_budget_reset(&cur, &prev));
+	/* guest +100, wait +300, exit down: 0 (not its whole 150 again) */
+	T_ASSERT(vs_budget_pct(&cur, &prev, pct));
+	T_ASSERT(fabs(pct[VCPUSTAT_STATE_GUEST] - 25.0) < 1e-9);
+	T_ASSERT(fabs(pct[VCPUSTAT_STATE_WAIT] - 75.0) < 1e-9);
+	T_ASSERT(pct[VCPUSTAT_STATE_EXIT] == 0);
+	/* As counters: exit stays at 400 until it catches up. */
+	vs_budget_mono(&cur, &prev);
+	T_EQ(cur.ns[VCPUSTAT_STATE_EXIT], 400);
+	T_EQ(cur.ns[VCPUSTAT_STATE_GUEST], 1100);
+	T_EQ(cur.ns[VCPUSTAT_STATE_WAIT], 300);
+
+	/* A reset: every state from 0 again, the sum went down. */
+	memset(cur.ns, 0, sizeof(cur.ns));
+	cur.ns[VCPUSTAT_STATE_GUEST] = 50;
+	T_ASSERT(vs_budget_reset(&cur, &prev));
+	vs_budget_mono(&cur, &prev);
+	T_EQ(cur.ns[VCPUSTAT_STATE_GUEST], 50);
+	T_EQ(cur.ns[VCPUSTAT_STATE_EXIT], 0);
+	T_ASSERT(vs_budget_pct(&cur, &prev, pct));
+	T_ASSERT(fabs(pct[VCPUSTAT_STATE_GUEST] - 100.0) < 1e-9);
+}

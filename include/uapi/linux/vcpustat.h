@@ -452,9 +452,10 @@ enum vcpustat_status_attr {
 	 * exit state).
 	 */
 	VCPUSTAT_STATUS_A_RUN_HOOK,
-	/* u64: KVM_RUN returns whose kind the hooks missed (x86: the thread
-	 * was preempted between KVM_RUN's end and its return; arm64: no
-	 * kretprobe instance free); that time is in the out state.
+	/* u64: KVM_RUN returns whose kind the hooks missed (x86: another
+	 * thread took the end's note over before the return, see
+	 * kmod/probe_run.c; arm64: no kretprobe instance free); that time is
+	 * in the out state.
 	 */
 	VCPUSTAT_STATUS_A_RUN_MISSED,
 	VCPUSTAT_STATUS_A_UAPI_REVISION, /* u32: VCPUSTAT_UAPI_REVISION */
