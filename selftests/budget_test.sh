@@ -14,7 +14,8 @@
 #   user   with the workload's own time out of KVM_RUN, less the
 #          run-queue wait inside it                       (within 5 %)
 #   the states (without the interval still open) with the thread's wall
-#   time in KVM_RUN's loop                                  (within 1 %)
+#   time in KVM_RUN's loop (within 1 %, plus at most the warm-up's time
+#   before it: the module starts at the first exit)
 #   io returns to the VMM with the workload's, each named or counted
 #          as missed (STATUS_A_RUN_MISSED)                 (exactly)
 #          (x86: KVM_EXIT_IO, "io"; arm64: KVM_EXIT_MMIO, "mmio")
@@ -133,15 +134,20 @@ check() {
 			o = (num(b, "out_ns") + 0); op = (num(b, "open_ns") + 0);
 			sum = g + e + u + p + h + wt + o - op;
 			wall = (num(w, "wall_ns") + 0); rd = (num(w, "run_delay_ns") + 0);
-			printf "# tid %s: guest %.0f exit %.0f user %.0f poll %.0f halt %.0f wait %.0f out %.0f (open %.0f) | wall %.0f run_delay %.0f cpu %.0f ticks u/s/g %d/%d/%d user %.0f kvm poll %.0f halt %.0f\n", \
-				t, g, e, u, p, h, wt, o, op, wall, rd, (num(w, "cpu_ns") + 0), (num(w, "utime_ticks") + 0), (num(w, "stime_ticks") + 0), (num(w, "guest_ticks") + 0), (num(w, "user_ns") + 0), \
+			printf "# tid %s: guest %.0f exit %.0f user %.0f poll %.0f halt %.0f wait %.0f out %.0f (open %.0f) | wall %.0f pre %.0f run_delay %.0f cpu %.0f ticks u/s/g %d/%d/%d user %.0f kvm poll %.0f halt %.0f\n", \
+				t, g, e, u, p, h, wt, o, op, wall, (num(w, "pre_ns") + 0), rd, (num(w, "cpu_ns") + 0), (num(w, "utime_ticks") + 0), (num(w, "stime_ticks") + 0), (num(w, "guest_ticks") + 0), (num(w, "user_ns") + 0), \
 				(num(w, "halt_poll_success_ns") + 0) + (num(w, "halt_poll_fail_ns") + 0), (num(w, "halt_wait_ns") + 0);
 			if (what == "gap") {
-				if (sum > wall * 1.01 || sum < wall * 0.2 || wt > rd + 1e6) { print "# tid " t ": after a gap: sum " sum " wall " wall " wait " wt " run_delay " rd; bad = 1; }
+				if (sum > wall * 1.01 + (num(w, "pre_ns") + 0) || sum < wall * 0.2 || wt > rd + 1e6) { print "# tid " t ": after a gap: sum " sum " wall " wall " wait " wt " run_delay " rd; bad = 1; }
 				if (sum > wall - 20 * 50e6) { print "# tid " t ": no gap of 1 s: sum " sum " wall " wall; bad = 1; }
 				continue;
 			}
-			if (!near(sum, wall, 0.01, 0)) { print "# tid " t ": states sum to " sum ", wall " wall; bad = 1; }
+			# The module counts from the first exit of the vCPU, inside the
+			# first warm-up KVM_RUN: up to pre_ns before the span (a
+			# slow first run, e.g. under TCG on a loaded host, was seen
+			# to put 29 ms of 2.85 s there: arm64 nVHE).
+			pre = (num(w, "pre_ns") + 0);
+			if (sum < wall * 0.99 || sum > wall * 1.01 + pre) { print "# tid " t ": states sum to " sum ", wall " wall " (+ up to " pre " before it)"; bad = 1; }
 			# 1 %, or 5 ms where the wait is small: the two reads that
 			# bound the span of the thread cannot be events of the module
 			if (!near(wt, rd, 0.01, 5e6)) { print "# tid " t ": wait " wt " vs run_delay " rd; bad = 1; }
