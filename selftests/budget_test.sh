@@ -10,7 +10,8 @@
 #          CPU): guest <= guest_time <= guest + exit      (2 ticks)
 #   guest + exit (+ user where the VMM only computes) with the thread's
 #          schedstat time on a CPU                        (2 %)
-#   halt, poll  with KVM's own halt_wait_ns, halt_poll_*_ns (within 1 %)
+#   halt, poll  with KVM's own halt_wait_ns, halt_poll_*_ns, less the wait
+#          inside them, which counts as wait            (within 1 %)
 #   user   with the workload's own time out of KVM_RUN, less the
 #          run-queue wait inside it                       (within 5 %)
 #   the states (without the interval still open) with the thread's wall
@@ -180,8 +181,12 @@ check() {
 				# The rest is the VMM at its timer exits: under TCG on a
 				# loaded host that was seen to take 5 % (user 137 ms of 3 s).
 				if ((h + p) / sum < 0.9) { print "# tid " t ": halt+poll share " (h + p) / sum; bad = 1; }
-				if (!near(h, kh, 0.01, 1e6)) { print "# tid " t ": halt " h " vs KVM halt_wait_ns " kh; bad = 1; }
-				if (!near(p, kp, 0.01, 1e6)) { print "# tid " t ": poll " p " vs KVM halt_poll_*_ns " kp; bad = 1; }
+				# The halt and poll times of KVM hold the wait for a CPU after
+				# the wakeup; the module counts that once, as wait
+				# (budget.h): what it lacks of them is within its wait,
+				# which is checked against run_delay above. A loaded x86
+				# rig was seen to wait 54 ms of 2.94 s so.
+				if (h > kh + 1e6 || p > kp + 1e6 || (kh - h) + (kp - p) > wt + 0.01 * (kh + kp) + 1e6) { print "# tid " t ": halt " h " poll " p " (wait " wt ") vs KVM halt_wait_ns " kh " halt_poll_*_ns " kp; bad = 1; }
 			}
 			if (what == "io") {
 				uc = u - (str(b, "state") == "user" ? op : 0);
