@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # arm64_test.sh: vcpustat on arm64 KVM, inside the arm64 rig (scripts/rig/
 # run-arm64: busybox sh, run from /vs with vcpustat.ko, bin/ and
-# selftests/). KTAP. With 2 CPUs (-smp 2):
+# selftests/). KTAP. With 2 CPUs or more (check-arm64: 4):
 #   counts      kvm_workload_arm64 (2 vCPUs) makes exact MMIO (DABT_LOW),
 #               HVC64, WFx and SYS64 exits per thread: the module
 #               (vcpustat dump -j) has exactly those, and the kvm_exit hist

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
 # The time budget against what the kernel and the workload measure on their
@@ -10,22 +10,34 @@
 #          CPU): guest <= guest_time <= guest + exit      (2 ticks)
 #   guest + exit (+ user where the VMM only computes) with the thread's
 #          schedstat time on a CPU                        (2 %)
-#   halt, poll  with KVM's own halt_wait_ns, halt_poll_*_ns (within 1 %)
+#   halt, poll  with KVM's own halt_wait_ns, halt_poll_*_ns, less the wait
+#          inside them, which counts as wait            (within 1 %)
 #   user   with the workload's own time out of KVM_RUN, less the
 #          run-queue wait inside it                       (within 5 %)
 #   the states (without the interval still open) with the thread's wall
-#   time in KVM_RUN's loop                                  (within 1 %)
+#   time in KVM_RUN's loop (within 1 %, plus at most the warm-up's time
+#   before it: the module starts at the first exit)
 #   io returns to the VMM with the workload's, each named or counted
 #          as missed (STATUS_A_RUN_MISSED)                 (exactly)
+#          (x86: KVM_EXIT_IO, "io"; arm64: KVM_EXIT_MMIO, "mmio")
 # and the experiments' shares: 4 busy vCPUs on 2 pCPUs wait 50 % (+-5;
 # each vCPU >= 5 %: the split among them is the scheduler's fairness),
 # pinned 1:1 on idle pCPUs < 2 %, a halted vCPU is >= 90 % halt + poll.
-# Shell and awk only, so it runs in the Bochs (VMX) initramfs too.
-# Needs root, /dev/kvm, the module loaded. KTAP; skips are code 4.
+# POSIX sh (plus local) and awk only, so it runs in the Bochs (VMX)
+# initramfs and under the arm64 rig's busybox sh too (scripts/check-arm64).
+# Needs root, /dev/kvm, the module loaded (or VCPUSTAT_KO). KTAP; skips are
+# code 4. The workload: BUDGET_WORKLOAD, else next to this, else in PATH.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib_parse.sh"
 WL=${BUDGET_WORKLOAD:-$here/budget_workload}
+[ -x "$WL" ] || [ -n "${BUDGET_WORKLOAD:-}" ] || WL=$(command -v budget_workload) || WL=
+# The workload's exit to userspace: x86's guest writes a port, arm64's
+# stores to an unmapped IPA.
+case $(uname -m) in
+aarch64) UEXIT=6 UNAME=mmio ;;
+*) UEXIT=2 UNAME=io ;;
+esac
 SECS=${BUDGET_SECONDS:-3}
 IO_N=${BUDGET_IO:-50}
 tmp=$(mktemp -d)
@@ -38,7 +50,7 @@ notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
 skip() { n=$((n + 1)); echo "ok $n $* # SKIP"; }
 
 echo "KTAP version 1"
-if [ ! -x "$WL" ] || ! command -v vcpustat >/dev/null; then
+if [ -z "$WL" ] || [ ! -x "$WL" ] || ! command -v vcpustat >/dev/null; then
 	echo "1..0 # SKIP budget_workload or vcpustat not built"
 	exit 4
 fi
@@ -68,10 +80,12 @@ run() {
 	"$WL" "$@" --hold-file "$tmp/hold" --json "$tmp/$name.json" \
 		2>"$tmp/$name.err" &
 	pid=$!
-	for ((i = 0; i < 1200; i++)); do
+	i=0
+	while [ $i -lt 1200 ]; do
 		[ -s "$tmp/$name.json" ] && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
+		i=$((i + 1))
 	done
 	vcpustat dump -j >"$tmp/$name.dump" 2>>"$tmp/$name.err"
 	touch "$tmp/hold"
@@ -88,7 +102,8 @@ run_missed() {
 # diagnostics and returns non-zero when any vCPU fails.
 check() {
 	local name=$1 what=$2 gcheck=${3:-0}
-	awk -v what="$what" -v gcheck="$gcheck" -v missed0="${missed0:-0}" "$JSON_AWK"'
+	awk -v what="$what" -v gcheck="$gcheck" -v missed0="${missed0:-0}" \
+		-v uexit="$UEXIT" -v uxname="$UNAME" "$JSON_AWK"'
 	function absd(a, b) { return a > b ? a - b : b - a; }
 	function near(a, b, rel, abs_) { return absd(a, b) <= rel * b + abs_; }
 	FNR == 1 { file++ }
@@ -120,15 +135,20 @@ check() {
 			o = (num(b, "out_ns") + 0); op = (num(b, "open_ns") + 0);
 			sum = g + e + u + p + h + wt + o - op;
 			wall = (num(w, "wall_ns") + 0); rd = (num(w, "run_delay_ns") + 0);
-			printf "# tid %s: guest %.0f exit %.0f user %.0f poll %.0f halt %.0f wait %.0f out %.0f (open %.0f) | wall %.0f run_delay %.0f cpu %.0f ticks u/s/g %d/%d/%d user %.0f kvm poll %.0f halt %.0f\n", \
-				t, g, e, u, p, h, wt, o, op, wall, rd, (num(w, "cpu_ns") + 0), (num(w, "utime_ticks") + 0), (num(w, "stime_ticks") + 0), (num(w, "guest_ticks") + 0), (num(w, "user_ns") + 0), \
+			printf "# tid %s: guest %.0f exit %.0f user %.0f poll %.0f halt %.0f wait %.0f out %.0f (open %.0f) | wall %.0f pre %.0f run_delay %.0f cpu %.0f ticks u/s/g %d/%d/%d user %.0f kvm poll %.0f halt %.0f\n", \
+				t, g, e, u, p, h, wt, o, op, wall, (num(w, "pre_ns") + 0), rd, (num(w, "cpu_ns") + 0), (num(w, "utime_ticks") + 0), (num(w, "stime_ticks") + 0), (num(w, "guest_ticks") + 0), (num(w, "user_ns") + 0), \
 				(num(w, "halt_poll_success_ns") + 0) + (num(w, "halt_poll_fail_ns") + 0), (num(w, "halt_wait_ns") + 0);
 			if (what == "gap") {
-				if (sum > wall * 1.01 || sum < wall * 0.2 || wt > rd + 1e6) { print "# tid " t ": after a gap: sum " sum " wall " wall " wait " wt " run_delay " rd; bad = 1; }
+				if (sum > wall * 1.01 + (num(w, "pre_ns") + 0) || sum < wall * 0.2 || wt > rd + 1e6) { print "# tid " t ": after a gap: sum " sum " wall " wall " wait " wt " run_delay " rd; bad = 1; }
 				if (sum > wall - 20 * 50e6) { print "# tid " t ": no gap of 1 s: sum " sum " wall " wall; bad = 1; }
 				continue;
 			}
-			if (!near(sum, wall, 0.01, 0)) { print "# tid " t ": states sum to " sum ", wall " wall; bad = 1; }
+			# The module counts from the first exit of the vCPU, inside the
+			# first warm-up KVM_RUN: up to pre_ns before the span (a
+			# slow first run, e.g. under TCG on a loaded host, was seen
+			# to put 29 ms of 2.85 s there: arm64 nVHE).
+			pre = (num(w, "pre_ns") + 0);
+			if (sum < wall * 0.99 || sum > wall * 1.01 + pre) { print "# tid " t ": states sum to " sum ", wall " wall " (+ up to " pre " before it)"; bad = 1; }
 			# 1 %, or 5 ms where the wait is small: the two reads that
 			# bound the span of the thread cannot be events of the module
 			if (!near(wt, rd, 0.01, 5e6)) { print "# tid " t ": wait " wt " vs run_delay " rd; bad = 1; }
@@ -161,8 +181,12 @@ check() {
 				# The rest is the VMM at its timer exits: under TCG on a
 				# loaded host that was seen to take 5 % (user 137 ms of 3 s).
 				if ((h + p) / sum < 0.9) { print "# tid " t ": halt+poll share " (h + p) / sum; bad = 1; }
-				if (!near(h, kh, 0.01, 1e6)) { print "# tid " t ": halt " h " vs KVM halt_wait_ns " kh; bad = 1; }
-				if (!near(p, kp, 0.01, 1e6)) { print "# tid " t ": poll " p " vs KVM halt_poll_*_ns " kp; bad = 1; }
+				# The halt and poll times of KVM hold the wait for a CPU after
+				# the wakeup; the module counts that once, as wait
+				# (budget.h): what it lacks of them is within its wait,
+				# which is checked against run_delay above. A loaded x86
+				# rig was seen to wait 54 ms of 2.94 s so.
+				if (h > kh + 1e6 || p > kp + 1e6 || (kh - h) + (kp - p) > wt + 0.01 * (kh + kp) + 1e6) { print "# tid " t ": halt " h " poll " p " (wait " wt ") vs KVM halt_wait_ns " kh " halt_poll_*_ns " kp; bad = 1; }
 			}
 			if (what == "io") {
 				uc = u - (str(b, "state") == "user" ? op : 0);
@@ -172,13 +196,15 @@ check() {
 				if (!(uc > 0) || !near(uc, uw, 0.05, 0)) { print "# tid " t ": user " uc " vs the workload " uw; bad = 1; }
 			}
 			if (what == "io" || what == "overio") {
-				# KVM_RUN returned with KVM_EXIT_IO exactly as often as the
-				# workload handled one (the last stays open: no re-entry),
-				# but for the returns the module says it missed (below).
-				if (!match(b, /"exit_reason":2,"name":"io","count":[0-9]+/)) { print "# tid " t ": no io user entry"; bad = 1; }
+				# KVM_RUN returned with KVM_EXIT_IO (arm64: _MMIO) exactly
+				# as often as the workload handled one (the last stays
+				# open: no re-entry), but for the returns the module says
+				# it missed (below).
+				if (!match(b, "\"exit_reason\":" uexit ",\"name\":\"" uxname "\",\"count\":[0-9]+")) { print "# tid " t ": no " uxname " user entry"; bad = 1; }
 				else { c = substr(b, RSTART, RLENGTH); sub(/.*:/, "", c);
 				       r = (num(w, "runs") + 0) - (num(w, "eintr") + 0); short += r - c;
-				       if (c > r) { print "# tid " t ": io returns " c " vs " r; bad = 1; } }
+				       printf "# tid %s: %s returns %d, KVM_RUN returned 0 %d times\n", t, uxname, c, r;
+				       if (c > r) { print "# tid " t ": " uxname " returns " c " vs " r; bad = 1; } }
 			}
 		}
 		if (what == "wait50" && !near(share, 0.5, 0, 0.05)) { print "# the vCPUs waited " share " of their time"; bad = 1; }
@@ -211,7 +237,9 @@ fi
 # it is sampled by ticks, and under TCG ticks are lost (2.96 s in the guest
 # read as 0.61 s of guest_time), so it is not compared there.
 nohz=$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null)
-[[ $nohz =~ ^[0-9]+$ ]] || nohz=
+case $nohz in
+'' | *[!0-9]*) nohz= ;;
+esac
 if [ "$ncpu" -ge 8 ] && [ "$nohz" = $((ncpu - 1)) ]; then
 	case_run pinned pinned "4 busy vCPUs pinned 1:1 on idle pCPUs wait < 2 %" \
 		spin --vcpus 4 --cpus "$((ncpu - 5))-$((ncpu - 2))" --pin --seconds "$SECS"
@@ -228,12 +256,13 @@ else
 	skip "guest vs guest_time: no nohz_full CPU, and ticks are lost under TCG"
 fi
 # The one-vCPU cases run off this script's CPU 0 where there is another.
-one=()
-[ "$ncpu" -ge 2 ] && one=(--cpus 1)
+one=
+[ "$ncpu" -ge 2 ] && one="--cpus 1"
+
 case_run hlt hlt "a halted vCPU woken by a timer: halt + poll >= 90 %, equal to KVM's halt stats" \
-	hlt --seconds "$SECS" "${one[@]}"
+	hlt --seconds "$SECS" $one
 case_run io io "an io-heavy vCPU: user equals the VMM's own time out of KVM_RUN (5 %)" \
-	io --io "$IO_N" --user-us 50000 "${one[@]}"
+	io --io "$IO_N" --user-us 50000 $one
 # Over-committed, threads are preempted and moved between KVM_RUN's end
 # and its return, where the module names the end (kmod/probe_run.c): each
 # return is named all the same, or counted as missed. Sum and wait are
@@ -253,20 +282,23 @@ fi
 # wall time, by at least the 20 exits of 50 ms it was off, never to more,
 # and wait never exceeds the run-queue delay.
 case_run gap gap "budget off and on while a vCPU runs: a gap, never a wrong sum" \
-	io --io 60 --user-us 50000 "${one[@]}" \
+	io --io 60 --user-us 50000 $one \
 	--exec-at "20:vcpustat config budget=off >/dev/null" \
 	--exec-at "40:vcpustat config budget=on >/dev/null"
 
 # The same on the TSC clock (kmod/clock.c): real hosts' TSC is constant
 # and stable, so the probes read it; the rig's emulated TSC does not say so
 # in CPUID, so the module falls back to ktime there unless clock_tsc=1.
-if [ -n "${VCPUSTAT_KO:-}" ] && rmmod vcpustat 2>/dev/null &&
+if [ "$UEXIT" != 2 ]; then
+	skip "TSC clock, halted vCPU: the TSC clock is x86's (kmod/clock.c; arm64 reads ktime)"
+	skip "TSC clock, io-heavy vCPU: the TSC clock is x86's (kmod/clock.c; arm64 reads ktime)"
+elif [ -n "${VCPUSTAT_KO:-}" ] && rmmod vcpustat 2>/dev/null &&
    insmod "$VCPUSTAT_KO" clock_tsc=1 &&
    dmesg | tail -n 5 | grep -q 'vcpustat: clock: TSC'; then
 	case_run hlt_tsc hlt "TSC clock: a halted vCPU, halt + poll equal to KVM's halt stats" \
-		hlt --seconds "$SECS" "${one[@]}"
+		hlt --seconds "$SECS" $one
 	case_run io_tsc io "TSC clock: an io-heavy vCPU, user equals the VMM's own time" \
-		io --io "$IO_N" --user-us 50000 "${one[@]}"
+		io --io "$IO_N" --user-us 50000 $one
 	rmmod vcpustat
 	[ $loaded_here = 1 ] || insmod "$VCPUSTAT_KO"
 else

@@ -6,15 +6,17 @@
  *   budget_workload MODE [--vcpus N] [--seconds S] [--io N] [--user-us U]
  *                   [--cpus LIST] [--pin] [--hold-file P] [--json F]
  *
- * MODE (the guest, a few bytes of real-mode code at GPA 0):
- *   spin  jmp $: in the guest until the host stops it (a signal that
- *         sets immediate_exit) after S seconds; exits only for host
+ * MODE (the guest: a few instructions, budget_arch_x86.c or
+ * budget_arch_arm64.c):
+ *   spin  jmp $ / b .: in the guest until the host stops it (a signal
+ *         that sets immediate_exit) after S seconds; exits only for host
  *         interrupts.
- *   hlt   cli; hlt: halted in the kernel (in-kernel irqchip) with nothing
- *         to wake it; a 50 ms timer signal makes KVM_RUN return EINTR and
- *         the thread calls it again, for S seconds.
- *   io    out 0x10: N exits to userspace; the host spends U us of CPU on
- *         each before calling KVM_RUN again (the VMM's own work).
+ *   hlt   cli; hlt / wfi: halted in the kernel with nothing to wake it; a
+ *         50 ms timer signal makes KVM_RUN return EINTR and the thread
+ *         calls it again, for S seconds.
+ *   io    out 0x10 (KVM_EXIT_IO) / a store to an unmapped IPA
+ *         (KVM_EXIT_MMIO): N exits to userspace; the host spends U us of
+ *         CPU on each before calling KVM_RUN again (the VMM's own work).
  * --cpus LIST  every vCPU thread may run on these CPUs (e.g. 0-1);
  *              with --pin, vCPU i runs only on the i-th of them.
  * --exec-at N:CMD  (io) vCPU 0 runs CMD (sh -c) after its N-th exit, so a
@@ -24,10 +26,13 @@
  * The JSON report has, per vCPU thread, what the kernel itself says of it
  * and what this program measured, each independent of vcpustat:
  *   tid, run_delay_ns and cpu_ns (its /proc/thread-self/schedstat run_delay
- *   and time on a CPU: their change from the warm-up exit's return, see
- *   code_warm, to its last return), utime/stime/guest_ticks (fields 14, 15,
+ *   and time on a CPU: their change from the second warm-up exit's
+ *   return to its last return), utime/stime/guest_ticks (fields 14, 15,
  *   43 of /proc/thread-self/stat, clk_tck per second, same span), wall_ns
- *   (the same span by CLOCK_MONOTONIC), user_ns (time out of KVM_RUN in
+ *   (the same span by CLOCK_MONOTONIC), pre_ns (from just before the
+ *   first KVM_RUN to the span's start: the module sees the vCPU from its
+ *   first exit on, so its states may hold up to this much before the
+ *   span), user_ns (time out of KVM_RUN in
  *   it), user_wait_ns (io: the run-queue wait inside those), runs (KVM_RUN calls, the warm-ups' included), eintr, and KVM's own per-vCPU
  *   halt_poll_success_ns, halt_poll_fail_ns, halt_wait_ns (binary stats
  *   fd, KVM_GET_STATS_FD).
@@ -53,26 +58,16 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "budget_arch.h"
 
 #define MAX_VCPUS	64
-#define MEM_SIZE	0x10000
-#define IO_PORT		0x10
-
-enum mode { SPIN, HLT, IO };
 
 /*
- * Every mode starts with two OUTs to WARM_PORT: the measurement starts at
- * the second one's return. KVM's first KVM_RUN sets up a lot, and the
- * module sees a vCPU from its first exit on; from the first return on,
- * both account every interval, from a KVM_RUN return.
+ * Every mode starts with two warm-up exits to userspace: the measurement
+ * starts at the second one's return. KVM's first KVM_RUN sets up a lot,
+ * and the module sees a vCPU from its first exit on; from the first
+ * return on, both account every interval, from a KVM_RUN return.
  */
-#define WARM_PORT	0x11
-static const unsigned char code_warm[] = {
-	0xe6, WARM_PORT, 0xe6, WARM_PORT	/* out 0x11,al; out 0x11,al */
-};
-static const unsigned char code_spin[] = { 0xeb, 0xfe };		/* jmp $ */
-static const unsigned char code_hlt[] = { 0xfa, 0xf4, 0xeb, 0xfd };	/* cli; hlt; jmp .-1 */
-static const unsigned char code_io[] = { 0xe6, IO_PORT, 0xeb, 0xfc };	/* out 0x10,al; jmp .-4 */
 
 struct vcpu {
 	int id, fd, cpu;
@@ -81,7 +76,7 @@ struct vcpu {
 	long tid;
 	unsigned long long rd0, rd1, cpu0, cpu1;
 	unsigned long long ticks0[3], ticks1[3];	/* utime, stime, guest */
-	uint64_t wall_ns, user_ns, user_wait_ns, runs, eintr;
+	uint64_t wall_ns, pre_ns, user_ns, user_wait_ns, runs, eintr;
 	uint64_t poll_ok_ns, poll_fail_ns, wait_ns;
 	const char *err;
 };
@@ -106,7 +101,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void die(const char *what)
+void bw_die(const char *what)
 {
 	fprintf(stderr, "budget_workload: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -231,14 +226,17 @@ static pthread_barrier_t bar;
 
 static void begin(struct vcpu *v, uint64_t *t_start)
 {
+	uint64_t t_pre;
+
 	pthread_mutex_lock(&turn);
+	t_pre = now_ns();
 	/* The warm-up exits; everything is measured from the second's return. */
 	for (int i = 0; i < 2; i++)
 		if (ioctl(v->fd, KVM_RUN, NULL) ||
-		    v->run->exit_reason != KVM_EXIT_IO ||
-		    v->run->io.port != WARM_PORT)
+		    bw_arch_exit(v->run) != BW_EXIT_WARM)
 			v->err = "warm-up exit";
 	*t_start = now_ns();
+	v->pre_ns = *t_start - t_pre;
 	v->runs = 2;
 	schedstat(&v->cpu0, &v->rd0);
 	stat_ticks(v->ticks0);
@@ -315,8 +313,7 @@ static void *vcpu_main(void *arg)
 			v->err = "KVM_RUN";
 			break;
 		}
-		if (mode != IO || v->run->exit_reason != KVM_EXIT_IO ||
-		    v->run->io.port != IO_PORT) {
+		if (mode != IO || bw_arch_exit(v->run) != BW_EXIT_IO) {
 			v->err = "unexpected exit";
 			break;
 		}
@@ -364,23 +361,14 @@ bad:
 
 static void setup_vcpu(struct vcpu *v)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rip = 0, .rflags = 2 };
-
 	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, v->id);
 	if (v->fd < 0)
-		die("KVM_CREATE_VCPU");
+		bw_die("KVM_CREATE_VCPU");
 	v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED)
-		die("mmap kvm_run");
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs))
-		die("KVM_GET_SREGS");
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs))
-		die("KVM_SET_(S)REGS");
+		bw_die("mmap kvm_run");
+	bw_arch_vcpu(vm_fd, v->fd);
 }
 
 static void report(FILE *f)
@@ -396,7 +384,8 @@ static void report(FILE *f)
 			"\"run_delay_ns\":%llu,\"cpu_ns\":%llu,"
 			"\"utime_ticks\":%llu,\"stime_ticks\":%llu,"
 			"\"guest_ticks\":%llu,"
-			"\"clk_tck\":%ld,\"wall_ns\":%llu,\"user_ns\":%llu,"
+			"\"clk_tck\":%ld,\"wall_ns\":%llu,\"pre_ns\":%llu,"
+			"\"user_ns\":%llu,"
 			"\"user_wait_ns\":%llu,"
 			"\"runs\":%llu,\"eintr\":%llu,"
 			"\"halt_poll_success_ns\":%llu,\"halt_poll_fail_ns\":%llu,"
@@ -406,6 +395,7 @@ static void report(FILE *f)
 			v->ticks1[1] - v->ticks0[1], v->ticks1[2] - v->ticks0[2],
 			sysconf(_SC_CLK_TCK),
 			(unsigned long long)v->wall_ns,
+			(unsigned long long)v->pre_ns,
 			(unsigned long long)v->user_ns,
 			(unsigned long long)v->user_wait_ns,
 			(unsigned long long)v->runs,
@@ -428,23 +418,19 @@ int main(int argc, char **argv)
 		{ "exec-at", 1, NULL, 'x' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct kvm_userspace_memory_region mem = { .memory_size = MEM_SIZE };
 	const char *hold = NULL, *json = NULL;
-	const unsigned char *code;
-	size_t code_len;
 	struct sigaction sa = { .sa_handler = on_stop };
 	FILE *out = stdout;
-	void *ram;
 	int c, i;
 
 	if (argc < 2)
 		goto usage;
 	if (!strcmp(argv[1], "spin"))
-		mode = SPIN, code = code_spin, code_len = sizeof(code_spin);
+		mode = SPIN;
 	else if (!strcmp(argv[1], "hlt"))
-		mode = HLT, code = code_hlt, code_len = sizeof(code_hlt);
+		mode = HLT;
 	else if (!strcmp(argv[1], "io"))
-		mode = IO, code = code_io, code_len = sizeof(code_io);
+		mode = IO;
 	else
 		goto usage;
 	optind = 2;
@@ -481,19 +467,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "SKIP: KVM_CREATE_VM: %s\n", strerror(errno));
 		return 4;
 	}
-	/* VMX real mode without unrestricted guest needs it; SVM ignores. */
-	ioctl(vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul);
-	if (mode == HLT && ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0))
-		die("KVM_CREATE_IRQCHIP (hlt needs the in-kernel irqchip)");
-	ram = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ram == MAP_FAILED)
-		die("mmap guest RAM");
-	memcpy(ram, code_warm, sizeof(code_warm));
-	memcpy((char *)ram + sizeof(code_warm), code, code_len);
-	mem.userspace_addr = (uintptr_t)ram;
-	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &mem))
-		die("KVM_SET_USER_MEMORY_REGION");
+	bw_arch_vm(kvm_fd, vm_fd, mode);
 	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 
 	pthread_barrier_init(&bar, NULL, nvcpus);
@@ -518,7 +492,7 @@ int main(int argc, char **argv)
 			pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 		}
 		if (pthread_create(&v->thread, &attr, vcpu_main, v))
-			die("pthread_create");
+			bw_die("pthread_create");
 	}
 	if (mode != IO) {
 		struct timespec ts = { (time_t)seconds,
@@ -532,7 +506,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nvcpus; i++)
 		pthread_join(vcpus[i].thread, NULL);
 	if (json && !(out = fopen(json, "w")))
-		die(json);
+		bw_die(json);
 	report(out);
 	if (out != stdout)
 		fclose(out);
