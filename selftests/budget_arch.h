@@ -9,6 +9,8 @@
 #define BUDGET_ARCH_H
 
 #include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum mode { SPIN, HLT, IO };
 
@@ -30,5 +32,12 @@ enum bw_exit bw_arch_exit(const struct kvm_run *run);
 
 /* budget_workload.c's: a message with errno's, exit 1. */
 void bw_die(const char *what) __attribute__((noreturn));
+
+/*
+ * budget_workload.c's: @size bytes of guest RAM at @gpa, holding @warm
+ * then @code from its start, as a memslot of @vm_fd.
+ */
+void bw_guest_ram(int vm_fd, uint64_t gpa, size_t size, const void *warm,
+		  size_t warm_len, const void *code, size_t code_len);
 
 #endif

@@ -15,9 +15,7 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include "budget_arch.h"
 
 #define GUEST_BASE	0x10000UL
@@ -40,26 +38,14 @@ static struct kvm_vcpu_init init;
 
 void bw_arch_vm(int kvm_fd, int vm_fd, enum mode mode)
 {
-	struct kvm_userspace_memory_region mem = {
-		.guest_phys_addr = GUEST_BASE,
-		.memory_size = GUEST_SIZE,
-	};
 	const uint32_t *code = mode == SPIN ? code_spin :
 			       mode == HLT ? code_hlt : code_io;
 	size_t len = mode == SPIN ? sizeof(code_spin) :
 		     mode == HLT ? sizeof(code_hlt) : sizeof(code_io);
-	void *ram;
 
 	(void)kvm_fd;
-	ram = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ram == MAP_FAILED)
-		bw_die("mmap guest RAM");
-	memcpy(ram, code_warm, sizeof(code_warm));
-	memcpy((char *)ram + sizeof(code_warm), code, len);
-	mem.userspace_addr = (uintptr_t)ram;
-	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &mem))
-		bw_die("KVM_SET_USER_MEMORY_REGION");
+	bw_guest_ram(vm_fd, GUEST_BASE, GUEST_SIZE, code_warm,
+		     sizeof(code_warm), code, len);
 	if (ioctl(vm_fd, KVM_ARM_PREFERRED_TARGET, &init))
 		bw_die("KVM_ARM_PREFERRED_TARGET");
 }

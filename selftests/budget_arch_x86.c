@@ -8,10 +8,8 @@
  * each after two OUTs to WARM_PORT, the warm-up exits.
  */
 #define _GNU_SOURCE
-#include <string.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include "budget_arch.h"
 
 #define MEM_SIZE	0x10000
@@ -27,27 +25,18 @@ static const unsigned char code_io[] = { 0xe6, IO_PORT, 0xeb, 0xfc };	/* out 0x1
 
 void bw_arch_vm(int kvm_fd, int vm_fd, enum mode mode)
 {
-	struct kvm_userspace_memory_region mem = { .memory_size = MEM_SIZE };
 	const unsigned char *code = mode == SPIN ? code_spin :
 				    mode == HLT ? code_hlt : code_io;
 	size_t len = mode == SPIN ? sizeof(code_spin) :
 		     mode == HLT ? sizeof(code_hlt) : sizeof(code_io);
-	void *ram;
 
 	(void)kvm_fd;
 	/* VMX real mode without unrestricted guest needs it; SVM ignores. */
 	ioctl(vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul);
 	if (mode == HLT && ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0))
 		bw_die("KVM_CREATE_IRQCHIP (hlt needs the in-kernel irqchip)");
-	ram = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ram == MAP_FAILED)
-		bw_die("mmap guest RAM");
-	memcpy(ram, code_warm, sizeof(code_warm));
-	memcpy((char *)ram + sizeof(code_warm), code, len);
-	mem.userspace_addr = (uintptr_t)ram;
-	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &mem))
-		bw_die("KVM_SET_USER_MEMORY_REGION");
+	bw_guest_ram(vm_fd, 0, MEM_SIZE, code_warm, sizeof(code_warm), code,
+		     len);
 }
 
 void bw_arch_vcpu(int vm_fd, int vcpu_fd)

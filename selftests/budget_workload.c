@@ -107,6 +107,25 @@ void bw_die(const char *what)
 	exit(1);
 }
 
+void bw_guest_ram(int vm_fd, uint64_t gpa, size_t size, const void *warm,
+		  size_t warm_len, const void *code, size_t code_len)
+{
+	struct kvm_userspace_memory_region mem = {
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+	};
+	void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (ram == MAP_FAILED)
+		bw_die("mmap guest RAM");
+	memcpy(ram, warm, warm_len);
+	memcpy((char *)ram + warm_len, code, code_len);
+	mem.userspace_addr = (uintptr_t)ram;
+	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &mem))
+		bw_die("KVM_SET_USER_MEMORY_REGION");
+}
+
 /* The stop signal: make the KVM_RUN in flight (or the next) return. */
 static void on_stop(int sig)
 {
