@@ -93,7 +93,7 @@ static void vs_run_end(struct vs_vcpu *vc, const struct kvm_vcpu *vcpu)
  * or OUT again (a signal, an error, immediate_exit: then whatever was open
  * closes, as readers of KVM_RUN's return expect). Closed, not relabelled:
  * a reader never sees a state's time go down. No vCPU state is read, and
- * only a vCPU out of KVM_RUN is changed.
+ * only a vCPU out of KVM_RUN in the current generation is changed.
  */
 static void vs_run_named(struct vs_vcpu *vc, u32 reason, int ret)
 {
@@ -101,7 +101,8 @@ static void vs_run_named(struct vs_vcpu *vc, u32 reason, int ret)
 	u64 now;
 	u8 slot;
 
-	if (vc->bstate == VCPUSTAT_STATE_EXIT || (user && !vc->bend))
+	if (vc->bgen != READ_ONCE(vs_budget_gen) ||
+	    vc->bstate == VCPUSTAT_STATE_EXIT || (user && !vc->bend))
 		return;
 	vc->bend = 0;
 	now = vs_clock_ns();
