@@ -14,9 +14,9 @@
  * KVM_RUN return).
  *
  * Context: the probes and KVM_RUN's hooks (probe_run.c) of one vCPU,
- * preemption off, serialized by vcpu->mutex; kvm_userspace_exit, just
- * after the mutex is dropped, acts only on the note its own thread left
- * under it. Readers (budget.c) retry on @bseq.
+ * preemption off, serialized by vcpu->mutex (kvm_vcpu_ioctl() holds it
+ * across kvm_userspace_exit too, which acts only on the vCPU of its own
+ * thread's last end). Readers (budget.c) retry on @bseq.
  */
 #ifndef VCPUSTAT_BUDGET_H
 #define VCPUSTAT_BUDGET_H

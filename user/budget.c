@@ -164,27 +164,16 @@ void jw_budget_pct(struct jw *w, const char *key, const struct vs_budget *cur,
 void vs_snapshot_budget_mono(struct vs_snapshot *cur,
 			     const struct vs_snapshot *prev)
 {
-	size_t j = 0;
-
 	for (size_t i = 0; i < cur->nr_vms; i++) {
 		struct vs_vm *vm = &cur->vms[i];
-		const struct vs_vm *pm;
-		size_t k = 0;
 
-		while (j < prev->nr_vms && prev->vms[j].id < vm->id)
-			j++;
-		if (j == prev->nr_vms)
-			return;
-		pm = &prev->vms[j];
-		if (pm->id != vm->id || !vm->vcpus || !pm->vcpus)
-			continue;
 		for (size_t v = 0; v < vm->nr_vcpus; v++) {
 			struct vs_vcpu *vc = &vm->vcpus[v];
+			const struct vs_vcpu *p =
+				vs_snapshot_find_vcpu(prev, vm->id, vc->vcpu_id);
 
-			while (k < pm->nr_vcpus && pm->vcpus[k].idx < vc->idx)
-				k++;
-			if (k < pm->nr_vcpus && pm->vcpus[k].idx == vc->idx)
-				vs_budget_mono(&vc->budget, &pm->vcpus[k].budget);
+			if (p)
+				vs_budget_mono(&vc->budget, &p->budget);
 		}
 	}
 }

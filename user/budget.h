@@ -34,7 +34,7 @@ void jw_budget(struct jw *w, const struct vs_budget *b, bool delta);
  * @prev had it unless it did, so that a series of reads only climbs (what
  * Prometheus counters need); the states catch up as time passes.
  * vs_snapshot_budget_mono() does it for every vCPU found in both (by VM
- * id and vCPU index).
+ * id and vCPU id, vs_snapshot_find_vcpu()).
  */
 bool vs_budget_reset(const struct vs_budget *cur, const struct vs_budget *prev);
 void vs_budget_mono(struct vs_budget *cur, const struct vs_budget *prev);

@@ -168,3 +168,32 @@ T_TEST(budget_state_down_is_no_reset)
 	T_ASSERT(vs_budget_pct(&cur, &prev, pct));
 	T_ASSERT(fabs(pct[VCPUSTAT_STATE_GUEST] - 100.0) < 1e-9);
 }
+
+/* Export's refreshes: each vCPU found in the last one (by VM and vCPU id). */
+T_TEST(budget_snapshot_mono_per_vcpu)
+{
+	struct vs_vcpu pv[1] = { { .vcpu_id = 1 } }, cv[2] = {
+		{ .vcpu_id = 1 }, { .vcpu_id = 2 } };
+	struct vs_vm pvm = { .id = 7, .vcpus = pv, .nr_vcpus = 1 };
+	struct vs_vm cvm = { .id = 7, .vcpus = cv, .nr_vcpus = 2 };
+	struct vs_snapshot prev = { .vms = &pvm, .nr_vms = 1 };
+	struct vs_snapshot cur = { .vms = &cvm, .nr_vms = 1 };
+
+	pv[0].budget.valid = true;
+	pv[0].budget.ns[VCPUSTAT_STATE_EXIT] = 400;
+	cv[0].budget.valid = true;
+	cv[0].budget.ns[VCPUSTAT_STATE_EXIT] = 150;
+	cv[0].budget.ns[VCPUSTAT_STATE_WAIT] = 300;
+	cv[1].budget.valid = true;
+	cv[1].budget.ns[VCPUSTAT_STATE_EXIT] = 10;
+	vs_snapshot_budget_mono(&cur, &prev);
+	T_EQ(cv[0].budget.ns[VCPUSTAT_STATE_EXIT], 400);
+	T_EQ(cv[0].budget.ns[VCPUSTAT_STATE_WAIT], 300);
+	/* not in the last refresh: as read */
+	T_EQ(cv[1].budget.ns[VCPUSTAT_STATE_EXIT], 10);
+	/* another VM id: no match */
+	cvm.id = 8;
+	cv[0].budget.ns[VCPUSTAT_STATE_EXIT] = 150;
+	vs_snapshot_budget_mono(&cur, &prev);
+	T_EQ(cv[0].budget.ns[VCPUSTAT_STATE_EXIT], 150);
+}
